@@ -1,0 +1,127 @@
+"""Typed settings from ``CCM_`` environment variables, built once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ccm_gateway.errors import ConfigError
+
+DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"
+DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    env: str = "dev"
+    database_url: str = DEFAULT_DATABASE_URL
+    # Unset means the embedded queue: an in-process Redis substitute and worker.
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl_seconds: int = 900
+    token_issuer: str = "ccm-gateway"
+    token_audience: str = "ccm-gateway"
+    hold_ttl_seconds: int = 7 * 24 * 3600
+    max_page_size: int = 100
+    default_page_size: int = 20
+    db_pool_size: int = 10
+    graphiql: bool | None = None
+    log_level: str = "INFO"
+    # Run the arq worker inside the API process. Defaults to on for the
+    # embedded queue and off with Redis, where `ccm-gateway worker` runs it.
+    embedded_worker: bool | None = None
+
+    @property
+    def is_prod(self) -> bool:
+        return self.env == "prod"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgres"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_prod) if self.graphiql is None else self.graphiql
+
+    @property
+    def run_worker_in_process(self) -> bool:
+        if self.embedded_worker is None:
+            return self.redis_url is None
+        return self.embedded_worker
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every ``CCM_<FIELD>`` variable; raise ``ConfigError`` naming a bad one."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f"CCM_{f.name.upper()}"
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(name, raw, f.type)
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.env not in ("dev", "prod"):
+            raise ConfigError(f"CCM_ENV must be 'dev' or 'prod', not {self.env!r}")
+        if not (
+            self.database_url.startswith("sqlite://")
+            or self.database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+        ):
+            raise ConfigError(
+                "CCM_DATABASE_URL must start with sqlite:// or postgres://, "
+                f"got {self.database_url.split('://')[0]!r}"
+            )
+        if not 1 <= self.max_page_size <= 1000:
+            raise ConfigError("CCM_MAX_PAGE_SIZE must be between 1 and 1000")
+        if not 1 <= self.default_page_size <= self.max_page_size:
+            raise ConfigError("CCM_DEFAULT_PAGE_SIZE must be between 1 and CCM_MAX_PAGE_SIZE")
+        for name in ("token_ttl_seconds", "hold_ttl_seconds", "db_pool_size", "port"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"CCM_{name.upper()} must be positive")
+        if self.is_prod:
+            missing = []
+            if self.secret_key == DEV_SECRET_KEY:
+                missing.append("CCM_SECRET_KEY (still the development default)")
+            elif len(self.secret_key) < 32:
+                missing.append("CCM_SECRET_KEY (shorter than 32 characters)")
+            if self.is_sqlite:
+                missing.append("CCM_DATABASE_URL (SQLite is for development; use postgres://)")
+            if self.redis_url is None:
+                missing.append("CCM_REDIS_URL (the embedded queue is for development)")
+            if missing:
+                raise ConfigError(
+                    "CCM_ENV=prod refuses development defaults; set: " + "; ".join(missing)
+                )
+
+
+def _parse(name: str, raw: str, type_: Any) -> Any:
+    t = str(type_)
+    try:
+        if t.startswith("int"):
+            return int(raw)
+        if t.startswith("bool"):
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {t.split(' ')[0]}") from None
+    return raw
+
+
+__all__ = ["Settings", "DEV_SECRET_KEY", "DEFAULT_DATABASE_URL"]
