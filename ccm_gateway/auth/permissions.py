@@ -1,0 +1,77 @@
+"""Roles, the permissions each grants, and the principal a request acts as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ccm_gateway.audit.service import Actor
+from ccm_gateway.errors import Forbidden
+
+
+class Permission(StrEnum):
+    CUSTOMER_READ = "customer:read"
+    CUSTOMER_WRITE = "customer:write"
+    SITE_WRITE = "site:write"
+    CREDIT_CHECK = "credit:check"
+    CREDIT_LIMIT_WRITE = "credit:limit:write"
+    LEDGER_READ = "ledger:read"
+    LEDGER_WRITE = "ledger:write"
+    HOLD_WRITE = "hold:write"
+    AUDIT_READ = "audit:read"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    FINANCE = "finance"
+    CREDIT_MANAGER = "credit_manager"
+    IT_ADMIN = "it_admin"
+    AUDITOR = "auditor"
+    VIEWER = "viewer"
+
+
+P = Permission
+_READ = {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK}
+
+# The one permission map; README's table is written from it.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.FINANCE: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE, P.LEDGER_WRITE,
+                                     P.HOLD_WRITE}),
+    Role.CREDIT_MANAGER: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE,
+                                            P.HOLD_WRITE}),
+    Role.IT_ADMIN: frozenset(_READ | {P.SITE_WRITE, P.AUDIT_READ}),
+    Role.AUDITOR: frozenset(_READ | {P.AUDIT_READ}),
+    Role.VIEWER: frozenset(_READ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user or a machine client, with what it may do."""
+
+    subject: str
+    kind: str  # "user" or "client"
+    roles: frozenset[Role]
+    permissions: frozenset[Permission] = field(default=frozenset())
+    # Set for partner-portal principals, who see only their own customers.
+    partner_id: str | None = None
+
+    @classmethod
+    def from_roles(cls, subject: str, kind: str, roles: frozenset[Role],
+                   partner_id: str | None = None) -> Principal:
+        perms: set[Permission] = set()
+        for role in roles:
+            perms |= ROLE_PERMISSIONS[role]
+        return cls(subject, kind, roles, frozenset(perms), partner_id)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: Permission) -> None:
+        if permission not in self.permissions:
+            raise Forbidden(f"{permission.value} is required; roles "
+                            f"{', '.join(sorted(self.roles)) or 'none'} do not grant it")
+
+    def actor(self, request_id: str | None) -> Actor:
+        return Actor(type=self.kind, id=self.subject, request_id=request_id)

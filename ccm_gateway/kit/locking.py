@@ -1,0 +1,23 @@
+"""Transaction-scoped named locks.
+
+PostgreSQL takes ``pg_advisory_xact_lock``, released at commit or rollback.
+SQLite needs nothing: Tortoise runs one SQLite transaction at a time per
+process, and SQLite itself allows one writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from tortoise import connections
+
+
+def _key64(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+async def lock_key(name: str) -> None:
+    """Lock ``name`` until the current transaction ends; call inside ``in_transaction()``."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "postgres":
+        return
+    await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_key64(name)])

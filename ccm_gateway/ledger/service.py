@@ -1,0 +1,753 @@
+"""The credit ledger: entries, holds, limits and the checks that keep exposure within them.
+
+Every function here runs inside the caller's transaction (``in_transaction()``)
+and never commits on its own. Balance changes happen under a row lock taken in
+one fixed order, hold -> credit account -> site limit, with ``F()`` updates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tortoise.expressions import F, Q
+from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
+
+from ccm_gateway.audit import service as audit
+from ccm_gateway.audit.service import Actor
+from ccm_gateway.customer.models import Customer, CustomerStatus, Site
+from ccm_gateway.errors import BadInput, Conflict, NotFound
+from ccm_gateway.kit.money import currency_exponent, format_minor
+from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.ledger import idempotency
+from ccm_gateway.ledger.models import (
+    CreditAccount,
+    EntryKind,
+    Hold,
+    HoldStatus,
+    InvoicingCycle,
+    LedgerEntry,
+    SiteLimit,
+    SourceType,
+)
+
+MAX_NET_DAYS = 365
+MAX_HOLD_TTL = timedelta(days=90)
+# Far below 2**63 so sums of many entries cannot overflow a BIGINT.
+MAX_AMOUNT_MINOR = 10**15
+
+# The sign each kind puts on what the customer owes; adjustments carry their own.
+_ENTRY_SIGN = {
+    EntryKind.CHARGE: 1,
+    EntryKind.INVOICE: 1,
+    EntryKind.REFUND: 1,
+    EntryKind.PAYMENT: -1,
+    EntryKind.CREDIT_NOTE: -1,
+}
+_LIMIT_CHECKED_KINDS = {EntryKind.CHARGE, EntryKind.INVOICE}
+
+
+class DeclineReason(StrEnum):
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    SITE_LIMIT_EXCEEDED = "SITE_LIMIT_EXCEEDED"
+    ACCOUNT_BLOCKED = "ACCOUNT_BLOCKED"
+    ACCOUNT_ON_HOLD = "ACCOUNT_ON_HOLD"
+
+
+@dataclass(frozen=True, slots=True)
+class Declined:
+    reason: DeclineReason
+    message: str
+    available_minor: int
+    currency: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"declined": {"reason": self.reason.value, "message": self.message,
+                             "available_minor": self.available_minor, "currency": self.currency}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Declined:
+        d = data["declined"]
+        return cls(DeclineReason(d["reason"]), d["message"], d["available_minor"], d["currency"])
+
+
+@dataclass(frozen=True, slots=True)
+class CreditDecision:
+    approved: bool
+    reason: DeclineReason | None
+    message: str
+    available_minor: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    allowed: bool
+    reason: str
+    message: str
+
+
+def customer_stream(customer_id: Any) -> str:
+    return f"customer:{customer_id}"
+
+
+def available_minor(account: CreditAccount) -> int:
+    return account.credit_limit_minor - account.posted_balance_minor - account.held_minor
+
+
+def account_snapshot(account: CreditAccount) -> dict[str, Any]:
+    return {
+        "currency": account.currency,
+        "credit_limit_minor": account.credit_limit_minor,
+        "posted_balance_minor": account.posted_balance_minor,
+        "held_minor": account.held_minor,
+        "net_days": account.net_days,
+        "invoicing_cycle": str(account.invoicing_cycle),
+        "version": account.version,
+    }
+
+
+def hold_snapshot(hold: Hold) -> dict[str, Any]:
+    return {
+        "amount_minor": hold.amount_minor,
+        "captured_minor": hold.captured_minor,
+        "currency": hold.currency,
+        "status": str(hold.status),
+        "site_id": str(hold.site_id) if hold.site_id else None,
+        "expires_at": hold.expires_at.isoformat(),
+        "reference": hold.reference,
+    }
+
+
+def entry_snapshot(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "kind": str(entry.kind),
+        "amount_minor": entry.amount_minor,
+        "currency": entry.currency,
+        "site_id": str(entry.site_id) if entry.site_id else None,
+        "reverses_id": str(entry.reverses_id) if entry.reverses_id else None,
+        "hold_id": str(entry.hold_id) if entry.hold_id else None,
+        "over_limit": entry.over_limit,
+        "external_ref": entry.external_ref,
+        "occurred_at": entry.occurred_at.isoformat(),
+    }
+
+
+def _source_type(actor: Actor) -> SourceType:
+    try:
+        return SourceType(actor.type)
+    except ValueError:
+        return SourceType.SYSTEM
+
+
+def _check_amount(amount_minor: int, field: str = "amount") -> None:
+    if amount_minor <= 0:
+        raise BadInput(f"{field} must be greater than zero", field=field)
+    if amount_minor > MAX_AMOUNT_MINOR:
+        raise BadInput(f"{field} is larger than the ledger accepts", field=field)
+
+
+def _check_currency(account: CreditAccount, currency: str, field: str = "currency") -> None:
+    currency_exponent(currency, field=field)
+    if currency != account.currency:
+        raise BadInput(
+            f"currency {currency} differs from the account's currency {account.currency}",
+            field=field,
+        )
+
+
+# --- accounts -------------------------------------------------------------
+
+
+async def open_account(
+    customer: Customer, *, credit_limit_minor: int, net_days: int, invoicing_cycle: InvoicingCycle
+) -> CreditAccount:
+    _check_limit(credit_limit_minor)
+    _check_net_days(net_days)
+    return await CreditAccount.create(
+        customer=customer,
+        currency=customer.currency,
+        credit_limit_minor=credit_limit_minor,
+        net_days=net_days,
+        invoicing_cycle=invoicing_cycle,
+    )
+
+
+async def get_account(customer_id: Any, *, lock: bool = False) -> CreditAccount:
+    query = CreditAccount.filter(customer_id=customer_id)
+    if lock:
+        query = query.select_for_update()
+    account = await query.first()
+    if account is None:
+        raise NotFound(f"customer {customer_id} not found", field="customerId")
+    return account
+
+
+def _check_limit(limit_minor: int, field: str = "limit") -> None:
+    if limit_minor < 0:
+        raise BadInput(f"{field} must not be negative", field=field)
+    if limit_minor > MAX_AMOUNT_MINOR:
+        raise BadInput(f"{field} is larger than the ledger accepts", field=field)
+
+
+def _check_net_days(net_days: int) -> None:
+    if not 0 <= net_days <= MAX_NET_DAYS:
+        raise BadInput(f"netDays must be between 0 and {MAX_NET_DAYS}", field="netDays")
+
+
+async def _change_account(
+    actor: Actor, action: str, account: CreditAccount, **changes: Any
+) -> CreditAccount:
+    """Change credit parameters (locked account), bump the version and audit it."""
+    before = account_snapshot(account)
+    for name, value in changes.items():
+        setattr(account, name, value)
+    account.version += 1
+    await CreditAccount.filter(id=account.id).update(**changes, version=F("version") + 1)
+    await audit.record(actor, action, object_type="credit_account", object_id=account.customer_id,
+                       before=before, after=account_snapshot(account),
+                       stream=customer_stream(account.customer_id))
+    return account
+
+
+async def set_credit_limit(
+    actor: Actor, customer_id: Any, limit_minor: int, currency: str,
+    expected_version: int | None = None,
+) -> CreditAccount:
+    account = await get_account(customer_id, lock=True)
+    _check_currency(account, currency, field="limit.currency")
+    _check_limit(limit_minor)
+    _check_version(account, expected_version)
+    return await _change_account(actor, "credit.set_limit", account,
+                                 credit_limit_minor=limit_minor)
+
+
+async def set_credit_terms(
+    actor: Actor, customer_id: Any, net_days: int, invoicing_cycle: InvoicingCycle,
+    expected_version: int | None = None,
+) -> CreditAccount:
+    _check_net_days(net_days)
+    account = await get_account(customer_id, lock=True)
+    _check_version(account, expected_version)
+    return await _change_account(actor, "credit.set_terms", account, net_days=net_days,
+                                 invoicing_cycle=invoicing_cycle)
+
+
+def _check_version(account: CreditAccount, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != account.version:
+        raise Conflict(
+            f"credit account is at version {account.version}, not {expected_version}; "
+            "reload and retry",
+            field="expectedVersion",
+        )
+
+
+async def set_site_limit(
+    actor: Actor, customer_id: Any, site_id: Any, limit_minor: int, currency: str
+) -> SiteLimit:
+    account = await get_account(customer_id, lock=True)
+    _check_currency(account, currency, field="limit.currency")
+    _check_limit(limit_minor)
+    site = await Site.get_or_none(id=site_id)
+    if site is None:
+        raise NotFound(f"site {site_id} not found", field="siteId")
+    site_limit = await SiteLimit.filter(account_id=account.id, site_id=site.id).first()
+    before = None
+    if site_limit is None:
+        # Entries and holds at this site before the sub-limit existed count against it.
+        posted = await _sum(LedgerEntry.filter(account_id=account.id, site_id=site.id),
+                            "amount_minor")
+        held = await _sum(Hold.filter(account_id=account.id, site_id=site.id,
+                                      status=HoldStatus.PENDING), "amount_minor")
+        site_limit = await SiteLimit.create(account=account, site=site, limit_minor=limit_minor,
+                                            posted_minor=posted, held_minor=held)
+    else:
+        before = {"limit_minor": site_limit.limit_minor}
+        site_limit.limit_minor = limit_minor
+        await SiteLimit.filter(id=site_limit.id).update(limit_minor=limit_minor)
+    await audit.record(actor, "credit.set_site_limit", object_type="site_limit",
+                       object_id=f"{customer_id}:{site.id}", before=before,
+                       after={"limit_minor": limit_minor, "site_id": str(site.id)},
+                       stream=customer_stream(customer_id))
+    return site_limit
+
+
+async def _sum(query: Any, field: str) -> int:
+    rows = await query.annotate(total=Sum(field)).values("total")
+    return int(rows[0]["total"] or 0) if rows else 0
+
+
+async def _site_limit(account: CreditAccount, site_id: Any, *, lock: bool) -> SiteLimit | None:
+    if site_id is None:
+        return None
+    query = SiteLimit.filter(account_id=account.id, site_id=site_id)
+    if lock:
+        query = query.select_for_update()
+    return await query.first()
+
+
+async def _require_site(site_id: Any) -> None:
+    if site_id is not None and not await Site.exists(id=site_id):
+        raise NotFound(f"site {site_id} not found", field="siteId")
+
+
+# --- decisions ------------------------------------------------------------
+
+
+def _status_decline(customer: Customer, account: CreditAccount) -> Declined | None:
+    if customer.status == CustomerStatus.BLOCKED:
+        return Declined(DeclineReason.ACCOUNT_BLOCKED, "the customer is blocked", 0,
+                        account.currency)
+    if customer.status == CustomerStatus.ON_HOLD:
+        return Declined(DeclineReason.ACCOUNT_ON_HOLD,
+                        "the customer is on hold: no new credit", 0, account.currency)
+    return None
+
+
+def _limit_decline(
+    account: CreditAccount, site_limit: SiteLimit | None, amount_minor: int
+) -> Declined | None:
+    available = available_minor(account)
+    if amount_minor > available:
+        return Declined(
+            DeclineReason.LIMIT_EXCEEDED,
+            f"{format_minor(amount_minor, account.currency)} {account.currency} exceeds the "
+            f"available {format_minor(available, account.currency)} {account.currency}",
+            max(available, 0), account.currency,
+        )
+    if site_limit is not None:
+        site_available = site_limit.limit_minor - site_limit.posted_minor - site_limit.held_minor
+        if amount_minor > site_available:
+            return Declined(
+                DeclineReason.SITE_LIMIT_EXCEEDED,
+                f"{format_minor(amount_minor, account.currency)} {account.currency} exceeds the "
+                f"site's available {format_minor(site_available, account.currency)} "
+                f"{account.currency}",
+                max(site_available, 0), account.currency,
+            )
+    return None
+
+
+async def credit_check(
+    customer_id: Any, amount_minor: int, currency: str, site_id: Any = None
+) -> CreditDecision:
+    """Would this amount be approved now? Reads only."""
+    _check_amount(amount_minor)
+    account = await get_account(customer_id)
+    _check_currency(account, currency)
+    await _require_site(site_id)
+    customer = await Customer.get(id=customer_id)
+    site_limit = await _site_limit(account, site_id, lock=False)
+    decline = _status_decline(customer, account) or _limit_decline(account, site_limit,
+                                                                    amount_minor)
+    if decline:
+        return CreditDecision(False, decline.reason, decline.message, decline.available_minor,
+                              account.currency)
+    available = available_minor(account)
+    if site_limit is not None:
+        available = min(available, site_limit.limit_minor - site_limit.posted_minor
+                        - site_limit.held_minor)
+    return CreditDecision(True, None, "approved", available, account.currency)
+
+
+async def gate_access(site_id: Any, customer_id: Any) -> GateDecision:
+    """May this customer's truck enter this site now? Allowed while any credit is available."""
+    account = await get_account(customer_id)
+    await _require_site(site_id)
+    customer = await Customer.get(id=customer_id)
+    decline = _status_decline(customer, account)
+    if decline is None:
+        site_limit = await _site_limit(account, site_id, lock=False)
+        # One minor unit of headroom is the smallest purchase that could be approved.
+        decline = _limit_decline(account, site_limit, 1)
+    if decline:
+        return GateDecision(False, decline.reason.value, decline.message)
+    return GateDecision(True, "APPROVED", "credit available")
+
+
+# --- holds ----------------------------------------------------------------
+
+
+async def authorize(
+    actor: Actor,
+    customer_id: Any,
+    amount_minor: int,
+    currency: str,
+    *,
+    site_id: Any = None,
+    reference: str | None = None,
+    expires_in: timedelta,
+    idempotency_key: str | None = None,
+) -> Hold | Declined:
+    """Place a hold, or decline it atomically with a reason."""
+    _check_amount(amount_minor)
+    currency_exponent(currency)
+    if not timedelta(seconds=1) <= expires_in <= MAX_HOLD_TTL:
+        raise BadInput(f"expiresInSeconds must be between 1 and {int(MAX_HOLD_TTL.total_seconds())}",
+                       field="expiresInSeconds")
+    request = {"customer_id": str(customer_id), "amount_minor": amount_minor,
+               "currency": currency, "site_id": str(site_id) if site_id else None,
+               "reference": reference, "expires_in": int(expires_in.total_seconds())}
+
+    async def place() -> dict[str, Any]:
+        account = await get_account(customer_id, lock=True)
+        _check_currency(account, currency)
+        await _require_site(site_id)
+        customer = await Customer.get(id=customer_id)
+        site_limit = await _site_limit(account, site_id, lock=True)
+        decline = _status_decline(customer, account) or _limit_decline(
+            account, site_limit, amount_minor)
+        if decline:
+            await audit.record(actor, "hold.declined", object_type="credit_account",
+                               object_id=customer_id, after={
+                                   "amount_minor": amount_minor, "currency": currency,
+                                   "reason": decline.reason.value},
+                               stream=customer_stream(customer_id))
+            return decline.to_json()
+        await CreditAccount.filter(id=account.id).update(held_minor=F("held_minor") + amount_minor)
+        if site_limit is not None:
+            await SiteLimit.filter(id=site_limit.id).update(
+                held_minor=F("held_minor") + amount_minor)
+        hold = await Hold.create(
+            account=account, site_id=site_id, amount_minor=amount_minor, currency=currency,
+            reference=reference, source_type=_source_type(actor), source_id=actor.id,
+            expires_at=datetime.now(UTC) + expires_in,
+        )
+        await audit.record(actor, "hold.authorize", object_type="hold", object_id=hold.id,
+                           after=hold_snapshot(hold), stream=customer_stream(customer_id))
+        return {"hold_id": str(hold.id)}
+
+    outcome = await idempotency.run_once("hold.authorize", idempotency_key, request, place)
+    if "declined" in outcome:
+        return Declined.from_json(outcome)
+    return await Hold.get(id=outcome["hold_id"])
+
+
+async def _locked_pending_hold(hold_id: Any) -> Hold:
+    hold = await Hold.filter(id=hold_id).select_for_update().first()
+    if hold is None:
+        raise NotFound(f"hold {hold_id} not found", field="holdId")
+    if hold.status != HoldStatus.PENDING:
+        raise Conflict(f"hold {hold_id} is {hold.status}, not pending", field="holdId")
+    if hold.expires_at <= datetime.now(UTC):
+        raise Conflict(f"hold {hold_id} expired at {hold.expires_at.isoformat()}",
+                       field="holdId")
+    return hold
+
+
+async def _release(hold: Hold, captured_minor: int, status: HoldStatus) -> CreditAccount:
+    """Move a pending hold to its final status and its captured part into the balance."""
+    account = await CreditAccount.filter(id=hold.account_id).select_for_update().get()
+    site_limit = await _site_limit(account, hold.site_id, lock=True)
+    await CreditAccount.filter(id=account.id).update(
+        held_minor=F("held_minor") - hold.amount_minor,
+        posted_balance_minor=F("posted_balance_minor") + captured_minor,
+    )
+    if site_limit is not None:
+        await SiteLimit.filter(id=site_limit.id).update(
+            held_minor=F("held_minor") - hold.amount_minor,
+            posted_minor=F("posted_minor") + captured_minor,
+        )
+    hold.status = status
+    hold.captured_minor = captured_minor
+    await hold.save(update_fields=["status", "captured_minor", "updated_at"])
+    return account
+
+
+async def capture(
+    actor: Actor, hold_id: Any, amount_minor: int | None = None, currency: str | None = None,
+    *, idempotency_key: str | None = None,
+) -> Hold:
+    """Capture all or part of a pending hold as a charge; the rest is released."""
+    request = {"hold_id": str(hold_id), "amount_minor": amount_minor, "currency": currency}
+
+    async def run() -> dict[str, Any]:
+        hold = await _locked_pending_hold(hold_id)
+        amount = hold.amount_minor if amount_minor is None else amount_minor
+        if currency is not None and currency != hold.currency:
+            currency_exponent(currency)
+            raise BadInput(f"currency {currency} differs from the hold's {hold.currency}",
+                           field="amount.currency")
+        _check_amount(amount)
+        if amount > hold.amount_minor:
+            raise BadInput(
+                f"capture of {format_minor(amount, hold.currency)} exceeds the held "
+                f"{format_minor(hold.amount_minor, hold.currency)} {hold.currency}",
+                field="amount",
+            )
+        before = hold_snapshot(hold)
+        account = await _release(hold, amount, HoldStatus.CAPTURED)
+        entry = await LedgerEntry.create(
+            account_id=account.id, site_id=hold.site_id, kind=EntryKind.CHARGE,
+            amount_minor=amount, currency=hold.currency, source_type=_source_type(actor),
+            source_id=actor.id, idempotency_key=idempotency_key, hold=hold,
+            external_ref=hold.reference, occurred_at=datetime.now(UTC),
+            description="capture of hold",
+        )
+        await audit.record(actor, "hold.capture", object_type="hold", object_id=hold.id,
+                           before=before, after=hold_snapshot(hold) | {"entry_id": str(entry.id)},
+                           stream=customer_stream(account.customer_id))
+        return {"hold_id": str(hold.id)}
+
+    outcome = await idempotency.run_once("hold.capture", idempotency_key, request, run)
+    return await Hold.get(id=outcome["hold_id"])
+
+
+async def void(actor: Actor, hold_id: Any) -> Hold:
+    hold = await _locked_pending_hold(hold_id)
+    before = hold_snapshot(hold)
+    account = await _release(hold, 0, HoldStatus.VOIDED)
+    await audit.record(actor, "hold.void", object_type="hold", object_id=hold.id, before=before,
+                       after=hold_snapshot(hold), stream=customer_stream(account.customer_id))
+    return hold
+
+
+async def expire_holds(now: datetime | None = None, batch: int = 500) -> int:
+    """Release pending holds past their deadline, one transaction each; return how many."""
+    now = now or datetime.now(UTC)
+    due = await Hold.filter(status=HoldStatus.PENDING, expires_at__lte=now).limit(batch) \
+        .values_list("id", flat=True)
+    expired = 0
+    for hold_id in due:
+        async with in_transaction():
+            hold = await Hold.filter(id=hold_id).select_for_update().first()
+            if hold is None or hold.status != HoldStatus.PENDING:
+                continue  # captured or voided since we looked
+            before = hold_snapshot(hold)
+            account = await _release(hold, 0, HoldStatus.EXPIRED)
+            await audit.record(audit.SYSTEM_ACTOR, "hold.expire", object_type="hold",
+                               object_id=hold.id, before=before, after=hold_snapshot(hold),
+                               stream=customer_stream(account.customer_id))
+            expired += 1
+    return expired
+
+
+# --- entries --------------------------------------------------------------
+
+
+async def post_entry(
+    actor: Actor,
+    customer_id: Any,
+    kind: EntryKind,
+    amount_minor: int,
+    currency: str,
+    *,
+    site_id: Any = None,
+    occurred_at: datetime | None = None,
+    external_ref: str | None = None,
+    description: str | None = None,
+    idempotency_key: str | None = None,
+    enforce_limit: bool = True,
+) -> LedgerEntry | Declined:
+    """Post a movement. ``amount_minor`` is a magnitude except for adjustments, which are signed.
+
+    Charges and invoices are declined over the limit unless ``enforce_limit`` is
+    off (a charge that already happened): then they post and are flagged.
+    """
+    if kind == EntryKind.REVERSAL:
+        raise BadInput("reversals are made with reverseLedgerEntry", field="kind")
+    if kind == EntryKind.ADJUSTMENT:
+        if amount_minor == 0:
+            raise BadInput("amount must not be zero", field="amount")
+        _check_amount(abs(amount_minor))
+        signed = amount_minor
+    else:
+        _check_amount(amount_minor)
+        signed = _ENTRY_SIGN[kind] * amount_minor
+    currency_exponent(currency)
+    now = datetime.now(UTC)
+    if occurred_at is not None and occurred_at > now + timedelta(minutes=5):
+        raise BadInput("occurredAt must not be in the future", field="occurredAt")
+    request = {"customer_id": str(customer_id), "kind": str(kind), "amount_minor": amount_minor,
+               "currency": currency, "site_id": str(site_id) if site_id else None,
+               "external_ref": external_ref, "description": description,
+               "occurred_at": occurred_at.isoformat() if occurred_at else None}
+
+    async def run() -> dict[str, Any]:
+        account = await get_account(customer_id, lock=True)
+        _check_currency(account, currency)
+        await _require_site(site_id)
+        site_limit = await _site_limit(account, site_id, lock=True)
+        over_limit = False
+        if kind in _LIMIT_CHECKED_KINDS:
+            customer = await Customer.get(id=customer_id)
+            decline = _status_decline(customer, account) or _limit_decline(
+                account, site_limit, signed)
+            if decline and enforce_limit:
+                await audit.record(actor, "entry.declined", object_type="credit_account",
+                                   object_id=customer_id, after={
+                                       "kind": str(kind), "amount_minor": signed,
+                                       "reason": decline.reason.value},
+                                   stream=customer_stream(customer_id))
+                return decline.to_json()
+            over_limit = decline is not None
+        entry = await _append(actor, account, site_limit, kind=kind, amount_minor=signed,
+                              site_id=site_id, occurred_at=occurred_at or now,
+                              external_ref=external_ref,
+                              description=description, idempotency_key=idempotency_key,
+                              over_limit=over_limit)
+        return {"entry_id": str(entry.id)}
+
+    outcome = await idempotency.run_once("entry.post", idempotency_key, request, run)
+    if "declined" in outcome:
+        return Declined.from_json(outcome)
+    return await LedgerEntry.get(id=outcome["entry_id"])
+
+
+async def _append(
+    actor: Actor, account: CreditAccount, site_limit: SiteLimit | None, *, kind: EntryKind,
+    amount_minor: int, site_id: Any, occurred_at: datetime, external_ref: str | None,
+    description: str | None, idempotency_key: str | None, over_limit: bool = False,
+    reverses: LedgerEntry | None = None,
+) -> LedgerEntry:
+    """Append one entry and move the cached balances with it (account row already locked)."""
+    await CreditAccount.filter(id=account.id).update(
+        posted_balance_minor=F("posted_balance_minor") + amount_minor)
+    if site_limit is not None:
+        await SiteLimit.filter(id=site_limit.id).update(posted_minor=F("posted_minor") + amount_minor)
+    entry = await LedgerEntry.create(
+        id=uuid.uuid4(), account_id=account.id, site_id=site_id, kind=kind,
+        amount_minor=amount_minor, currency=account.currency, source_type=_source_type(actor),
+        source_id=actor.id, idempotency_key=idempotency_key, external_ref=external_ref,
+        description=description, occurred_at=occurred_at, over_limit=over_limit,
+        reverses=reverses,
+    )
+    action = "entry.reverse" if reverses else "entry.post"
+    await audit.record(actor, action, object_type="ledger_entry", object_id=entry.id,
+                       after=entry_snapshot(entry), stream=customer_stream(account.customer_id))
+    return entry
+
+
+async def reverse_entry(
+    actor: Actor, entry_id: Any, *, reason: str | None = None, idempotency_key: str | None = None
+) -> LedgerEntry:
+    """Append the exact opposite of an entry; each entry can be reversed once."""
+    request = {"entry_id": str(entry_id), "reason": reason}
+
+    async def run() -> dict[str, Any]:
+        original = await LedgerEntry.get_or_none(id=entry_id)
+        if original is None:
+            raise NotFound(f"ledger entry {entry_id} not found", field="entryId")
+        account = await CreditAccount.filter(id=original.account_id).select_for_update().get()
+        if original.kind == EntryKind.REVERSAL:
+            raise Conflict("a reversal cannot be reversed; post a new entry instead",
+                           field="entryId")
+        if await LedgerEntry.exists(reverses_id=original.id):
+            raise Conflict(f"ledger entry {entry_id} is already reversed", field="entryId")
+        site_limit = await _site_limit(account, original.site_id, lock=True)
+        entry = await _append(
+            actor, account, site_limit, kind=EntryKind.REVERSAL,
+            amount_minor=-original.amount_minor, site_id=original.site_id,
+            occurred_at=datetime.now(UTC), external_ref=original.external_ref,
+            description=reason or f"reversal of {original.id}", idempotency_key=idempotency_key,
+            reverses=original,
+        )
+        return {"entry_id": str(entry.id)}
+
+    outcome = await idempotency.run_once("entry.reverse", idempotency_key, request, run)
+    return await LedgerEntry.get(id=outcome["entry_id"])
+
+
+# --- verification ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceMismatch:
+    customer_id: str
+    what: str
+    cached_minor: int
+    computed_minor: int
+
+
+async def verify_balances() -> tuple[int, list[BalanceMismatch]]:
+    """Recompute every cached balance from entries and pending holds."""
+    async with in_transaction():
+        posted = await _grouped(LedgerEntry.all(), "account_id", "amount_minor")
+        held = await _grouped(Hold.filter(status=HoldStatus.PENDING), "account_id", "amount_minor")
+        site_posted = await _grouped(LedgerEntry.filter(site_id__isnull=False),
+                                     ("account_id", "site_id"), "amount_minor")
+        site_held = await _grouped(Hold.filter(status=HoldStatus.PENDING, site_id__isnull=False),
+                                   ("account_id", "site_id"), "amount_minor")
+        accounts = await CreditAccount.all().values(
+            "id", "customer_id", "posted_balance_minor", "held_minor")
+        site_limits = await SiteLimit.all().values(
+            "account_id", "site_id", "posted_minor", "held_minor")
+    by_account = {a["id"]: str(a["customer_id"]) for a in accounts}
+    problems = []
+    for a in accounts:
+        for what, cached, computed in (
+            ("posted balance", a["posted_balance_minor"], posted.get(a["id"], 0)),
+            ("held", a["held_minor"], held.get(a["id"], 0)),
+        ):
+            if cached != computed:
+                problems.append(BalanceMismatch(str(a["customer_id"]), what, cached, computed))
+    for s in site_limits:
+        key = (s["account_id"], s["site_id"])
+        for what, cached, computed in (
+            (f"site {s['site_id']} posted", s["posted_minor"], site_posted.get(key, 0)),
+            (f"site {s['site_id']} held", s["held_minor"], site_held.get(key, 0)),
+        ):
+            if cached != computed:
+                problems.append(BalanceMismatch(by_account[s["account_id"]], what, cached,
+                                                computed))
+    return len(accounts), problems
+
+
+async def _grouped(query: Any, key: str | tuple[str, ...], field: str) -> dict[Any, int]:
+    keys = (key,) if isinstance(key, str) else key
+    rows = await query.annotate(total=Sum(field)).group_by(*keys).values(*keys, "total")
+    return {
+        (row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)): int(row["total"] or 0)
+        for row in rows
+    }
+
+
+# --- reading --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    kinds: list[EntryKind] | None = None
+    site_id: Any = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+async def list_entries(
+    customer_id: Any, flt: EntryFilter, *, first: int, after: str | None, max_page_size: int
+) -> Page:
+    """A customer's entries, newest recorded first."""
+    check_page_size(first, max_page_size)
+    account = await get_account(customer_id)
+    query = LedgerEntry.filter(account_id=account.id)
+    if flt.kinds:
+        query = query.filter(kind__in=list(flt.kinds))
+    if flt.site_id is not None:
+        query = query.filter(site_id=flt.site_id)
+    if flt.occurred_from and flt.occurred_to and flt.occurred_from > flt.occurred_to:
+        raise BadInput("occurredFrom is after occurredTo", field="occurredFrom")
+    if flt.occurred_from:
+        query = query.filter(occurred_at__gte=flt.occurred_from)
+    if flt.occurred_to:
+        query = query.filter(occurred_at__lt=flt.occurred_to)
+    if after:
+        recorded, last_id = decode_cursor(after, 2)
+        try:
+            recorded_at, last_uuid = datetime.fromisoformat(recorded), uuid.UUID(last_id)
+        except ValueError:
+            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
+        query = query.filter(Q(recorded_at__lt=recorded_at)
+                             | Q(recorded_at=recorded_at, id__lt=last_uuid))
+    rows = await query.order_by("-recorded_at", "-id").limit(first + 1)
+    return Page.of(rows, first, lambda e: encode_cursor(e.recorded_at.isoformat(), e.id))
+
+
+async def get_hold(hold_id: Any) -> Hold:
+    hold = await Hold.get_or_none(id=hold_id)
+    if hold is None:
+        raise NotFound(f"hold {hold_id} not found", field="holdId")
+    return hold
