@@ -22,6 +22,10 @@ def _data_dir(name: str) -> Path:
 
 
 def migrations_dir(dialect: str) -> Path:
+    """The aerich ``location`` of this dialect's chain.
+
+    aerich appends the app name, so the files are ``<this>/models/<n>_<ts>_<name>.py``.
+    """
     return _data_dir("migrations") / dialect
 
 
@@ -52,18 +56,33 @@ def tortoise_config(settings: Settings, *, with_aerich: bool = False) -> dict[st
 
 
 async def migrate(settings: Settings) -> list[str]:
-    """Apply every pending migration of this dialect's chain; return their names."""
-    from aerich import Command
+    """Apply every pending migration of this dialect's chain; return their names.
 
-    command = Command(
-        tortoise_config=tortoise_config(settings, with_aerich=True),
-        app="models",
-        location=str(migrations_dir(settings.dialect)),
-    )
-    try:
+    The chain lives in ``migrations_dir(dialect)/models/`` (aerich adds the app
+    name to ``location``); ``migrations/generate.py`` writes it with the same
+    ``location``. Runs in its own Tortoise context, so it neither reuses nor
+    closes a context the caller may already have initialised.
+    """
+    from aerich import Command
+    from tortoise.backends.base import executor
+    from tortoise.context import TortoiseContext
+
+    # Tortoise caches each model's INSERT/UPDATE/DELETE SQL process-wide, keyed
+    # by connection *name* ("default"), not by dialect. In a process that has
+    # used another dialect before (tests, migrations/generate.py) aerich's own
+    # bookkeeping insert would reuse that dialect's SQL, so start afresh.
+    getattr(executor, "EXECUTOR_CACHE", {}).clear()
+    config = tortoise_config(settings, with_aerich=True)
+    async with TortoiseContext() as ctx:
+        # aerich's Migrate.init() only calls Tortoise.init() when the *current*
+        # context is not initialised yet; a context left over from an earlier
+        # call (close_connections() keeps it "inited") would be reused with
+        # its old configuration, so always start from a fresh one.
+        await ctx.init(config=config)
+        command = Command(
+            tortoise_config=config,
+            app="models",
+            location=str(migrations_dir(settings.dialect)),
+        )
         await command.init()
         return await command.upgrade(run_in_transaction=True)
-    finally:
-        from tortoise import Tortoise
-
-        await Tortoise.close_connections()

@@ -270,7 +270,7 @@ async def set_site_limit(
         site_limit.limit_minor = limit_minor
         await SiteLimit.filter(id=site_limit.id).update(limit_minor=limit_minor)
     await audit.record(actor, "credit.set_site_limit", object_type="site_limit",
-                       object_id=f"{customer_id}:{site.id}", before=before,
+                       object_id=site_limit.id, before=before,
                        after={"limit_minor": limit_minor, "site_id": str(site.id)},
                        stream=customer_stream(customer_id))
     return site_limit

@@ -1,0 +1,144 @@
+"""create_app(settings): routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from tortoise import connections
+from tortoise.contrib.starlette import RegisterTortoise
+
+from ccm_gateway.auth.tokens import TokenService
+from ccm_gateway.config import Settings
+from ccm_gateway.db import tortoise_config
+from ccm_gateway.errors import CCMError, Unauthenticated
+from ccm_gateway.graphql.context import Context
+from ccm_gateway.graphql.loaders import Loaders
+from ccm_gateway.graphql.schema import build_schema
+from ccm_gateway.observability import RequestIdMiddleware
+from ccm_gateway.worker import build_worker, open_queue
+
+log = logging.getLogger("ccm_gateway")
+
+
+def error_response(error: CCMError) -> JSONResponse:
+    """HTTP errors outside GraphQL: {"error": code, "detail": text}."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    return JSONResponse({"error": error.code, "detail": error.message},
+                        status_code=error.http_status, headers=headers)
+
+
+class GraphQLApp(GraphQL):
+    def __init__(self, settings: Settings, tokens: TokenService) -> None:
+        super().__init__(build_schema(),
+                         graphql_ide="graphiql" if settings.graphiql_enabled else None,
+                         allow_queries_via_get=False)
+        self.settings = settings
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        wants_ide = (request.method == "GET" and self.graphql_ide
+                     and "text/html" in request.headers.get("accept", ""))
+        if not wants_ide:
+            try:
+                scope["state"]["principal"] = self.authenticate(request)
+            except Unauthenticated as exc:
+                response = JSONResponse(
+                    {"errors": [{"message": exc.message, "extensions": {
+                        "code": exc.code, "requestId": scope["state"].get("request_id")}}]},
+                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def authenticate(self, request: Request) -> Any:
+        header = request.headers.get("authorization")
+        if not header:
+            raise Unauthenticated("Authorization: Bearer <token> is required")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Authorization must be 'Bearer <token>'")
+        return self.tokens.verify(token.strip())
+
+    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        return Context(principal=request.state.principal, request_id=request.state.request_id,
+                       settings=self.settings, loaders=Loaders())
+
+
+def create_app(settings: Settings) -> Starlette:
+    tokens = TokenService(settings)
+    graphql_app = GraphQLApp(settings, tokens)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(settings)):
+            queue = await open_queue(settings)
+            app.state.queue = queue
+            worker_task = None
+            worker = None
+            if settings.run_worker_in_process:
+                worker = build_worker(queue)
+                worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
+            try:
+                yield
+            finally:
+                if worker is not None and worker_task is not None:
+                    worker_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+                    await worker.close()
+                await queue.aclose()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await connections.get("default").execute_query("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks["database"] = f"error: {exc.__class__.__name__}"
+        try:
+            await request.app.state.queue.ping()
+            checks["queue"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["queue"] = f"error: {exc.__class__.__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    app = Starlette(
+        routes=[
+            # Subscriptions are not built yet; a WebSocketRoute comes with them,
+            # authenticated at connection_init.
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+        exception_handlers={CCMError: lambda request, exc: error_response(exc)},
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.state.settings = settings
+    app.state.tokens = tokens
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory: settings from CCM_ variables (used by `ccm-gateway serve`)."""
+    from ccm_gateway.observability import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,270 @@
+"""GraphQL for sites, customers and external references."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from tortoise.transactions import in_transaction
+
+from ccm_gateway.auth.permissions import Permission as P
+from ccm_gateway.customer import models
+from ccm_gateway.customer import service as customer_service
+from ccm_gateway.errors import BadInput
+from ccm_gateway.graphql.common import (
+    Connection,
+    CtxInfo,
+    MoneyInput,
+    check_partner,
+    page_size,
+    requires,
+)
+from ccm_gateway.kit.ids import parse_uuid
+from ccm_gateway.ledger import models as ledger_models
+from ccm_gateway.ledger import service as ledger_service
+from ccm_gateway.ledger.types import (
+    CreditAccount,
+    Hold,
+    HoldStatus,
+    InvoicingCycle,
+    LedgerEntry,
+    LedgerFilter,
+    SiteLimit,
+)
+
+CustomerStatus = strawberry.enum(
+    Enum("CustomerStatus", {k.name: k.value for k in models.CustomerStatus}))
+RiskProfile = strawberry.enum(Enum("RiskProfile", {k.name: k.value for k in models.RiskProfile}))
+
+
+@strawberry.type
+class Site:
+    id: strawberry.ID
+    code: str
+    name: str
+    timezone: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: models.Site) -> Site:
+        return cls(id=strawberry.ID(str(m.id)), code=m.code, name=m.name, timezone=m.timezone,
+                   created_at=m.created_at)
+
+
+@strawberry.type
+class ExternalRef:
+    system: str
+    external_id: str
+    created_at: datetime
+
+
+@strawberry.type
+class Customer:
+    _m: strawberry.Private[models.Customer]
+    id: strawberry.ID
+    name: str
+    segment: str
+    risk_profile: RiskProfile
+    status: CustomerStatus
+    currency: str
+    partner_id: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: models.Customer) -> Customer:
+        return cls(_m=m, id=strawberry.ID(str(m.id)), name=m.name, segment=m.segment,
+                   risk_profile=RiskProfile(str(m.risk_profile)),
+                   status=CustomerStatus(str(m.status)), currency=m.currency,
+                   partner_id=m.partner_id, version=m.version, created_at=m.created_at,
+                   updated_at=m.updated_at)
+
+    async def _account(self, info: CtxInfo) -> ledger_models.CreditAccount:
+        return await info.context.loaders.account_by_customer.load(self._m.id)
+
+    @strawberry.field
+    async def credit_account(self, info: CtxInfo) -> CreditAccount:
+        return CreditAccount.of(await self._account(info))
+
+    @strawberry.field
+    async def site_limits(self, info: CtxInfo) -> list[SiteLimit]:
+        account = await self._account(info)
+        rows = await info.context.loaders.site_limits_by_account.load(account.id)
+        return [SiteLimit(_m=r, _currency=account.currency) for r in rows]
+
+    @strawberry.field
+    async def external_refs(self, info: CtxInfo) -> list[ExternalRef]:
+        rows = await info.context.loaders.external_refs_by_customer.load(self._m.id)
+        return [ExternalRef(system=r.system, external_id=r.external_id, created_at=r.created_at)
+                for r in rows]
+
+    @strawberry.field(description="Pending holds.")
+    async def holds(self, info: CtxInfo) -> list[Hold]:
+        account = await self._account(info)
+        rows = await info.context.loaders.pending_holds_by_account.load(account.id)
+        return [Hold.of(r) for r in rows]
+
+    @strawberry.field(extensions=requires(P.LEDGER_READ), description="Newest first.")
+    async def ledger(self, info: CtxInfo, first: int | None = None, after: str | None = None,
+                     filter: LedgerFilter | None = None) -> Connection[LedgerEntry]:
+        flt = filter or LedgerFilter()
+        page = await ledger_service.list_entries(
+            self._m.id,
+            ledger_service.EntryFilter(
+                kinds=[ledger_models.EntryKind(k.value) for k in flt.kinds] if flt.kinds else None,
+                site_id=parse_uuid(flt.site_id, "siteId") if flt.site_id else None,
+                occurred_from=flt.occurred_from, occurred_to=flt.occurred_to),
+            first=page_size(info, first), after=after,
+            max_page_size=info.context.settings.max_page_size)
+        return Connection.of(page, LedgerEntry.of)
+
+
+@strawberry.input
+class CustomerFilter:
+    segment: str | None = None
+    status: CustomerStatus | None = None
+    name_contains: str | None = None
+    utilization_above: float | None = strawberry.field(
+        default=None, description="Exposure / limit strictly above this ratio (0.8 = 80 %).")
+
+
+@strawberry.input
+class ExternalRefInput:
+    system: str
+    external_id: str
+
+
+@strawberry.input
+class CreateSiteInput:
+    code: str
+    name: str
+    timezone: str = "UTC"
+
+
+@strawberry.input
+class CreateCustomerInput:
+    name: str
+    segment: str
+    currency: str
+    risk_profile: RiskProfile = RiskProfile.MEDIUM  # type: ignore[attr-defined]
+    status: CustomerStatus = CustomerStatus.ACTIVE  # type: ignore[attr-defined]
+    credit_limit: MoneyInput | None = None
+    net_days: int = 30
+    invoicing_cycle: InvoicingCycle = InvoicingCycle.MONTHLY  # type: ignore[attr-defined]
+    partner_id: str | None = None
+    external_refs: list[ExternalRefInput] | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class UpdateCustomerInput:
+    id: strawberry.ID
+    expected_version: int
+    name: str | None = None
+    segment: str | None = None
+    risk_profile: RiskProfile | None = None
+    status: CustomerStatus | None = None
+
+
+@strawberry.input
+class LinkExternalRefInput:
+    customer_id: strawberry.ID
+    system: str
+    external_id: str
+
+
+async def _visible(info: CtxInfo, customer: models.Customer) -> Customer:
+    check_partner(info, customer.partner_id, f"customer {customer.id}")
+    return Customer.of(customer)
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(extensions=requires(P.CUSTOMER_READ),
+                      description="By id, or by an external reference.")
+    async def customer(self, info: CtxInfo, id: strawberry.ID | None = None,
+                       external_ref: ExternalRefInput | None = None) -> Customer:
+        if (id is None) == (external_ref is None):
+            raise BadInput("give exactly one of id or externalRef")
+        if id is not None:
+            found = await customer_service.get_customer(id)
+        else:
+            found = await customer_service.get_customer_by_external_ref(
+                external_ref.system, external_ref.external_id)  # type: ignore[union-attr]
+        return await _visible(info, found)
+
+    @strawberry.field(extensions=requires(P.CUSTOMER_READ), description="Ordered by name.")
+    async def customers(self, info: CtxInfo, first: int | None = None, after: str | None = None,
+                        filter: CustomerFilter | None = None) -> Connection[Customer]:
+        flt = filter or CustomerFilter()
+        page = await customer_service.list_customers(
+            customer_service.CustomerFilter(
+                segment=flt.segment,
+                status=models.CustomerStatus(flt.status.value) if flt.status else None,
+                name_contains=flt.name_contains, utilization_above=flt.utilization_above,
+                partner_id=info.context.principal.partner_id),
+            first=page_size(info, first), after=after,
+            max_page_size=info.context.settings.max_page_size)
+        return Connection.of(page, Customer.of)
+
+    @strawberry.field(extensions=requires(P.CUSTOMER_READ))
+    async def sites(self) -> list[Site]:
+        return [Site.of(s) for s in await models.Site.all().order_by("code")]
+
+
+@strawberry.type
+class CustomerMutation:
+    @strawberry.mutation(extensions=requires(P.SITE_WRITE))
+    async def create_site(self, info: CtxInfo, input: CreateSiteInput) -> Site:
+        async with in_transaction():
+            site = await customer_service.create_site(
+                info.context.actor, code=input.code, name=input.name, timezone=input.timezone)
+        return Site.of(site)
+
+    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
+    async def create_customer(self, info: CtxInfo, input: CreateCustomerInput) -> Customer:
+        limit = 0
+        if input.credit_limit is not None:
+            if input.credit_limit.currency != input.currency:
+                raise BadInput("creditLimit.currency must equal the customer's currency",
+                               field="creditLimit.currency")
+            limit = input.credit_limit.minor("creditLimit.amount", allow_zero=True)
+        scope = info.context.principal.partner_id
+        if scope is not None and input.partner_id not in (None, scope):
+            raise BadInput("a partner can only create its own customers", field="partnerId")
+        async with in_transaction():
+            customer = await customer_service.create_customer(
+                info.context.actor, name=input.name, segment=input.segment,
+                currency=input.currency,
+                risk_profile=models.RiskProfile(input.risk_profile.value),
+                status=models.CustomerStatus(input.status.value), credit_limit_minor=limit,
+                net_days=input.net_days,
+                invoicing_cycle=ledger_models.InvoicingCycle(input.invoicing_cycle.value),
+                partner_id=scope or input.partner_id,
+                external_refs=[(r.system, r.external_id) for r in input.external_refs or []],
+                idempotency_key=input.idempotency_key)
+        return Customer.of(customer)
+
+    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
+    async def update_customer(self, info: CtxInfo, input: UpdateCustomerInput) -> Customer:
+        await _visible(info, await customer_service.get_customer(input.id))
+        async with in_transaction():
+            customer = await customer_service.update_customer(
+                info.context.actor, input.id, expected_version=input.expected_version,
+                name=input.name, segment=input.segment,
+                risk_profile=models.RiskProfile(input.risk_profile.value)
+                if input.risk_profile else None,
+                status=models.CustomerStatus(input.status.value) if input.status else None)
+        return Customer.of(customer)
+
+    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
+    async def link_external_ref(self, info: CtxInfo, input: LinkExternalRefInput) -> Customer:
+        customer = await customer_service.get_customer(input.customer_id)
+        await _visible(info, customer)
+        async with in_transaction():
+            await customer_service.link_external_ref(
+                info.context.actor, customer.id, system=input.system,
+                external_id=input.external_id)
+        return Customer.of(customer)

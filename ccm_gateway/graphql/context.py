@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ccm_gateway.audit.service import Actor
+from ccm_gateway.auth.permissions import Principal
+from ccm_gateway.config import Settings
+from ccm_gateway.graphql.loaders import Loaders
+
+
+@dataclass(slots=True)
+class Context:
+    """What every resolver gets: who is asking, for which request, with which loaders."""
+
+    principal: Principal
+    request_id: str
+    settings: Settings
+    loaders: Loaders
+
+    @property
+    def actor(self) -> Actor:
+        return self.principal.actor(self.request_id)

@@ -1,0 +1,85 @@
+"""arq worker settings, the JSON job serializer and the embedded queue."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from arq import cron
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.worker import Worker, create_worker
+
+from ccm_gateway.config import Settings
+from ccm_gateway.ledger import tasks as ledger_tasks
+
+log = logging.getLogger("ccm_gateway.worker")
+
+
+def serialize(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, default=str).encode()
+
+
+def deserialize(data: bytes) -> dict[str, Any]:
+    return json.loads(data)
+
+
+CRON_JOBS = [
+    cron(ledger_tasks.expire_holds, name="hold.expire", second={0}, run_at_startup=True,
+         unique=True, timeout=300),
+]
+
+
+async def open_queue(settings: Settings) -> ArqRedis:
+    """Redis at CCM_REDIS_URL, or an in-process substitute for the embedded default."""
+    if settings.redis_url:
+        return await create_pool(RedisSettings.from_dsn(settings.redis_url),
+                                 job_serializer=serialize, job_deserializer=deserialize)
+    from fakeredis import FakeAsyncRedis, FakeServer
+
+    fake = FakeAsyncRedis(server=FakeServer())
+    return ArqRedis(connection_pool=fake.connection_pool, job_serializer=serialize,
+                    job_deserializer=deserialize)
+
+
+def build_worker(queue: ArqRedis, **overrides: Any) -> Worker:
+    """A worker on ``queue``; the caller has initialised Tortoise already."""
+    # fakeredis lacks INFO, which arq only logs at start-up.
+    import arq.worker
+
+    arq.worker.log_redis_info = _log_redis_info  # type: ignore[assignment]
+    options: dict[str, Any] = {
+        "functions": [],
+        "cron_jobs": CRON_JOBS,
+        "redis_pool": queue,
+        "handle_signals": False,
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+        "max_jobs": 10,
+    }
+    options.update(overrides)
+    return create_worker(options)  # type: ignore[arg-type]
+
+
+async def _log_redis_info(redis: Any, log_func: Any) -> None:
+    try:
+        info = await redis.info(section="Server")
+        log_func(f"redis_version={info.get('redis_version', '?')}")
+    except Exception:  # noqa: BLE001 - an in-process queue has no server info to log
+        log_func("redis: embedded in-process queue")
+
+
+async def run_worker(settings: Settings) -> None:
+    """`ccm-gateway worker`: run until cancelled, against CCM_REDIS_URL."""
+    from tortoise import Tortoise
+
+    from ccm_gateway.db import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    queue = await open_queue(settings)
+    worker = build_worker(queue, handle_signals=True)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+        await Tortoise.close_connections()
