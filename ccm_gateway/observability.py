@@ -19,7 +19,8 @@ access_log = logging.getLogger("ccm_gateway.access")
 
 
 class JsonFormatter(logging.Formatter):
-    _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    # color_message is uvicorn's ANSI-coloured duplicate of msg.
+    _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
