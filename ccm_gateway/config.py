@@ -91,6 +91,11 @@ class Settings:
         for name in ("token_ttl_seconds", "hold_ttl_seconds", "db_pool_size", "port"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"CCM_{name.upper()} must be positive")
+        if self.port > 65535:
+            raise ConfigError("CCM_PORT must be at most 65535")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
+                              f"CRITICAL, not {self.log_level!r}")
         if self.is_prod:
             missing = []
             if self.secret_key == DEV_SECRET_KEY:

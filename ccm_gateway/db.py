@@ -60,29 +60,35 @@ async def migrate(settings: Settings) -> list[str]:
 
     The chain lives in ``migrations_dir(dialect)/models/`` (aerich adds the app
     name to ``location``); ``migrations/generate.py`` writes it with the same
-    ``location``. Runs in its own Tortoise context, so it neither reuses nor
-    closes a context the caller may already have initialised.
+    ``location``. Runs in a Tortoise context of its own, so a context the caller
+    has initialised stays open and usable, even on another dialect (tests).
     """
     from aerich import Command
     from tortoise.backends.base import executor
-    from tortoise.context import TortoiseContext
+    from tortoise.context import TortoiseContext, get_current_context
 
-    # Tortoise caches each model's INSERT/UPDATE/DELETE SQL process-wide, keyed
-    # by connection *name* ("default"), not by dialect. In a process that has
-    # used another dialect before (tests, migrations/generate.py) aerich's own
-    # bookkeeping insert would reuse that dialect's SQL, so start afresh.
+    # Tortoise keeps dialect-specific SQL on the model classes, process-wide:
+    # an INSERT/UPDATE/DELETE cache keyed by connection *name* ("default"), not
+    # by dialect, and each model's base query, rebuilt by every init. Drop the
+    # cache now (aerich's own insert would otherwise reuse another dialect's
+    # SQL) and afterwards hand both back to the caller's context, if any.
     getattr(executor, "EXECUTOR_CACHE", {}).clear()
     config = tortoise_config(settings, with_aerich=True)
-    async with TortoiseContext() as ctx:
-        # aerich's Migrate.init() only calls Tortoise.init() when the *current*
-        # context is not initialised yet; a context left over from an earlier
-        # call (close_connections() keeps it "inited") would be reused with
-        # its old configuration, so always start from a fresh one.
-        await ctx.init(config=config)
-        command = Command(
-            tortoise_config=config,
-            app="models",
-            location=str(migrations_dir(settings.dialect)),
-        )
-        await command.init()
-        return await command.upgrade(run_in_transaction=True)
+    try:
+        async with TortoiseContext() as ctx:
+            # aerich's Migrate.init() calls Tortoise.init() only when the current
+            # context is not initialised yet (close_connections() leaves it marked
+            # initialised), so initialise our own context first.
+            await ctx.init(config=config)
+            command = Command(
+                tortoise_config=config,
+                app="models",
+                location=str(migrations_dir(settings.dialect)),
+            )
+            await command.init()
+            return await command.upgrade(run_in_transaction=True)
+    finally:
+        getattr(executor, "EXECUTOR_CACHE", {}).clear()
+        outer = get_current_context()
+        if outer is not None and outer.apps is not None:
+            outer.apps._build_initial_querysets()

@@ -149,6 +149,9 @@ async def list_events(flt: AuditFilter, *, first: int, after: str | None,
                       max_page_size: int) -> Page:
     """Audit events, newest first."""
     check_page_size(first, max_page_size)
+    for name, value in (("since", flt.since), ("until", flt.until)):
+        if value is not None and value.tzinfo is None:
+            raise BadInput(f"{name} needs a UTC offset, e.g. 2025-01-31T12:00:00Z", field=name)
     query = AuditEvent.all()
     if flt.object_id:
         query = query.filter(object_id=flt.object_id)
@@ -162,7 +165,8 @@ async def list_events(flt: AuditFilter, *, first: int, after: str | None,
         query = query.filter(created_at__lt=flt.until)
     if after:
         (last_id,) = decode_cursor(after, 1)
-        if not last_id.isdigit():
+        # ASCII digits only ("²".isdigit() is true), and within BIGINT.
+        if not (last_id.isascii() and last_id.isdigit()) or int(last_id) >= 2**63:
             raise BadInput(f"after cursor {after!r} is malformed", field="after")
         query = query.filter(id__lt=int(last_id))
     rows = await query.order_by("-id").limit(first + 1)

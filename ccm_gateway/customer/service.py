@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,7 +58,12 @@ async def create_site(actor: Actor, *, code: str, name: str, timezone: str = "UT
                        field="timezone") from None
     if await Site.exists(code=code):
         raise Conflict(f"a site with code {code!r} already exists", field="code")
-    site = await Site.create(code=code, name=name, timezone=timezone)
+    try:
+        # A savepoint, so a concurrent duplicate fails here and not the caller's transaction.
+        async with in_transaction():
+            site = await Site.create(code=code, name=name, timezone=timezone)
+    except IntegrityError:
+        raise Conflict(f"a site with code {code!r} already exists", field="code") from None
     await audit.record(actor, "site.create", object_type="site", object_id=site.id,
                        after=site_snapshot(site))
     return site
@@ -118,10 +124,10 @@ async def create_customer(
     return await Customer.get(id=outcome["customer_id"])
 
 
-async def get_customer(customer_id: Any) -> Customer:
-    customer = await Customer.get_or_none(id=parse_uuid(customer_id, "id"))
+async def get_customer(customer_id: Any, field: str = "id") -> Customer:
+    customer = await Customer.get_or_none(id=parse_uuid(customer_id, field))
     if customer is None:
-        raise NotFound(f"customer {customer_id} not found", field="id")
+        raise NotFound(f"customer {customer_id} not found", field=field)
     return customer
 
 
@@ -222,12 +228,15 @@ async def list_customers(
     if flt.utilization_above is not None:
         if not 0 <= flt.utilization_above <= 100:
             raise BadInput("utilizationAbove must be between 0 and 100", field="utilizationAbove")
-        # Compared in basis points on integers, so no float touches a balance.
-        bp = round(flt.utilization_above * 10_000)
+        # exposure / limit > num / den, cross-multiplied on exact integers (the ratio as
+        # written, so no float touches a balance), in NUMERIC so large balances cannot
+        # overflow PostgreSQL's BIGINT.
+        num, den = Decimal(repr(flt.utilization_above)).as_integer_ratio()
         query = query.filter(
             id__in=RawSQL(
                 "(SELECT customer_id FROM credit_account WHERE "
-                f"(posted_balance_minor + held_minor) * 10000 > {bp} * credit_limit_minor)"
+                f"CAST(posted_balance_minor + held_minor AS NUMERIC) * {den} "
+                f"> CAST(credit_limit_minor AS NUMERIC) * {num})"
             )
         )
     if after:

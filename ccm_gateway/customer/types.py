@@ -261,7 +261,7 @@ class CustomerMutation:
 
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
     async def link_external_ref(self, info: CtxInfo, input: LinkExternalRefInput) -> Customer:
-        customer = await customer_service.get_customer(input.customer_id)
+        customer = await customer_service.get_customer(input.customer_id, "customerId")
         await _visible(info, customer)
         async with in_transaction():
             await customer_service.link_external_ref(

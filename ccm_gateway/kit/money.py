@@ -35,7 +35,8 @@ _TWO_DECIMALS = (
 
 CURRENCY_EXPONENTS: dict[str, int] = {code: 2 for code in _TWO_DECIMALS} | _EXPONENT_OVERRIDES
 
-_AMOUNT_RE = re.compile(r"^(-)?(\d{1,18})(?:\.(\d+))?$")
+# ASCII only: \d would also take other scripts' digits ("１０", "١٠"), which int() reads.
+_AMOUNT_RE = re.compile(r"^(-)?(\d{1,18})(?:\.(\d+))?$", re.ASCII)
 
 
 def currency_exponent(currency: str, *, field: str = "currency") -> int:

@@ -151,6 +151,12 @@ def _check_amount(amount_minor: int, field: str = "amount") -> None:
         raise BadInput(f"{field} is larger than the ledger accepts", field=field)
 
 
+def _check_aware(value: datetime | None, field: str) -> None:
+    """A time from outside must carry its UTC offset; a naive one is ambiguous."""
+    if value is not None and value.tzinfo is None:
+        raise BadInput(f"{field} needs a UTC offset, e.g. 2025-01-31T12:00:00Z", field=field)
+
+
 def _check_currency(account: CreditAccount, currency: str, field: str = "currency") -> None:
     currency_exponent(currency, field=field)
     if currency != account.currency:
@@ -559,6 +565,7 @@ async def post_entry(
         _check_amount(amount_minor)
         signed = _ENTRY_SIGN[kind] * amount_minor
     currency_exponent(currency)
+    _check_aware(occurred_at, "occurredAt")
     now = datetime.now(UTC)
     if occurred_at is not None and occurred_at > now + timedelta(minutes=5):
         raise BadInput("occurredAt must not be in the future", field="occurredAt")
@@ -728,6 +735,8 @@ async def list_entries(
         query = query.filter(kind__in=list(flt.kinds))
     if flt.site_id is not None:
         query = query.filter(site_id=flt.site_id)
+    _check_aware(flt.occurred_from, "occurredFrom")
+    _check_aware(flt.occurred_to, "occurredTo")
     if flt.occurred_from and flt.occurred_to and flt.occurred_from > flt.occurred_to:
         raise BadInput("occurredFrom is after occurredTo", field="occurredFrom")
     if flt.occurred_from:

@@ -295,7 +295,7 @@ class VoidHoldInput:
 
 
 async def _visible_customer(info: CtxInfo, customer_id: object, field: str = "customerId"):
-    customer = await customer_service.get_customer(parse_uuid(customer_id, field))
+    customer = await customer_service.get_customer(parse_uuid(customer_id, field), field)
     check_partner(info, customer.partner_id, f"customer {customer_id}")
     return customer
 
@@ -405,7 +405,8 @@ class LedgerMutation:
     async def authorize_credit(self, info: CtxInfo,
                                input: AuthorizeCreditInput) -> AuthorizeCreditResult:
         customer = await _visible_customer(info, input.customer_id)
-        ttl = input.expires_in_seconds or info.context.settings.hold_ttl_seconds
+        ttl = (info.context.settings.hold_ttl_seconds if input.expires_in_seconds is None
+               else input.expires_in_seconds)
         async with in_transaction():
             result = await ledger_service.authorize(
                 info.context.actor, customer.id, input.amount.minor(), input.amount.currency,

@@ -1,0 +1,434 @@
+"""Who may call what: every guarded field of the schema, run as every role.
+
+The table below has one row per guarded field. The fields are enumerated from
+``build_schema()``, so a new query or mutation without a row fails here, and
+so does a root field without ``requires(...)``. Whether a role may call a
+field follows from ``ROLE_PERMISSIONS`` and the field's ``requires``; a
+hand-written matrix pins the product rules (a viewer reads but cannot set
+limits, only finance moves money, ...), so a change to the map must change
+that matrix too.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from ccm_gateway.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from ccm_gateway.graphql.schema import build_schema
+
+ROLES = [r.value for r in Role]
+SCHEMA = build_schema()
+
+
+def _requires(strawberry_field: Any) -> list[Permission]:
+    return [p.permission for ext in strawberry_field.extensions
+            for p in getattr(ext, "permissions", [])]
+
+
+def _graphql_name(strawberry_field: Any) -> str:
+    return SCHEMA.config.name_converter.get_graphql_name(strawberry_field)
+
+
+def root_fields() -> dict[str, list[Permission]]:
+    """Every query and mutation: 'Query.customer' -> the permissions it requires."""
+    found = {}
+    for type_name in ("Query", "Mutation"):
+        for f in SCHEMA.get_type_by_name(type_name).fields:
+            found[f"{type_name}.{_graphql_name(f)}"] = _requires(f)
+    return found
+
+
+def guarded_fields() -> dict[str, Permission]:
+    """Every field of every object type that carries requires(...)."""
+    found = {}
+    for graphql_type in SCHEMA._schema.type_map.values():
+        definition = SCHEMA.get_type_by_name(graphql_type.name)
+        for f in getattr(definition, "fields", None) or []:
+            perms = _requires(f)
+            if perms:
+                assert len(perms) == 1, f"{graphql_type.name}.{f.name} requires several"
+                found[f"{graphql_type.name}.{_graphql_name(f)}"] = perms[0]
+    return found
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+# --- what a row needs: fresh objects for each call ----------------------------------------
+
+
+@dataclass
+class Case:
+    variables: dict[str, Any]
+    customer_id: str | None = None
+    site_code: str | None = None
+    customer_name: str | None = None
+
+
+@dataclass
+class World:
+    """Creates the objects a call acts on, as admin."""
+
+    gql: Any
+    make_customer: Any
+    make_site: Any
+    cache: dict[str, str] = field(default_factory=dict)
+
+    async def customer(self) -> str:
+        return await self.make_customer(limit="1000.00")
+
+    async def hold(self, customer_id: str) -> str:
+        result = await self.gql("""mutation($input: AuthorizeCreditInput!) {
+            authorizeCredit(input: $input) { ... on Hold { id } } }""", {"input": {
+            "customerId": customer_id, "amount": {"amount": "25.00", "currency": "USD"}}})
+        return result.data["authorizeCredit"]["id"]
+
+    async def entry(self, customer_id: str) -> str:
+        result = await self.gql("""mutation($input: PostLedgerEntryInput!) {
+            postLedgerEntry(input: $input) { ... on LedgerEntry { id } } }""", {"input": {
+            "customerId": customer_id, "kind": "CHARGE",
+            "amount": {"amount": "5.00", "currency": "USD"}}})
+        return result.data["postLedgerEntry"]["id"]
+
+
+async def _customer_case(world: World, **variables: Any) -> Case:
+    customer_id = await world.customer()
+    return Case({"id": customer_id} | variables, customer_id=customer_id)
+
+
+async def _customer_input_case(world: World, **extra: Any) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"customerId": customer_id} | extra}, customer_id=customer_id)
+
+
+async def _hold_case(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"holdId": await world.hold(customer_id)}}, customer_id=customer_id)
+
+
+Setup = Callable[[World], Awaitable[Case]]
+
+
+@dataclass(frozen=True)
+class Row:
+    permission: Permission
+    document: str
+    setup: Setup
+
+
+async def _no_objects(world: World) -> Case:
+    return Case({})
+
+
+async def _site_and_customer(world: World) -> Case:
+    customer_id, site_id = await world.customer(), await world.make_site()
+    return Case({"customerId": customer_id, "siteId": site_id}, customer_id=customer_id)
+
+
+async def _hold_query(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"id": await world.hold(customer_id)}, customer_id=customer_id)
+
+
+async def _create_site(world: World) -> Case:
+    code = unique("PERM")
+    return Case({"input": {"code": code, "name": "Yard"}}, site_code=code)
+
+
+async def _create_customer(world: World) -> Case:
+    name = unique("Perm customer")
+    return Case({"input": {"name": name, "segment": "haulage", "currency": "USD"}},
+                customer_name=name)
+
+
+async def _update_customer(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"id": customer_id, "expectedVersion": 1,
+                           "name": unique("Renamed")}}, customer_id=customer_id)
+
+
+async def _link_ref(world: World) -> Case:
+    return await _customer_input_case(world, system="erp", externalId=unique("acct"))
+
+
+async def _set_limit(world: World) -> Case:
+    return await _customer_input_case(world, limit={"amount": "5000.00", "currency": "USD"})
+
+
+async def _set_terms(world: World) -> Case:
+    return await _customer_input_case(world, netDays=7, invoicingCycle="WEEKLY")
+
+
+async def _set_site_limit(world: World) -> Case:
+    return await _customer_input_case(world, siteId=await world.make_site(),
+                                      limit={"amount": "100.00", "currency": "USD"})
+
+
+async def _post_entry(world: World) -> Case:
+    return await _customer_input_case(world, kind="CHARGE",
+                                      amount={"amount": "10.00", "currency": "USD"})
+
+
+async def _reverse_entry(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"entryId": await world.entry(customer_id)}}, customer_id=customer_id)
+
+
+async def _authorize(world: World) -> Case:
+    return await _customer_input_case(world, amount={"amount": "10.00", "currency": "USD"})
+
+
+async def _credit_check(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"customerId": customer_id, "amount": {"amount": "1.00", "currency": "USD"}},
+                customer_id=customer_id)
+
+
+P = Permission
+ROWS: dict[str, Row] = {
+    "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
+        customer(id: $id) { id } }""", _customer_case),
+    "Query.customers": Row(P.CUSTOMER_READ, """{
+        customers(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.sites": Row(P.CUSTOMER_READ, "{ sites { id } }", _no_objects),
+    "Query.creditCheck": Row(P.CREDIT_CHECK, """query($customerId: ID!, $amount: MoneyInput!) {
+        creditCheck(customerId: $customerId, amount: $amount) { approved } }""",
+                             _credit_check),
+    "Query.gateAccess": Row(P.CREDIT_CHECK, """query($siteId: ID!, $customerId: ID!) {
+        gateAccess(siteId: $siteId, customerId: $customerId) { allowed } }""",
+                            _site_and_customer),
+    "Query.hold": Row(P.LEDGER_READ, """query($id: ID!) { hold(id: $id) { id } }""",
+                      _hold_query),
+    "Query.auditLog": Row(P.AUDIT_READ, """{
+        auditLog(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Customer.ledger": Row(P.LEDGER_READ, """query($id: ID!) {
+        customer(id: $id) { ledger(first: 1) { edges { node { id } } } } }""",
+                           _customer_case),
+    "Mutation.createSite": Row(P.SITE_WRITE, """mutation($input: CreateSiteInput!) {
+        createSite(input: $input) { id } }""", _create_site),
+    "Mutation.createCustomer": Row(P.CUSTOMER_WRITE, """mutation($input: CreateCustomerInput!) {
+        createCustomer(input: $input) { id } }""", _create_customer),
+    "Mutation.updateCustomer": Row(P.CUSTOMER_WRITE, """mutation($input: UpdateCustomerInput!) {
+        updateCustomer(input: $input) { id } }""", _update_customer),
+    "Mutation.linkExternalRef": Row(P.CUSTOMER_WRITE, """
+        mutation($input: LinkExternalRefInput!) { linkExternalRef(input: $input) { id } }""",
+                                    _link_ref),
+    "Mutation.setCreditLimit": Row(P.CREDIT_LIMIT_WRITE, """
+        mutation($input: SetCreditLimitInput!) { setCreditLimit(input: $input) { version } }""",
+                                   _set_limit),
+    "Mutation.setCreditTerms": Row(P.CREDIT_LIMIT_WRITE, """
+        mutation($input: SetCreditTermsInput!) { setCreditTerms(input: $input) { version } }""",
+                                   _set_terms),
+    "Mutation.setSiteLimit": Row(P.CREDIT_LIMIT_WRITE, """
+        mutation($input: SetSiteLimitInput!) {
+          setSiteLimit(input: $input) { limit { amount } } }""", _set_site_limit),
+    "Mutation.postLedgerEntry": Row(P.LEDGER_WRITE, """
+        mutation($input: PostLedgerEntryInput!) {
+          postLedgerEntry(input: $input) { __typename ... on LedgerEntry { id } } }""",
+                                    _post_entry),
+    "Mutation.reverseLedgerEntry": Row(P.LEDGER_WRITE, """
+        mutation($input: ReverseLedgerEntryInput!) {
+          reverseLedgerEntry(input: $input) { id } }""", _reverse_entry),
+    "Mutation.authorizeCredit": Row(P.HOLD_WRITE, """
+        mutation($input: AuthorizeCreditInput!) {
+          authorizeCredit(input: $input) { __typename ... on Hold { id } } }""", _authorize),
+    "Mutation.captureHold": Row(P.HOLD_WRITE, """mutation($input: CaptureHoldInput!) {
+        captureHold(input: $input) { status } }""", _hold_case),
+    "Mutation.voidHold": Row(P.HOLD_WRITE, """mutation($input: VoidHoldInput!) {
+        voidHold(input: $input) { status } }""", _hold_case),
+}
+
+ALL = set(ROLES)
+WRITERS = {"admin", "finance", "credit_manager"}
+# The product rules, written out by hand: who may call each field.
+ALLOWED_ROLES: dict[str, set[str]] = {
+    "Query.customer": ALL,
+    "Query.customers": ALL,
+    "Query.sites": ALL,
+    "Query.creditCheck": ALL,
+    "Query.gateAccess": ALL,
+    "Query.hold": ALL,
+    "Customer.ledger": ALL,
+    "Query.auditLog": {"admin", "auditor", "it_admin"},
+    "Mutation.createSite": {"admin", "it_admin"},
+    "Mutation.createCustomer": WRITERS,
+    "Mutation.updateCustomer": WRITERS,
+    "Mutation.linkExternalRef": WRITERS,
+    "Mutation.setCreditLimit": WRITERS,
+    "Mutation.setCreditTerms": WRITERS,
+    "Mutation.setSiteLimit": WRITERS,
+    "Mutation.authorizeCredit": WRITERS,
+    "Mutation.captureHold": WRITERS,
+    "Mutation.voidHold": WRITERS,
+    "Mutation.postLedgerEntry": {"admin", "finance"},
+    "Mutation.reverseLedgerEntry": {"admin", "finance"},
+}
+
+
+def allowed(role: str, field_name: str) -> bool:
+    return guarded_fields()[field_name] in ROLE_PERMISSIONS[Role(role)]
+
+
+# --- the table matches the schema and the map ----------------------------------------------
+
+
+def test_every_query_and_mutation_requires_exactly_one_permission():
+    unguarded = {name: perms for name, perms in root_fields().items() if len(perms) != 1}
+    assert unguarded == {}
+
+
+def test_every_guarded_field_has_a_table_row():
+    assert set(guarded_fields()) - set(ROWS) == set(), "add a row to ROWS"
+    assert set(ROWS) - set(guarded_fields()) == set(), "a row for a field that is gone"
+
+
+def test_each_row_names_the_permission_the_field_requires():
+    declared = guarded_fields()
+    assert {name: row.permission for name, row in ROWS.items()} == declared
+
+
+def test_the_role_map_grants_what_the_product_rules_say():
+    derived = {name: {role for role in ROLES if allowed(role, name)} for name in ROWS}
+    assert derived == ALLOWED_ROLES
+
+
+def test_a_viewer_reads_but_changes_nothing():
+    viewer = ROLE_PERMISSIONS[Role.VIEWER]
+    assert {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK} <= viewer
+    assert viewer.isdisjoint({P.CUSTOMER_WRITE, P.SITE_WRITE, P.CREDIT_LIMIT_WRITE,
+                              P.LEDGER_WRITE, P.HOLD_WRITE, P.AUDIT_READ})
+
+
+def test_only_finance_credit_roles_and_admin_move_money_or_limits():
+    money = {P.CREDIT_LIMIT_WRITE, P.LEDGER_WRITE, P.HOLD_WRITE}
+    movers = {role.value for role, perms in ROLE_PERMISSIONS.items() if perms & money}
+    assert movers == {"admin", "finance", "credit_manager"}
+
+
+def test_audit_log_readers_are_admin_auditor_and_it_admin():
+    readers = {role.value for role, perms in ROLE_PERMISSIONS.items() if P.AUDIT_READ in perms}
+    assert readers == {"admin", "auditor", "it_admin"}
+
+
+# --- every field as every role, over HTTP --------------------------------------------------
+
+STATE = """
+query($id: ID!) {
+  customer(id: $id) {
+    name segment status version
+    creditAccount {
+      version limit { amount } balance { amount } held { amount }
+      terms { netDays invoicingCycle }
+    }
+    siteLimits { site { id } limit { amount } }
+    externalRefs { system externalId }
+    holds { id status }
+    ledger(first: 100) { edges { node { id } } }
+  }
+}"""
+
+AUDIT_BY_ACTOR = """
+query($actorId: String!) {
+  auditLog(first: 100, filter: {actorId: $actorId}) { edges { node { action } } }
+}"""
+
+AUDIT_BY_OBJECT = """
+query($objectId: String!) {
+  auditLog(first: 100, filter: {objectId: $objectId}) { edges { node { id } } }
+}"""
+
+SITE_CODES = "{ sites { code } }"
+CUSTOMERS_NAMED = """
+query($name: String!) {
+  customers(first: 10, filter: {nameContains: $name}) { edges { node { id } } }
+}"""
+
+
+async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
+    """Everything the call could have changed, read as admin."""
+    state: dict[str, Any] = {}
+    if case.customer_id:
+        state["customer"] = (await gql(STATE, {"id": case.customer_id})).data
+        state["audit"] = (await gql(AUDIT_BY_OBJECT, {"objectId": case.customer_id})).data
+    if case.site_code:
+        codes = [s["code"] for s in (await gql(SITE_CODES)).data["sites"]]
+        state["site_exists"] = case.site_code in codes
+    if case.customer_name:
+        state["named"] = (await gql(CUSTOMERS_NAMED, {"name": case.customer_name})).data
+    return state
+
+
+async def audited_actions(gql: Any, subject: str) -> list[str]:
+    result = await gql(AUDIT_BY_ACTOR, {"actorId": subject})
+    return [e["node"]["action"] for e in result.data["auditLog"]["edges"]]
+
+
+@pytest.fixture
+def world(gql, make_customer, make_site) -> World:
+    return World(gql, make_customer, make_site)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("field_name", sorted(guarded_fields()))
+async def test_field_as_role_is_allowed_or_forbidden_per_the_map(gql, world, field_name, role):
+    row = ROWS.get(field_name)
+    assert row is not None, f"{field_name} has no row in ROWS"
+    case = await row.setup(world)
+    before = await snapshot(gql, case)
+    subject = unique(f"perm-{role}")
+
+    result = await gql(row.document, case.variables, token=gql.token(role, subject=subject))
+
+    is_mutation = field_name.startswith("Mutation.")
+    if allowed(role, field_name):
+        assert result.status == 200
+        assert not result.errors, result.errors
+        root = field_name.split(".")[1] if field_name.startswith(("Query.", "Mutation.")) \
+            else "customer"
+        assert result.data[root] is not None
+        if is_mutation:
+            assert await audited_actions(gql, subject), "an allowed change must be audited"
+    else:
+        assert result.status == 200
+        assert result.error_code == "FORBIDDEN", result.errors
+        error = result.errors[0]
+        assert guarded_fields()[field_name].value in error["message"]
+        assert error["extensions"]["requestId"]
+        assert result.body["data"] is None
+        assert await snapshot(gql, case) == before
+        assert await audited_actions(gql, subject) == []
+
+
+async def test_a_token_with_no_roles_is_authenticated_but_may_do_nothing(gql, settings):
+    now = int(time.time())
+    token = jwt.encode({"alg": "HS256"}, {
+        "iss": settings.token_issuer, "aud": settings.token_audience, "sub": "nobody",
+        "iat": now, "exp": now + 60}, OctKey.import_key(settings.secret_key.encode()))
+    result = await gql("{ sites { id } }", token=token)
+    assert result.error_code == "FORBIDDEN"
+    assert "none" in result.errors[0]["message"]
+
+
+async def test_several_roles_grant_the_union_of_their_permissions(gql, tokens, make_customer):
+    customer_id = await make_customer()
+    token = tokens.issue(unique("multi"), ["auditor", "credit_manager"])
+    audit = await gql("{ auditLog(first: 1) { edges { node { id } } } }", token=token)
+    assert not audit.errors
+    limit = await gql("""mutation($input: SetCreditLimitInput!) {
+        setCreditLimit(input: $input) { limit { amount } } }""", {"input": {
+        "customerId": customer_id, "limit": {"amount": "1.00", "currency": "USD"}}}, token=token)
+    assert limit.data["setCreditLimit"]["limit"]["amount"] == "1.00"
+    entry = await gql("""mutation($input: PostLedgerEntryInput!) {
+        postLedgerEntry(input: $input) { __typename } }""", {"input": {
+        "customerId": customer_id, "kind": "PAYMENT",
+        "amount": {"amount": "1.00", "currency": "USD"}}}, token=token)
+    assert entry.error_code == "FORBIDDEN"

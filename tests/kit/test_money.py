@@ -1,0 +1,177 @@
+"""Invariant 1: money is integers.
+
+Decimal strings in and out, per ISO 4217 exponent, never through floats.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ccm_gateway.errors import BadInput
+from ccm_gateway.kit.money import (
+    CURRENCY_EXPONENTS,
+    Money,
+    currency_exponent,
+    format_minor,
+    parse_amount,
+)
+
+# One currency per exponent: JPY 0, USD 2, KWD 3, CLF 4.
+EXPONENTS = {"JPY": 0, "USD": 2, "KWD": 3, "CLF": 4}
+
+
+@pytest.mark.parametrize(("currency", "exponent"), EXPONENTS.items())
+def test_exponent_follows_iso_4217(currency: str, exponent: int) -> None:
+    assert currency_exponent(currency) == exponent
+
+
+@pytest.mark.parametrize(("text", "currency", "minor"), [
+    ("1250", "JPY", 1250),
+    ("0", "JPY", 0),
+    ("1250.50", "USD", 125050),
+    ("1250.5", "USD", 125050),
+    ("1250", "USD", 125000),
+    ("0.01", "USD", 1),
+    ("1.234", "KWD", 1234),
+    ("1.2", "KWD", 1200),
+    ("0.001", "KWD", 1),
+    ("1.2345", "CLF", 12345),
+    ("0.0001", "CLF", 1),
+    ("007.10", "USD", 710),
+    ("999999999999999999", "JPY", 999_999_999_999_999_999),
+])
+def test_parse_reads_decimal_string_as_minor_units(text: str, currency: str, minor: int) -> None:
+    assert parse_amount(text, currency, allow_zero=True) == minor
+
+
+@pytest.mark.parametrize(("minor", "currency", "text"), [
+    (1250, "JPY", "1250"),
+    (0, "JPY", "0"),
+    (-7, "JPY", "-7"),
+    (125050, "USD", "1250.50"),
+    (1, "USD", "0.01"),
+    (0, "USD", "0.00"),
+    (-5, "USD", "-0.05"),
+    (1234, "KWD", "1.234"),
+    (1, "KWD", "0.001"),
+    (12345, "CLF", "1.2345"),
+    (1, "CLF", "0.0001"),
+    (-10000, "CLF", "-1.0000"),
+])
+def test_format_writes_every_minor_digit(minor: int, currency: str, text: str) -> None:
+    assert format_minor(minor, currency) == text
+    assert Money(minor, currency).amount == text
+
+
+@pytest.mark.parametrize(("text", "currency"), [
+    ("1.5", "JPY"),
+    ("1.001", "USD"),
+    ("1.0001", "KWD"),
+    ("1.00001", "CLF"),
+    ("1.000", "USD"),  # trailing zeros are still decimals the currency does not have
+])
+def test_parse_refuses_more_decimals_than_the_currency_has(text: str, currency: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount(text, currency, field="amount")
+    assert err.value.field == "amount"
+    assert "decimals" in err.value.message
+
+
+@pytest.mark.parametrize("text", [
+    "1e3", "1E3", "1.5e2", "1e-2", "inf", "Infinity", "nan", "NaN", "0x10", "1_000",
+    "1,000.00", "+10", ".5", "10.", "", "   ", "ten", "1 000", "--1", "10.00 USD",
+    "１０.００", "١٠",  # digits of other scripts: int() would read them, the API must not
+])
+def test_parse_refuses_anything_but_plain_ascii_decimals(text: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount(text, "USD", field="limit.amount")
+    assert err.value.code == "BAD_USER_INPUT"
+    assert err.value.field == "limit.amount"
+
+
+@pytest.mark.parametrize("value", [10, 10.5, None, b"10"])
+def test_parse_refuses_values_that_are_not_strings(value: object) -> None:
+    with pytest.raises(BadInput):
+        parse_amount(value, "USD")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["-1", "-0.01", "-1250.50"])
+def test_parse_refuses_negative_amounts_unless_allowed(text: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount(text, "USD")
+    assert "negative" in err.value.message
+    assert parse_amount(text, "USD", allow_negative=True) == -parse_amount(text[1:], "USD")
+
+
+@pytest.mark.parametrize("text", ["0", "0.00", "0.0", "-0", "-0.00"])
+def test_parse_refuses_zero_unless_allowed(text: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount(text, "USD")
+    assert "zero" in err.value.message
+    assert parse_amount(text, "USD", allow_zero=True, allow_negative=True) == 0
+
+
+@pytest.mark.parametrize("currency", ["XXX", "usd", "US", "USDD", "", "EURO", "BTC"])
+def test_parse_refuses_unknown_currency(currency: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount("1.00", currency)
+    assert err.value.field == "currency"
+    assert "unknown currency" in err.value.message
+
+
+def test_unknown_currency_cannot_be_formatted_either() -> None:
+    with pytest.raises(BadInput):
+        format_minor(100, "XXX")
+
+
+def test_parse_refuses_more_than_eighteen_whole_digits() -> None:
+    assert parse_amount("9" * 18, "JPY") == 10**18 - 1
+    with pytest.raises(BadInput):
+        parse_amount("1" + "0" * 18, "JPY")
+    with pytest.raises(BadInput):
+        parse_amount("9" * 40 + ".00", "USD")
+
+
+def test_parse_ignores_surrounding_whitespace() -> None:
+    assert parse_amount(" 10.50\n", "USD") == 1050
+
+
+def test_every_known_currency_has_an_exponent_between_zero_and_four() -> None:
+    assert len(CURRENCY_EXPONENTS) > 150
+    for code, exponent in CURRENCY_EXPONENTS.items():
+        assert len(code) == 3 and code.isupper() and code.isascii()
+        assert exponent in (0, 2, 3, 4), code
+
+
+@pytest.mark.parametrize("currency", sorted(EXPONENTS))
+def test_format_then_parse_round_trips_every_value(currency: str) -> None:
+    rng = random.Random(f"money-{currency}")
+    exponent = EXPONENTS[currency]
+    limit = 10 ** (18 + exponent) - 1
+    values = [0, 1, -1, 9, 10, 99, 100, 101, 10**exponent, 10**exponent - 1, limit, -limit]
+    values += [rng.randint(-limit, limit) for _ in range(2000)]
+    values += [rng.randint(-(10**6), 10**6) for _ in range(2000)]
+    for minor in values:
+        text = format_minor(minor, currency)
+        assert "e" not in text.lower()
+        decimals = text.partition(".")[2]
+        assert len(decimals) == exponent, text
+        assert parse_amount(text, currency, allow_negative=True, allow_zero=True) == minor, text
+
+
+@pytest.mark.parametrize("currency", sorted(EXPONENTS))
+def test_parse_then_format_gives_the_canonical_text(currency: str) -> None:
+    rng = random.Random(f"canonical-{currency}")
+    exponent = EXPONENTS[currency]
+    for _ in range(2000):
+        whole = str(rng.randint(0, 10**12))
+        digits = rng.randint(0, exponent)
+        frac = "".join(rng.choice("0123456789") for _ in range(digits))
+        text = f"{whole}.{frac}" if digits else whole
+        minor = parse_amount(text, currency, allow_zero=True)
+        expected = int(whole) * 10**exponent + (int(frac.ljust(exponent, "0")) if exponent else 0)
+        assert minor == expected
+        canonical = format_minor(minor, currency)
+        assert parse_amount(canonical, currency, allow_zero=True) == minor
