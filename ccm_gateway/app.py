@@ -8,7 +8,9 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import HTTPException as CrossWebHTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,6 +39,17 @@ def error_response(error: CCMError) -> JSONResponse:
                         status_code=error.http_status, headers=headers)
 
 
+_HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def http_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own 404 / 405 in the same JSON shape as every other HTTP error."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": _HTTP_ERROR_CODES.get(exc.status_code, "BAD_USER_INPUT"),
+                         "detail": exc.detail}, status_code=exc.status_code,
+                        headers=exc.headers)
+
+
 class GraphQLApp(GraphQL):
     def __init__(self, settings: Settings, tokens: TokenService) -> None:
         super().__init__(build_schema(),
@@ -63,7 +76,13 @@ class GraphQLApp(GraphQL):
                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        try:
+            response = await self.run(Request(scope, receive))
+        except CrossWebHTTPException as exc:
+            # Transport-level refusals (no query, body not JSON, ...) in our JSON shape.
+            response = JSONResponse({"error": "BAD_USER_INPUT", "detail": exc.reason},
+                                    status_code=exc.status_code)
+        await response(scope, receive, send)
 
     def authenticate(self, request: Request) -> Any:
         header = request.headers.get("authorization")
@@ -131,7 +150,10 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
-        exception_handlers={CCMError: lambda request, exc: error_response(exc)},
+        exception_handlers={
+            CCMError: lambda request, exc: error_response(exc),
+            HTTPException: http_error_response,
+        },
     )
     app.add_middleware(RequestIdMiddleware)
     app.state.settings = settings

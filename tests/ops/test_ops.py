@@ -464,3 +464,26 @@ def test_verify_cli_exits_2_on_bad_configuration():
     assert completed.returncode == 2
     assert "CCM_DATABASE_URL" in completed.stderr
     assert completed.stdout == ""
+
+
+async def test_unknown_path_answers_json_not_found(client):
+    response = await client.get("/no-such-path")
+    assert response.status_code == 404
+    assert response.json() == {"error": "NOT_FOUND", "detail": "Not Found"}
+    assert response.headers["x-request-id"]
+
+
+async def test_wrong_method_answers_json_method_not_allowed(client):
+    response = await client.put("/graphql")
+    assert response.status_code == 405
+    assert response.json()["error"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_graphql_body_that_is_not_json_answers_json_bad_input(client, gql):
+    response = await client.post(
+        "/graphql", content=b"{not json",
+        headers={"Authorization": f"Bearer {gql.token()}", "content-type": "application/json"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "BAD_USER_INPUT"
+    assert body["detail"]
