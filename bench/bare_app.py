@@ -1,0 +1,207 @@
+"""The benchmark's reference point: the same SQL as the service, behind bare Starlette + asyncpg.
+
+No GraphQL, no ORM, no bearer-token check, no request-id middleware and no
+access log: JSON in, the statements a credit check or an authorisation needs,
+JSON out. It uses the service's own tables in the same database, so the ratio
+service/bare is the cost of everything the service puts around that SQL.
+
+* ``POST /credit-check`` ``{"customerId", "amount", "currency"}``: on one pooled
+  connection, select the customer (status) and its credit account, decide.
+* ``POST /authorize`` ``{"customerId", "amount", "currency"}``: one transaction
+  that locks the account row ``FOR UPDATE``, reads the customer's status,
+  checks the available credit, raises ``held_minor``, inserts the ``hold`` row
+  and appends the ``hold.authorize`` audit event to the customer's hash chain
+  (advisory lock on the stream, read the last link, insert), exactly as
+  ``ccm_gateway.ledger.service.authorize`` and ``ccm_gateway.audit.service.record``
+  do, so ``ccm-gateway verify`` still passes after a run.
+* ``GET /healthz``.
+
+Responses mimic the GraphQL payloads' shape (``{"data": {...}}``), so one load
+generator check fits both. Run it with uvicorn (uvloop + httptools)::
+
+    BARE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/ccm_bench \\
+    python -m uvicorn bare_app:create_app --factory --app-dir bench --port 8711 \\
+        --loop uvloop --http httptools --no-access-log
+
+``BARE_POOL_SIZE`` (default 10, like ``CCM_DB_POOL_SIZE``) sizes the pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ccm_gateway.audit.service import GENESIS_HASH, compute_hash
+from ccm_gateway.kit.money import format_minor, parse_amount
+
+HOLD_TTL = timedelta(seconds=7 * 24 * 3600)  # the service's default CCM_HOLD_TTL_SECONDS
+ACTOR_TYPE, ACTOR_ID = "user", "bench"  # what the service records for the bench token
+
+SQL_CUSTOMER = 'SELECT "status", "partner_id" FROM "customer" WHERE "id" = $1'
+SQL_ACCOUNT = (
+    'SELECT "id", "currency", "credit_limit_minor", "posted_balance_minor", "held_minor" '
+    'FROM "credit_account" WHERE "customer_id" = $1'
+)
+SQL_ACCOUNT_LOCK = SQL_ACCOUNT + " FOR UPDATE"
+SQL_HOLD_UP = 'UPDATE "credit_account" SET "held_minor" = "held_minor" + $1 WHERE "id" = $2'
+SQL_HOLD_INSERT = (
+    'INSERT INTO "hold" ("id", "amount_minor", "captured_minor", "currency", "status", '
+    '"reference", "source_type", "source_id", "expires_at", "created_at", "updated_at", '
+    '"account_id", "site_id") '
+    "VALUES ($1, $2, 0, $3, 'pending', NULL, $4, $5, $6, $7, $7, $8, NULL)"
+)
+SQL_STREAM_LOCK = "SELECT pg_advisory_xact_lock($1)"
+SQL_LAST_LINK = (
+    'SELECT "seq", "hash" FROM "audit_event" WHERE "stream" = $1 ORDER BY "seq" DESC LIMIT 1'
+)
+SQL_AUDIT_INSERT = (
+    'INSERT INTO "audit_event" ("stream", "seq", "actor_type", "actor_id", "action", '
+    '"object_type", "object_id", "before", "after", "request_id", "created_at", "prev_hash", '
+    '"hash") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8::jsonb, $9, $10, $11, $12)'
+)
+
+
+def _lock_key(name: str) -> int:
+    # ccm_gateway.kit.locking._key64: the same key, so both contend on one lock.
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                          signed=True)
+
+
+def _bad(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message}]}, status_code=status)
+
+
+def _money(minor: int, currency: str) -> dict[str, str]:
+    return {"amount": format_minor(minor, currency), "currency": currency}
+
+
+async def _input(request: Request) -> tuple[uuid.UUID, int, str]:
+    body = await request.json()
+    currency = body["currency"]
+    return uuid.UUID(body["customerId"]), parse_amount(body["amount"], currency), currency
+
+
+def _decline(status: str, available: int, amount: int, currency: str) -> tuple[str, str] | None:
+    if status == "blocked":
+        return "ACCOUNT_BLOCKED", "the customer is blocked"
+    if status == "on_hold":
+        return "ACCOUNT_ON_HOLD", "the customer is on hold: no new credit"
+    if amount > available:
+        return "LIMIT_EXCEEDED", (f"{format_minor(amount, currency)} {currency} exceeds the "
+                                  f"available {format_minor(available, currency)} {currency}")
+    return None
+
+
+async def credit_check(request: Request) -> Response:
+    try:
+        customer_id, amount, currency = await _input(request)
+    except (KeyError, ValueError, TypeError) as exc:
+        return _bad(f"bad input: {exc}")
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn:
+        customer = await conn.fetchrow(SQL_CUSTOMER, customer_id)
+        account = await conn.fetchrow(SQL_ACCOUNT, customer_id)
+    if customer is None or account is None:
+        return _bad(f"customer {customer_id} not found", 404)
+    if currency != account["currency"]:
+        return _bad("currency differs from the account's currency")
+    available = (account["credit_limit_minor"] - account["posted_balance_minor"]
+                 - account["held_minor"])
+    decline = _decline(customer["status"], available, amount, currency)
+    result = {
+        "approved": decline is None,
+        "reason": decline[0] if decline else None,
+        "message": decline[1] if decline else "approved",
+        "available": _money(max(available, 0), currency),
+    }
+    return JSONResponse({"data": {"creditCheck": result}})
+
+
+async def authorize(request: Request) -> Response:
+    try:
+        customer_id, amount, currency = await _input(request)
+    except (KeyError, ValueError, TypeError) as exc:
+        return _bad(f"bad input: {exc}")
+    pool: asyncpg.Pool = request.app.state.pool
+    stream = f"customer:{customer_id}"
+    request_id = uuid.uuid4().hex
+    async with pool.acquire() as conn, conn.transaction():
+        account = await conn.fetchrow(SQL_ACCOUNT_LOCK, customer_id)
+        if account is None:
+            return _bad(f"customer {customer_id} not found", 404)
+        if currency != account["currency"]:
+            return _bad("currency differs from the account's currency")
+        customer = await conn.fetchrow(SQL_CUSTOMER, customer_id)
+        available = (account["credit_limit_minor"] - account["posted_balance_minor"]
+                     - account["held_minor"])
+        decline = _decline(customer["status"], available, amount, currency)
+        now = datetime.now(UTC)
+        if decline:
+            action, object_type, object_id = "hold.declined", "credit_account", str(customer_id)
+            after = {"amount_minor": amount, "currency": currency, "reason": decline[0]}
+        else:
+            hold_id = uuid.uuid4()
+            expires_at = now + HOLD_TTL
+            await conn.execute(SQL_HOLD_UP, amount, account["id"])
+            await conn.execute(SQL_HOLD_INSERT, hold_id, amount, currency, ACTOR_TYPE, ACTOR_ID,
+                               expires_at, now, account["id"])
+            action, object_type, object_id = "hold.authorize", "hold", str(hold_id)
+            after = {"amount_minor": amount, "captured_minor": 0, "currency": currency,
+                     "status": "pending", "site_id": None,
+                     "expires_at": expires_at.isoformat(), "reference": None}
+        # ccm_gateway.audit.service.record, statement for statement.
+        await conn.execute(SQL_STREAM_LOCK, _lock_key(f"audit:{stream}"))
+        last = await conn.fetchrow(SQL_LAST_LINK, stream)
+        event = SimpleNamespace(
+            stream=stream, seq=(last["seq"] + 1) if last else 1, actor_type=ACTOR_TYPE,
+            actor_id=ACTOR_ID, action=action, object_type=object_type, object_id=object_id,
+            before=None, after=after, request_id=request_id, created_at=datetime.now(UTC),
+            prev_hash=last["hash"] if last else GENESIS_HASH)
+        event.hash = compute_hash(event)  # type: ignore[arg-type]
+        await conn.execute(SQL_AUDIT_INSERT, event.stream, event.seq, event.actor_type,
+                           event.actor_id, event.action, event.object_type, event.object_id,
+                           json.dumps(after), event.request_id, event.created_at,
+                           event.prev_hash, event.hash)
+    if decline:
+        result: dict[str, Any] = {"__typename": "CreditDeclined", "reason": decline[0],
+                                  "message": decline[1]}
+    else:
+        result = {"__typename": "Hold", "id": str(hold_id), "status": "PENDING",
+                  "amount": _money(amount, currency)}
+    return JSONResponse({"data": {"authorizeCredit": result}})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app() -> Starlette:
+    dsn = os.environ.get("BARE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ccm_bench")
+    pool_size = int(os.environ.get("BARE_POOL_SIZE", "10"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return Starlette(routes=[
+        Route("/credit-check", credit_check, methods=["POST"]),
+        Route("/authorize", authorize, methods=["POST"]),
+        Route("/healthz", healthz),
+    ], lifespan=lifespan)
