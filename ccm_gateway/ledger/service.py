@@ -184,9 +184,11 @@ async def open_account(
 
 
 async def get_account(customer_id: Any, *, lock: bool = False) -> CreditAccount:
-    query = CreditAccount.filter(customer_id=customer_id)
+    """The customer's account with ``account.customer`` loaded in the same query;
+    ``lock`` takes the account row (not the customer's) until the transaction ends."""
+    query = CreditAccount.filter(customer_id=customer_id).select_related("customer")
     if lock:
-        query = query.select_for_update()
+        query = query.select_for_update(of=("credit_account",))
     account = await query.first()
     if account is None:
         raise NotFound(f"customer {customer_id} not found", field="customerId")
@@ -346,7 +348,7 @@ async def credit_check(
     account = await get_account(customer_id)
     _check_currency(account, currency)
     await _require_site(site_id)
-    customer = await Customer.get(id=customer_id)
+    customer = account.customer
     site_limit = await _site_limit(account, site_id, lock=False)
     decline = _status_decline(customer, account) or _limit_decline(account, site_limit,
                                                                     amount_minor)
@@ -364,7 +366,7 @@ async def gate_access(site_id: Any, customer_id: Any) -> GateDecision:
     """May this customer's truck enter this site now? Allowed while any credit is available."""
     account = await get_account(customer_id)
     await _require_site(site_id)
-    customer = await Customer.get(id=customer_id)
+    customer = account.customer
     decline = _status_decline(customer, account)
     if decline is None:
         site_limit = await _site_limit(account, site_id, lock=False)
@@ -403,7 +405,7 @@ async def authorize(
         account = await get_account(customer_id, lock=True)
         _check_currency(account, currency)
         await _require_site(site_id)
-        customer = await Customer.get(id=customer_id)
+        customer = account.customer
         site_limit = await _site_limit(account, site_id, lock=True)
         decline = _status_decline(customer, account) or _limit_decline(
             account, site_limit, amount_minor)
@@ -425,12 +427,15 @@ async def authorize(
         )
         await audit.record(actor, "hold.authorize", object_type="hold", object_id=hold.id,
                            after=hold_snapshot(hold), stream=customer_stream(customer_id))
+        placed.append(hold)
         return {"hold_id": str(hold.id)}
 
+    placed: list[Hold] = []
     outcome = await idempotency.run_once("hold.authorize", idempotency_key, request, place)
     if "declined" in outcome:
         return Declined.from_json(outcome)
-    return await Hold.get(id=outcome["hold_id"])
+    # A replay loads the first hold as it is now; a fresh one is already in hand.
+    return placed[0] if placed else await Hold.get(id=outcome["hold_id"])
 
 
 async def _locked_pending_hold(hold_id: Any) -> Hold:
@@ -581,7 +586,7 @@ async def post_entry(
         site_limit = await _site_limit(account, site_id, lock=True)
         over_limit = False
         if kind in _LIMIT_CHECKED_KINDS:
-            customer = await Customer.get(id=customer_id)
+            customer = account.customer
             decline = _status_decline(customer, account) or _limit_decline(
                 account, site_limit, signed)
             if decline and enforce_limit:
