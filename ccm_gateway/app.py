@@ -20,6 +20,7 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from ccm_gateway.auth.tokens import TokenService
+from ccm_gateway.body_limit import BodySizeLimitMiddleware
 from ccm_gateway.config import Settings
 from ccm_gateway.db import tortoise_config
 from ccm_gateway.errors import CCMError, Unauthenticated
@@ -52,7 +53,7 @@ def http_error_response(request: Request, exc: Exception) -> JSONResponse:
 
 class GraphQLApp(GraphQL):
     def __init__(self, settings: Settings, tokens: TokenService) -> None:
-        super().__init__(build_schema(),
+        super().__init__(build_schema(introspection=settings.introspection_enabled),
                          graphql_ide="graphiql" if settings.graphiql_enabled else None,
                          allow_queries_via_get=False)
         self.settings = settings
@@ -155,6 +156,8 @@ def create_app(settings: Settings) -> Starlette:
             HTTPException: http_error_response,
         },
     )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: even a refused body gets a request id.
     app.add_middleware(RequestIdMiddleware)
     app.state.settings = settings
     app.state.tokens = tokens

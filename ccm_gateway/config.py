@@ -30,6 +30,9 @@ class Settings:
     default_page_size: int = 20
     db_pool_size: int = 10
     graphiql: bool | None = None
+    # Schema introspection; off in prod unless enabled, like GraphiQL.
+    introspection: bool | None = None
+    max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     # Run the arq worker inside the API process. Defaults to on for the
     # embedded queue and off with Redis, where `ccm-gateway worker` runs it.
@@ -50,6 +53,10 @@ class Settings:
     @property
     def graphiql_enabled(self) -> bool:
         return (not self.is_prod) if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_prod) if self.introspection is None else self.introspection
 
     @property
     def run_worker_in_process(self) -> bool:
@@ -88,7 +95,8 @@ class Settings:
             raise ConfigError("CCM_MAX_PAGE_SIZE must be between 1 and 1000")
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ConfigError("CCM_DEFAULT_PAGE_SIZE must be between 1 and CCM_MAX_PAGE_SIZE")
-        for name in ("token_ttl_seconds", "hold_ttl_seconds", "db_pool_size", "port"):
+        for name in ("token_ttl_seconds", "hold_ttl_seconds", "db_pool_size", "port",
+                     "max_body_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"CCM_{name.upper()} must be positive")
         if self.port > 65535:

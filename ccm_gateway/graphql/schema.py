@@ -11,6 +11,7 @@ from graphql import GraphQLError
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
+    DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -58,7 +59,8 @@ class Schema(strawberry.Schema):
         """MapErrors logs what is unexpected; expected CCMErrors are not log-worthy."""
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extra = [] if introspection else [DisableIntrospection]
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -67,6 +69,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            *extra,
             MapErrors,
         ],
     )

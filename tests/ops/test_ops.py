@@ -487,3 +487,62 @@ async def test_graphql_body_that_is_not_json_answers_json_bad_input(client, gql)
     body = response.json()
     assert body["error"] == "BAD_USER_INPUT"
     assert body["detail"]
+
+
+# --- introspection and body size ---------------------------------------------------------
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+
+
+def test_introspection_defaults_follow_the_environment():
+    assert Settings(env="dev").introspection_enabled is True
+    assert Settings(env="prod").introspection_enabled is False
+    assert Settings(env="prod", introspection=True).introspection_enabled is True
+
+
+async def test_introspection_is_refused_when_disabled():
+    from ccm_gateway.graphql.schema import build_schema
+
+    result = await build_schema(introspection=False).execute(INTROSPECTION)
+    assert result.data is None
+    assert result.errors[0].extensions["code"] == "BAD_USER_INPUT"
+    assert "introspection" in result.errors[0].message.lower()
+
+
+async def test_introspection_answers_in_dev(client, gql):
+    body = await post_query(client, gql, INTROSPECTION)
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def small_body_client(settings: Settings, limit: int) -> httpx.AsyncClient:
+    app = create_app(replace(settings, max_body_bytes=limit))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ccm.test")
+
+
+async def test_a_declared_body_over_the_limit_is_refused_with_413(settings):
+    async with await small_body_client(settings, 64) as c:
+        response = await c.post("/graphql", content=b"x" * 65,
+                                headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json() == {"error": "PAYLOAD_TOO_LARGE",
+                               "detail": "request body exceeds 64 bytes"}
+    assert GENERATED_ID.match(response.headers["x-request-id"])
+
+
+async def test_a_streamed_body_over_the_limit_is_refused_with_413(settings, gql):
+    async def chunks():
+        for _ in range(10):
+            yield b"x" * 20
+
+    async with await small_body_client(settings, 64) as c:
+        # Authenticated, so the GraphQL view goes on to read the (undeclared) body.
+        response = await c.post("/graphql", content=chunks(),
+                                headers={"content-type": "application/json",
+                                         "Authorization": f"Bearer {gql.token()}"})
+    assert response.status_code == 413
+    assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_max_body_bytes_must_be_positive():
+    with pytest.raises(ConfigError, match="CCM_MAX_BODY_BYTES"):
+        Settings.from_env({"CCM_MAX_BODY_BYTES": "0"})
