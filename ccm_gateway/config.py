@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ccm_gateway.errors import ConfigError
+from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
 
 DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"
 DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
@@ -19,7 +20,10 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     # Unset means the embedded queue: an in-process Redis substitute and worker.
     redis_url: str | None = None
-    secret_key: str = DEV_SECRET_KEY
+    secret_key: str = field(default=DEV_SECRET_KEY, repr=False)
+    # Older master secrets, comma separated: their derived keys still decrypt
+    # secrets at rest (kit/secrets.py) during a rotation; never used to encrypt.
+    secret_key_previous: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_seconds: int = 900
@@ -33,6 +37,10 @@ class Settings:
     # Schema introspection; off in prod unless enabled, like GraphiQL.
     introspection: bool | None = None
     max_body_bytes: int = 1024 * 1024
+    # Per-principal GCRA limit on /graphql: a sustained rate and a burst.
+    # CCM_RATE_LIMIT_PER_SECOND=0 turns rate limiting off.
+    rate_limit_per_second: int = 50
+    rate_limit_burst: int = 100
     log_level: str = "INFO"
     # Run the arq worker inside the API process. Defaults to on for the
     # embedded queue and off with Redis, where `ccm-gateway worker` runs it.
@@ -57,6 +65,13 @@ class Settings:
     @property
     def introspection_enabled(self) -> bool:
         return (not self.is_prod) if self.introspection is None else self.introspection
+
+    @property
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        """``CCM_SECRET_KEY_PREVIOUS`` split on commas; blank entries dropped."""
+        if not self.secret_key_previous:
+            return ()
+        return tuple(s.strip() for s in self.secret_key_previous.split(",") if s.strip())
 
     @property
     def run_worker_in_process(self) -> bool:
@@ -101,9 +116,22 @@ class Settings:
                 raise ConfigError(f"CCM_{name.upper()} must be positive")
         if self.port > 65535:
             raise ConfigError("CCM_PORT must be at most 65535")
+        if not 0 <= self.rate_limit_per_second <= MAX_RATE_PER_SECOND:
+            raise ConfigError("CCM_RATE_LIMIT_PER_SECOND must be between 0 (off) and "
+                              f"{MAX_RATE_PER_SECOND}")
+        if self.rate_limit_per_second > 0 and self.rate_limit_burst < 1:
+            raise ConfigError("CCM_RATE_LIMIT_BURST must be at least 1 (set "
+                              "CCM_RATE_LIMIT_PER_SECOND=0 to turn rate limiting off)")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")
+        # Messages name the variable and the entry's position, never the secret.
+        for i, old in enumerate(self.previous_secret_keys, 1):
+            if old == self.secret_key:
+                raise ConfigError(f"CCM_SECRET_KEY_PREVIOUS entry {i} repeats CCM_SECRET_KEY")
+            if self.is_prod and (old == DEV_SECRET_KEY or len(old) < 32):
+                raise ConfigError(f"CCM_SECRET_KEY_PREVIOUS entry {i} is the development "
+                                  "default or shorter than 32 characters (CCM_ENV=prod)")
         if self.is_prod:
             missing = []
             if self.secret_key == DEV_SECRET_KEY:
