@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from cross_web import HTTPException as CrossWebHTTPException
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,10 +24,11 @@ from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.body_limit import BodySizeLimitMiddleware
 from ccm_gateway.config import Settings
 from ccm_gateway.db import tortoise_config
-from ccm_gateway.errors import CCMError, Unauthenticated
+from ccm_gateway.errors import CCMError, RateLimited, Unauthenticated
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.graphql.schema import build_schema
+from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.observability import RequestIdMiddleware
 from ccm_gateway.worker import build_worker, open_queue
 
@@ -58,6 +60,7 @@ class GraphQLApp(GraphQL):
                          allow_queries_via_get=False)
         self.settings = settings
         self.tokens = tokens
+        self._limiter: RateLimiter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
@@ -77,6 +80,11 @@ class GraphQLApp(GraphQL):
                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
+        principal = scope["state"]["principal"]
+        limited = await self.rate_limit(scope, f"principal:{principal.kind}:{principal.subject}")
+        if limited is not None:
+            await limited(scope, receive, send)
+            return
         try:
             response = await self.run(Request(scope, receive))
         except CrossWebHTTPException as exc:
@@ -84,6 +92,34 @@ class GraphQLApp(GraphQL):
             response = JSONResponse({"error": "BAD_USER_INPUT", "detail": exc.reason},
                                     status_code=exc.status_code)
         await response(scope, receive, send)
+
+    async def rate_limit(self, scope: Scope, key: str) -> Response | None:
+        """None when the request may go on, else the 429 to send."""
+        if self.settings.rate_limit_per_second == 0:
+            return None
+        # The limiter lives on the queue's Redis, which the lifespan opens.
+        queue = getattr(scope["app"].state, "queue", None)
+        if queue is None:  # an app served without its lifespan (some tests)
+            return None
+        if self._limiter is None or self._limiter.redis is not queue:
+            self._limiter = RateLimiter(queue, self.settings.rate_limit_per_second,
+                                        self.settings.rate_limit_burst)
+        try:
+            decision = await self._limiter.hit(key)
+        except (RedisError, OSError) as exc:
+            # Fail open: a Redis outage must not take the whole API down with it.
+            log.warning("rate limiter unavailable, request allowed: %s",
+                        exc.__class__.__name__)
+            return None
+        if decision.allowed:
+            return None
+        retry_after = decision.retry_after_header
+        exc = RateLimited(f"rate limit exceeded; retry after {retry_after} s",
+                          retryAfter=retry_after)
+        return JSONResponse(
+            {"errors": [{"message": exc.message, "extensions": {
+                **exc.extensions(), "requestId": scope["state"].get("request_id")}}]},
+            status_code=exc.http_status, headers={"Retry-After": str(retry_after)})
 
     def authenticate(self, request: Request) -> Any:
         header = request.headers.get("authorization")

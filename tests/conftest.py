@@ -59,7 +59,9 @@ async def _pg_admin(sql: str) -> None:
 
 @pytest.fixture(scope="session")
 async def settings(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Settings]:
-    base = Settings(max_page_size=100, db_pool_size=20)
+    # Rate limiting off: the suite sends hundreds of requests as one principal;
+    # tests/auth/test_auth_rate_limit.py builds apps with limits of their own.
+    base = Settings(max_page_size=100, db_pool_size=20, rate_limit_per_second=0)
     if BACKEND == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "ccm.sqlite3"
         yield replace(base, database_url=f"sqlite://{path}")
