@@ -20,6 +20,8 @@ from strawberry.asgi import GraphQL
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
+from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_endpoint
+from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.body_limit import BodySizeLimitMiddleware
 from ccm_gateway.config import Settings
@@ -30,6 +32,7 @@ from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.observability import RequestIdMiddleware
+from ccm_gateway.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.worker import build_worker, open_queue
 
 log = logging.getLogger("ccm_gateway")
@@ -72,7 +75,7 @@ class GraphQLApp(GraphQL):
             await (await self.render_graphql_ide(request))(scope, receive, send)
             return
         try:
-            scope["state"]["principal"] = self.authenticate(request)
+            scope["state"]["principal"] = await self.authenticate(request)
         except Unauthenticated as exc:
             response = JSONResponse(
                 {"errors": [{"message": exc.message, "extensions": {
@@ -121,14 +124,14 @@ class GraphQLApp(GraphQL):
                 **exc.extensions(), "requestId": scope["state"].get("request_id")}}]},
             status_code=exc.http_status, headers={"Retry-After": str(retry_after)})
 
-    def authenticate(self, request: Request) -> Any:
+    async def authenticate(self, request: Request) -> Any:
         header = request.headers.get("authorization")
         if not header:
             raise Unauthenticated("Authorization: Bearer <token> is required")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Authorization must be 'Bearer <token>'")
-        return self.tokens.verify(token.strip())
+        return await self.tokens.authenticate(token.strip())
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         return Context(principal=request.state.principal, request_id=request.state.request_id,
@@ -136,7 +139,7 @@ class GraphQLApp(GraphQL):
 
 
 def create_app(settings: Settings) -> Starlette:
-    tokens = TokenService(settings)
+    tokens = TokenService(settings, KeyRing(settings))
     graphql_app = GraphQLApp(settings, tokens)
 
     @contextlib.asynccontextmanager
@@ -185,6 +188,9 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/oauth/token", token_endpoint, methods=["POST"]),
+            Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
+            Route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={
@@ -193,7 +199,9 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    # Added last, so outermost: even a refused body gets a request id.
+    # Each one added wraps the ones before: a refused body still gets the
+    # security headers and a request id.
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.tls_enabled)
     app.add_middleware(RequestIdMiddleware)
     app.state.settings = settings
     app.state.tokens = tokens

@@ -1,23 +1,49 @@
-"""`ccm-gateway`: serve, worker, migrate, token, verify. Thin over the services."""
+"""`ccm-gateway`: serve, worker, migrate, token, verify, clients, keys. Thin over the services."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import os
+import ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ccm_gateway.config import Settings
 from ccm_gateway.errors import CCMError, ConfigError
 
 
-def _settings() -> Settings:
+def _settings(**overrides: Any) -> Settings:
     try:
-        return Settings.from_env()
+        return Settings.from_env(**overrides)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+_TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+# `serve` flags that override a CCM_ setting of the same name.
+_SERVE_TLS_FLAGS = ("ssl_certfile", "ssl_keyfile", "tls_min_version")
+
+
+def _tls_context(config: Any, default_factory: Callable[[], ssl.SSLContext], *,
+                 min_version: str) -> ssl.SSLContext:
+    """uvicorn ``ssl_context_factory``: uvicorn's own context, with a protocol floor.
+
+    uvicorn has no minimum-version option; its ``ssl_version`` is the context's
+    protocol (PROTOCOL_TLS_SERVER, which negotiates the highest version both
+    sides share), not a floor. So we let uvicorn build the context as usual
+    (certificate, key, Python's default ciphers, the HTTP protocol's ALPN) and
+    set ``minimum_version`` on it; OpenSSL then refuses older handshakes. A
+    module-level function in a ``functools.partial`` pickles, so the factory
+    also reaches the spawned processes of ``--workers N``.
+    """
+    context = default_factory()
+    context.minimum_version = _TLS_VERSIONS[min_version]
+    return context
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -27,7 +53,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ccm_gateway.db import migrate
     from ccm_gateway.observability import configure_logging
 
-    settings = _settings()
+    overrides = {name: getattr(args, name) for name in _SERVE_TLS_FLAGS
+                 if getattr(args, name) is not None}
+    settings = _settings(**overrides)
+    # The app is built by uvicorn's factory from CCM_ variables (in each worker
+    # process too), so the flags go into the environment: the app then sees the
+    # same TLS settings (HSTS) as the listener.
+    for name, value in overrides.items():
+        os.environ[f"CCM_{name.upper()}"] = value
+    tls: dict[str, Any] = {}
+    if settings.tls_enabled:
+        tls = {"ssl_certfile": settings.ssl_certfile, "ssl_keyfile": settings.ssl_keyfile,
+               "ssl_context_factory": functools.partial(
+                   _tls_context, min_version=settings.tls_min_version)}
+        try:  # an unreadable PEM or a key that does not match: refuse now, by name
+            # (an empty passphrase: an encrypted key fails here rather than prompting)
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                settings.ssl_certfile, settings.ssl_keyfile, password=lambda: "")
+        except (ssl.SSLError, OSError) as exc:
+            print("configuration error: CCM_SSL_CERTFILE / CCM_SSL_KEYFILE (--ssl-certfile / "
+                  f"--ssl-keyfile) do not load as a PEM certificate and its key: {exc}",
+                  file=sys.stderr)
+            return 2
     configure_logging(settings.log_level)
     if settings.is_sqlite or args.migrate:
         applied = asyncio.run(migrate(settings))
@@ -36,10 +83,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     if not settings.is_prod:
         token = TokenService(settings).issue("dev-admin", ["admin"], ttl_seconds=12 * 3600)
+        base = f"{'https' if settings.tls_enabled else 'http'}://{host}:{port}"
         print(
-            f"\nCCM Gateway on http://{host}:{port}\n"
-            f"  GraphQL (and GraphiQL in a browser): http://{host}:{port}/graphql\n"
-            f"  health: http://{host}:{port}/healthz   readiness: http://{host}:{port}/readyz\n"
+            f"\nCCM Gateway on {base}\n"
+            f"  GraphQL (and GraphiQL in a browser): {base}/graphql\n"
+            f"  health: {base}/healthz   readiness: {base}/readyz\n"
             f"  a 12-hour development admin token (send as 'Authorization: Bearer <token>'):\n"
             f"  {token}\n"
             f"  more tokens: ccm-gateway token --subject NAME --role ROLE\n",
@@ -50,7 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     uvicorn.run("ccm_gateway.app:app_from_env", factory=True, host=host, port=port,
                 workers=args.workers, access_log=False, log_config=None,
-                loop="uvloop", http="httptools")
+                loop="uvloop", http="httptools", **tls)
     return 0
 
 
@@ -97,6 +145,64 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+async def _with_db(work):  # noqa: ANN001 - an async callable
+    """Run ``work()`` with Tortoise initialised on the configured database."""
+    from tortoise import Tortoise
+
+    from ccm_gateway.db import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(_settings()))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_clients_create(args: argparse.Namespace) -> int:
+    from ccm_gateway.auth import clients
+
+    scopes = [s for text in args.scope or [] for s in text.split()]
+    try:
+        created = asyncio.run(_with_db(lambda: clients.create_client(
+            args.name, args.role, scopes or None, expires_in_days=args.expires_in_days)))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"client_id:     {created.client_id}")
+    print(f"client_secret: {created.client_secret}")
+    print(f"scope:         {created.client.scopes}")
+    print("The secret is shown only now; store it safely.", file=sys.stderr)
+    return 0
+
+
+def cmd_clients_list(args: argparse.Namespace) -> int:
+    from ccm_gateway.auth import clients
+
+    print(json.dumps(asyncio.run(_with_db(clients.list_clients)), indent=2))
+    return 0
+
+
+def cmd_clients_revoke(args: argparse.Namespace) -> int:
+    from ccm_gateway.auth import clients
+
+    try:
+        client = asyncio.run(_with_db(lambda: clients.revoke_client(args.client_id)))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"revoked {client.client_id} at {client.revoked_at.isoformat()}")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from ccm_gateway.auth.keys import KeyRing
+
+    settings = _settings()
+    key = asyncio.run(_with_db(lambda: KeyRing(settings).rotate(args.algorithm)))
+    print(f"new signing key {key.kid} ({key.algorithm}); older keys verify until retired")
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -115,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_positive, default=1, help="API processes")
     serve.add_argument("--migrate", action="store_true",
                        help="apply migrations first (always done on SQLite)")
+    serve.add_argument("--ssl-certfile", metavar="PATH",
+                       help="serve HTTPS with this PEM certificate (chain); CCM_SSL_CERTFILE")
+    serve.add_argument("--ssl-keyfile", metavar="PATH",
+                       help="the certificate's PEM private key; CCM_SSL_KEYFILE")
+    serve.add_argument("--tls-min-version", choices=sorted(_TLS_VERSIONS),
+                       help="lowest TLS version accepted (default 1.2); CCM_TLS_MIN_VERSION")
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run an arq worker against CCM_REDIS_URL")
@@ -135,6 +247,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check balances against entries and the audit chain")
     verify.set_defaults(func=cmd_verify)
+
+    clients = sub.add_parser("clients", help="manage OAuth 2.0 API clients (client_credentials)")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    create = clients_sub.add_parser("create", help="create a client; prints its secret once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, action="append",
+                        help="admin, finance, credit_manager, it_admin, auditor or viewer; "
+                             "repeat for several")
+    create.add_argument("--scope", action="append",
+                        help="allowed scopes (permission names, space separated or repeated); "
+                             "default: every permission of the roles")
+    create.add_argument("--expires-in-days", type=_positive)
+    create.set_defaults(func=cmd_clients_create)
+    clients_sub.add_parser("list", help="list clients (never secrets)").set_defaults(
+        func=cmd_clients_list)
+    revoke = clients_sub.add_parser("revoke", help="revoke a client; its tokens stop working")
+    revoke.add_argument("client_id")
+    revoke.set_defaults(func=cmd_clients_revoke)
+
+    keys = sub.add_parser("keys", help="manage the token signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser("rotate", help="add a new current signing key")
+    rotate.add_argument("--algorithm", choices=["Ed25519", "RS256"], default="Ed25519")
+    rotate.set_defaults(func=cmd_keys_rotate)
     return parser
 
 

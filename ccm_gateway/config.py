@@ -45,6 +45,11 @@ class Settings:
     # Run the arq worker inside the API process. Defaults to on for the
     # embedded queue and off with Redis, where `ccm-gateway worker` runs it.
     embedded_worker: bool | None = None
+    # TLS on `ccm-gateway serve`: a PEM certificate (chain) and its private key,
+    # both or neither; the lowest protocol version accepted is 1.2 or 1.3.
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    tls_min_version: str = "1.2"
 
     @property
     def is_prod(self) -> bool:
@@ -72,6 +77,10 @@ class Settings:
         if not self.secret_key_previous:
             return ()
         return tuple(s.strip() for s in self.secret_key_previous.split(",") if s.strip())
+
+    @property
+    def tls_enabled(self) -> bool:
+        return bool(self.ssl_certfile and self.ssl_keyfile)
 
     @property
     def run_worker_in_process(self) -> bool:
@@ -125,6 +134,7 @@ class Settings:
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")
+        self._validate_tls()
         # Messages name the variable and the entry's position, never the secret.
         for i, old in enumerate(self.previous_secret_keys, 1):
             if old == self.secret_key:
@@ -146,6 +156,29 @@ class Settings:
                 raise ConfigError(
                     "CCM_ENV=prod refuses development defaults; set: " + "; ".join(missing)
                 )
+
+    def _validate_tls(self) -> None:
+        # Each message names the variable and the `serve` flag that sets it.
+        if self.tls_min_version not in TLS_MIN_VERSIONS:
+            raise ConfigError("CCM_TLS_MIN_VERSION (--tls-min-version) must be 1.2 or 1.3, "
+                              f"not {self.tls_min_version!r}")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            missing = ("CCM_SSL_KEYFILE (--ssl-keyfile)" if self.ssl_certfile
+                       else "CCM_SSL_CERTFILE (--ssl-certfile)")
+            raise ConfigError(f"TLS needs both CCM_SSL_CERTFILE and CCM_SSL_KEYFILE (or "
+                              f"neither); set {missing}")
+        for name, flag, path in (("CCM_SSL_CERTFILE", "--ssl-certfile", self.ssl_certfile),
+                                 ("CCM_SSL_KEYFILE", "--ssl-keyfile", self.ssl_keyfile)):
+            if not path:
+                continue
+            if not os.path.isfile(path):
+                raise ConfigError(f"{name} ({flag}): no such file: {path}")
+            if not os.access(path, os.R_OK):
+                raise ConfigError(f"{name} ({flag}): file is not readable: {path}")
+
+
+# Accepted CCM_TLS_MIN_VERSION values.
+TLS_MIN_VERSIONS = ("1.2", "1.3")
 
 
 def _parse(name: str, raw: str, type_: Any) -> Any:

@@ -11,6 +11,7 @@ MODEL_MODULES = [
     "ccm_gateway.customer.models",
     "ccm_gateway.ledger.models",
     "ccm_gateway.audit.models",
+    "ccm_gateway.auth.models",
 ]
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -1,7 +1,9 @@
 """Bearer tokens: issue development tokens and verify the ones presented.
 
-Tokens are HS256 JWTs under ``CCM_SECRET_KEY``. The OAuth 2.0 / OIDC work
-adds asymmetric keys and trusted issuers behind the same ``verify`` call.
+Development tokens are HS256 JWTs under ``CCM_SECRET_KEY`` (no ``kid``).
+Access tokens from ``POST /oauth/token`` are signed with an asymmetric key
+(``auth/keys.py``) named by ``kid``; each key verifies only under its own
+algorithm, and ``none`` is never accepted.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import time
 import uuid
 
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
 
+from ccm_gateway.auth.clients import is_active
+from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.permissions import Principal, Role
 from ccm_gateway.config import Settings
 from ccm_gateway.errors import BadInput, Unauthenticated
@@ -23,8 +27,9 @@ LEEWAY_SECONDS = 30
 
 
 class TokenService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, keys: KeyRing | None = None) -> None:
         self._key = OctKey.import_key(settings.secret_key.encode())
+        self.keys = keys
         self._issuer = settings.token_issuer
         self._audience = settings.token_audience
         self._ttl = settings.token_ttl_seconds
@@ -53,9 +58,41 @@ class TokenService:
             claims["partner"] = partner_id
         return jwt.encode({"alg": "HS256"}, claims, self._key, algorithms=ALGORITHMS)
 
+    async def issue_client_token(self, client_id: str, roles: list[str],
+                                 scopes: list[str]) -> tuple[str, int]:
+        """An access token for an API client, signed with the current asymmetric key."""
+        assert self.keys is not None, "TokenService was built without a KeyRing"
+        kid, alg, key = await self.keys.current()
+        now = int(time.time())
+        claims = {
+            "iss": self._issuer, "aud": self._audience, "sub": client_id, "iat": now,
+            "exp": now + self._ttl, "jti": uuid.uuid4().hex, "roles": sorted(roles),
+            "scope": " ".join(scopes), "kind": "client",
+        }
+        return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key,
+                          algorithms=[alg]), self._ttl
+
+    async def authenticate(self, token: str) -> Principal:
+        """``verify`` plus what needs the database: keys rotated by another process,
+        and API clients revoked (or expired) since their token was issued."""
+        kid = _kid(token)
+        if kid is not None and self.keys is not None:
+            await self.keys.ensure(kid)
+        principal = self.verify(token)
+        if kid is not None and not await is_active(principal.subject):
+            raise Unauthenticated("invalid token: client revoked or expired")
+        return principal
+
     def verify(self, token: str) -> Principal:
         try:
-            decoded = jwt.decode(token, self._key, algorithms=ALGORITHMS)
+            kid = _kid(token)
+            if kid is None:
+                decoded = jwt.decode(token, self._key, algorithms=ALGORITHMS)
+            else:
+                public = self.keys.public_key(kid) if self.keys is not None else None
+                if public is None:
+                    raise Unauthenticated("invalid token: unknown key id")
+                decoded = jwt.decode(token, public.key, algorithms=[public.algorithm])
             self._claims.validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             raise Unauthenticated(f"invalid token: {exc.__class__.__name__}") from None
@@ -65,8 +102,30 @@ class TokenService:
         except BadInput:
             raise Unauthenticated("invalid token: unknown role") from None
         kind = claims.get("kind") if claims.get("kind") in ("user", "client") else "user"
-        return Principal.from_roles(str(claims["sub"]), kind, frozenset(roles),
-                                    partner_id=claims.get("partner"))
+        principal = Principal.from_roles(str(claims["sub"]), kind, frozenset(roles),
+                                         partner_id=claims.get("partner"))
+        if kid is not None:
+            # OAuth access tokens: the roles' permissions, narrowed to the granted scope.
+            scope = claims.get("scope")
+            granted = set(scope.split()) if isinstance(scope, str) else set()
+            principal = Principal(principal.subject, principal.kind, principal.roles,
+                                  frozenset(p for p in principal.permissions if p.value in granted),
+                                  principal.partner_id)
+        return principal
+
+
+def _kid(token: str) -> str | None:
+    """The ``kid`` of the token's header, if any (unverified: it only picks the key)."""
+    try:
+        header = jws.extract_compact(token.encode()).headers()
+    except (JoseError, ValueError, UnicodeError):
+        return None  # verify() refuses it
+    kid = header.get("kid")
+    if kid is None:
+        return None
+    if not isinstance(kid, str) or not kid or len(kid) > 128:
+        raise Unauthenticated("invalid token: bad key id")
+    return kid
 
 
 def _parse_roles(roles: list[str]) -> set[Role]:

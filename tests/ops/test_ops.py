@@ -546,3 +546,10 @@ async def test_a_streamed_body_over_the_limit_is_refused_with_413(settings, gql)
 def test_max_body_bytes_must_be_positive():
     with pytest.raises(ConfigError, match="CCM_MAX_BODY_BYTES"):
         Settings.from_env({"CCM_MAX_BODY_BYTES": "0"})
+
+
+async def test_a_refused_body_still_carries_the_security_headers(settings):
+    async with await small_body_client(settings, 8) as c:
+        response = await c.post("/graphql", content=b"x" * 9)
+    assert response.status_code == 413
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -1,0 +1,185 @@
+"""OAuth 2.0 endpoints: ``POST /oauth/token`` (client_credentials only), the JWKS
+and the authorization server metadata (RFC 8414).
+
+authlib's OAuth 2.0 server is for Flask / Django only, so the small
+client_credentials endpoint is written here over joserfc (RFC 6749 §4.4, §5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from tortoise.transactions import in_transaction
+
+from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.auth import clients
+from ccm_gateway.auth.keys import ALGORITHMS
+from ccm_gateway.auth.models import ApiClient
+from ccm_gateway.auth.permissions import Role
+from ccm_gateway.auth.tokens import TokenService
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+GRANT_TYPE = "client_credentials"
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+_ID_MAX = 64  # longest client id worth looking up / auditing
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+    def response(self) -> JSONResponse:
+        headers = dict(NO_STORE)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="ccm-gateway", charset="UTF-8"'
+        return JSONResponse({"error": self.error, "error_description": self.description},
+                            status_code=self.status, headers=headers)
+
+
+def _invalid_client(description: str) -> OAuthError:
+    return OAuthError("invalid_client", description, 401)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request",
+                         "the body must be application/x-www-form-urlencoded")
+    try:
+        pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True,
+                          max_num_fields=50)
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError("invalid_request", "the body is not a valid form") from None
+    values: dict[str, str] = {}
+    for key, value in pairs:
+        if key in values:  # RFC 6749 §3.2: parameters must not repeat
+            raise OAuthError("invalid_request", f"parameter {key!r} is repeated")
+        values[key] = value
+    return values
+
+
+def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str, str]:
+    """(method, client_id, client_secret) from HTTP Basic or the form, never both."""
+    header = request.headers.get("authorization")
+    in_form = "client_id" in form or "client_secret" in form
+    if header is not None:
+        if in_form:
+            raise OAuthError("invalid_request",
+                             "use one client authentication method: HTTP Basic or "
+                             "client_id/client_secret in the body, not both")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise _invalid_client("client authentication must use HTTP Basic")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _invalid_client("malformed HTTP Basic credentials") from None
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            raise _invalid_client("malformed HTTP Basic credentials")
+        # RFC 6749 §2.3.1: both are form-urlencoded before Basic encoding.
+        return "client_secret_basic", unquote_plus(user), unquote_plus(password)
+    if not in_form:
+        raise _invalid_client("client authentication is required")
+    client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+    if not client_id or not secret:
+        raise _invalid_client("client_id and client_secret are both required")
+    return "client_secret_post", client_id, secret
+
+
+async def _refuse(request: Request, client_id: str, method: str, reason: str) -> OAuthError:
+    shown = client_id[:_ID_MAX]
+    async with in_transaction():
+        await record(Actor(type="client", id=shown, request_id=_request_id(request)),
+                     "oauth.client_auth_refused", object_type="api_client", object_id=shown,
+                     after={"reason": reason, "method": method})
+    return _invalid_client("client authentication failed")
+
+
+async def token_endpoint(request: Request) -> Response:
+    try:
+        return await _token(request)
+    except OAuthError as exc:
+        return exc.response()
+
+
+async def _token(request: Request) -> Response:
+    tokens: TokenService = request.app.state.tokens
+    form = await _form(request)
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise OAuthError("invalid_request", "grant_type is required")
+    method, client_id, secret = _credentials(request, form)
+
+    client = None
+    if len(client_id) <= _ID_MAX:
+        client = await ApiClient.filter(client_id=client_id).first()
+    # scrypt is deliberately slow: keep it off the event loop.
+    reason = await asyncio.to_thread(clients.refusal, client, secret)
+    if reason is not None or client is None:
+        raise await _refuse(request, client_id, method, reason or "unknown_client")
+
+    if grant_type != GRANT_TYPE:
+        raise OAuthError("unsupported_grant_type",
+                         f"grant_type {grant_type!r} is not supported; use {GRANT_TYPE}")
+    allowed = clients.split_scope(client.scopes)
+    try:
+        roles = [Role(r).value for r in client.roles.split()]
+    except ValueError:
+        roles = []
+    if not allowed or not roles:
+        raise OAuthError("unauthorized_client",
+                         "this client has no roles or scopes it may be issued")
+    if "scope" in form and form["scope"].strip():
+        requested = clients.split_scope(form["scope"])
+        extra = sorted(set(requested) - set(allowed))
+        if extra:
+            raise OAuthError("invalid_scope",
+                             f"scope(s) {' '.join(extra)} are not allowed for this client")
+        granted = sorted(set(requested))
+    else:
+        granted = sorted(allowed)
+
+    access_token, expires_in = await tokens.issue_client_token(client.client_id, roles, granted)
+    async with in_transaction():
+        await record(Actor(type="client", id=client.client_id, request_id=_request_id(request)),
+                     "oauth.token_issued", object_type="api_client", object_id=client.client_id,
+                     after={"scope": granted, "roles": roles, "expires_in": expires_in,
+                            "method": method})
+    return JSONResponse({"access_token": access_token, "token_type": "Bearer",
+                         "expires_in": expires_in, "scope": " ".join(granted)},
+                        headers=NO_STORE)
+
+
+async def jwks_endpoint(request: Request) -> Response:
+    tokens: TokenService = request.app.state.tokens
+    assert tokens.keys is not None
+    await tokens.keys.current()  # publish a key even before the first token
+    return JSONResponse(await tokens.keys.jwks(), headers={"Cache-Control": "max-age=60"})
+
+
+async def metadata_endpoint(request: Request) -> Response:
+    settings = request.app.state.settings
+    base = str(request.base_url).rstrip("/")
+    body: dict[str, Any] = {
+        "issuer": settings.token_issuer,
+        "token_endpoint": f"{base}/oauth/token",
+        "jwks_uri": f"{base}/.well-known/jwks.json",
+        "grant_types_supported": [GRANT_TYPE],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "scopes_supported": list(clients.SCOPES_SUPPORTED),
+        "response_types_supported": [],  # no authorization endpoint
+        "access_token_signing_alg_values_supported": list(ALGORITHMS),
+    }
+    return JSONResponse(body)

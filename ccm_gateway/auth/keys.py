@@ -1,0 +1,150 @@
+"""Asymmetric signing keys for access tokens: create, rotate, publish, look up.
+
+The private JWK of each key is stored encrypted with ``SecretBox`` (context
+``signing-key:<kid>``). The newest non-retired key signs; every non-retired
+key verifies, so tokens signed before a rotation stay valid until they
+expire. A rotation retires keys that were superseded longer ago than a token
+lives (TTL + leeway): nothing they signed can still be valid.
+
+Algorithms: ``Ed25519`` (RFC 9864's fully-specified name for EdDSA over
+Ed25519; joserfc flags the polymorphic ``EdDSA`` as deprecated) or ``RS256``.
+Each key verifies only under its own algorithm.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import OKPKey, RSAKey
+from tortoise.transactions import in_transaction
+
+from ccm_gateway.auth.models import SigningKey
+from ccm_gateway.config import Settings
+from ccm_gateway.kit.locking import lock_key
+from ccm_gateway.kit.secrets import SecretBox
+
+ALGORITHMS = ("Ed25519", "RS256")
+DEFAULT_ALGORITHM = "Ed25519"
+# An unknown kid makes a verifier re-read the keys at most this often, so a
+# flood of made-up kids cannot turn into a flood of queries.
+REFRESH_INTERVAL_SECONDS = 1.0
+
+Key = OKPKey | RSAKey
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    kid: str
+    algorithm: str
+    key: Key
+
+
+def _generate(algorithm: str) -> Key:
+    if algorithm == "Ed25519":
+        return OKPKey.generate_key("Ed25519")
+    if algorithm == "RS256":
+        return RSAKey.generate_key(2048)
+    raise ValueError(f"unsupported signing algorithm {algorithm!r}; use one of {ALGORITHMS}")
+
+
+def _import(algorithm: str, data: dict[str, Any]) -> Key:
+    return (OKPKey if algorithm == "Ed25519" else RSAKey).import_key(data)
+
+
+def _context(kid: str) -> str:
+    return f"signing-key:{kid}"
+
+
+class KeyRing:
+    """Signing keys of one process: the current private key and a cache of public keys."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._box = SecretBox.from_settings(settings)
+        self._max_token_age = timedelta(seconds=settings.token_ttl_seconds + 60)
+        self._public: dict[str, PublicKey] = {}
+        self._private: dict[str, Key] = {}
+        self._refreshed_at = float("-inf")
+
+    # --- signing ------------------------------------------------------------------
+
+    async def current(self) -> tuple[str, str, Key]:
+        """(kid, algorithm, private key) of the newest non-retired key; create one if none."""
+        row = await SigningKey.filter(retired_at=None).order_by("-created_at", "-id").first()
+        if row is None:
+            row = await self._create_first()
+        return row.kid, row.algorithm, self._private_key(row)
+
+    async def _create_first(self) -> SigningKey:
+        async with in_transaction():
+            await lock_key("signing-keys")
+            row = await SigningKey.filter(retired_at=None).order_by("-created_at", "-id").first()
+            return row or await self._create(DEFAULT_ALGORITHM)
+
+    async def rotate(self, algorithm: str = DEFAULT_ALGORITHM) -> SigningKey:
+        """Add a new current key; retire keys superseded longer ago than a token lives."""
+        async with in_transaction():
+            await lock_key("signing-keys")
+            new = await self._create(algorithm)
+            rows = await SigningKey.filter(retired_at=None).order_by("created_at", "id")
+            cutoff = new.created_at - self._max_token_age
+            for older, newer in zip(rows, rows[1:], strict=False):
+                if newer.created_at <= cutoff:
+                    older.retired_at = new.created_at
+                    await older.save(update_fields=["retired_at"])
+                    self._public.pop(older.kid, None)
+                    self._private.pop(older.kid, None)
+        return new
+
+    async def _create(self, algorithm: str) -> SigningKey:
+        key = _generate(algorithm)
+        kid = key.thumbprint()
+        sealed = self._box.encrypt(json.dumps(key.as_dict(private=True)), context=_context(kid))
+        row = await SigningKey.create(kid=kid, algorithm=algorithm, private_jwk=sealed,
+                                      created_at=datetime.now(UTC))
+        self._private[kid] = key
+        self._public[kid] = PublicKey(kid, algorithm, _import(algorithm, key.as_dict(private=False)))
+        return row
+
+    def _private_key(self, row: SigningKey) -> Key:
+        key = self._private.get(row.kid)
+        if key is None:
+            data = json.loads(self._box.decrypt(row.private_jwk, context=_context(row.kid)))
+            key = self._private[row.kid] = _import(row.algorithm, data)
+            self._public[row.kid] = PublicKey(
+                row.kid, row.algorithm, _import(row.algorithm, key.as_dict(private=False)))
+        return key
+
+    # --- verifying ----------------------------------------------------------------
+
+    def public_key(self, kid: str) -> PublicKey | None:
+        """A cached verification key (see ``ensure``)."""
+        return self._public.get(kid)
+
+    async def ensure(self, kid: str) -> None:
+        """Re-read the keys when ``kid`` is unknown here (another process may have rotated)."""
+        if kid in self._public:
+            return
+        if time.monotonic() - self._refreshed_at < REFRESH_INTERVAL_SECONDS:
+            return
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        self._refreshed_at = time.monotonic()
+        rows = await SigningKey.filter(retired_at=None).order_by("created_at", "id")
+        public = {}
+        for row in rows:
+            key = self._private_key(row)  # decrypted once per process, then cached
+            public[row.kid] = PublicKey(row.kid, row.algorithm,
+                                        _import(row.algorithm, key.as_dict(private=False)))
+        self._public = public
+        self._private = {k: v for k, v in self._private.items() if k in public}
+
+    async def jwks(self) -> dict[str, Any]:
+        """Public keys of every non-retired key (JWK Set, RFC 7517)."""
+        await self.refresh()
+        return {"keys": [{**pk.key.as_dict(private=False), "kid": pk.kid, "alg": pk.algorithm,
+                          "use": "sig"} for pk in self._public.values()]}
