@@ -161,6 +161,7 @@ def create_app(settings: Settings) -> Starlette:
                         await worker_task
                     await worker.close()
                 await queue.aclose()
+                await tokens.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -12,6 +14,105 @@ from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
 
 DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"
 DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
+
+
+# Asymmetric algorithms a trusted issuer may sign with; HS* and none never.
+ISSUER_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                               "ES256", "ES384", "ES512", "EdDSA", "Ed25519"})
+DEFAULT_ISSUER_ALGORITHMS = ("RS256", "ES256", "EdDSA", "Ed25519")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrustedIssuer:
+    """One entry of ``CCM_TRUSTED_ISSUERS``: an OIDC provider of a partner portal."""
+
+    issuer: str
+    audience: str
+    role_claim: str = "roles"
+    # Claim value -> our role; values not listed grant nothing.
+    role_map: Mapping[str, str] = field(default_factory=dict)
+    partner_claim: str = "partner"
+    algorithms: tuple[str, ...] = DEFAULT_ISSUER_ALGORITHMS
+
+    def check(self, where: str) -> None:
+        """Raise ``ConfigError`` naming ``where`` (the variable and entry) on a bad entry."""
+        from ccm_gateway.auth.permissions import Role
+
+        if not isinstance(self.issuer, str) or not self.issuer:
+            raise ConfigError(f"{where}: 'issuer' is required")
+        if not isinstance(self.audience, str) or not self.audience:
+            raise ConfigError(f"{where}: 'audience' is required")
+        if not self.issuer.startswith("https://") and not _is_loopback_http(self.issuer):
+            raise ConfigError(f"{where}: issuer must be an https:// URL (http:// only on "
+                              f"loopback), not {self.issuer!r}")
+        for name in ("role_claim", "partner_claim"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"{where}: {name!r} must be a non-empty string")
+        if not isinstance(self.role_map, Mapping) or not self.role_map:
+            raise ConfigError(f"{where}: 'role_map' must map claim values to roles")
+        roles = {r.value for r in Role}
+        for value, role in self.role_map.items():
+            if role not in roles:
+                raise ConfigError(f"{where}: role_map[{value!r}] = {role!r} is not a role; "
+                                  f"roles are {', '.join(sorted(roles))}")
+        if not self.algorithms:
+            raise ConfigError(f"{where}: 'algorithms' must not be empty")
+        for alg in self.algorithms:
+            if alg not in ISSUER_ALGORITHMS:
+                raise ConfigError(f"{where}: algorithm {alg!r} is not allowed (HS* and none "
+                                  f"never are); use {', '.join(sorted(ISSUER_ALGORITHMS))}")
+
+
+def _is_loopback_http(url: str) -> bool:
+    if not url.startswith("http://"):
+        return False
+    host = url[len("http://"):].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_trusted_issuers(raw: str) -> tuple[TrustedIssuer, ...]:
+    """``CCM_TRUSTED_ISSUERS``: a JSON list of issuer objects, each checked."""
+    name = "CCM_TRUSTED_ISSUERS"
+    try:
+        entries = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise ConfigError(f"{name} must be a JSON list of issuer objects")
+    known = {f.name for f in fields(TrustedIssuer)}
+    issuers = []
+    for i, entry in enumerate(entries, 1):
+        label = (f"{name} entry {i}" + (f" ({entry.get('issuer')})"
+                                        if isinstance(entry, dict) and entry.get("issuer")
+                                        else ""))
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{label}: must be a JSON object")
+        for key in ("issuer", "audience"):
+            if not entry.get(key):
+                raise ConfigError(f"{label}: {key!r} is required")
+        unknown = set(entry) - known
+        if unknown:
+            raise ConfigError(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+        values = dict(entry)
+        if "algorithms" in values:
+            if not isinstance(values["algorithms"], list):
+                raise ConfigError(f"{label}: 'algorithms' must be a list")
+            values["algorithms"] = tuple(values["algorithms"])
+        if "role_map" in values and not isinstance(values["role_map"], dict):
+            raise ConfigError(f"{label}: 'role_map' must be an object")
+        issuer = TrustedIssuer(**values)
+        issuer.check(label)
+        issuers.append(issuer)
+    seen = [i.issuer for i in issuers]
+    for issuer in seen:
+        if seen.count(issuer) > 1:
+            raise ConfigError(f"{name}: issuer {issuer!r} is listed twice")
+    return tuple(issuers)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +151,9 @@ class Settings:
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     tls_min_version: str = "1.2"
+    # Partner portals' OIDC providers whose access tokens /graphql accepts
+    # (auth/issuers.py); CCM_TRUSTED_ISSUERS is a JSON list, see README.
+    trusted_issuers: tuple[TrustedIssuer, ...] = ()
 
     @property
     def is_prod(self) -> bool:
@@ -98,6 +202,9 @@ class Settings:
             raw = environ.get(name)
             if raw is None or raw == "":
                 continue
+            if f.name == "trusted_issuers":
+                values[f.name] = parse_trusted_issuers(raw)
+                continue
             values[f.name] = _parse(name, raw, f.type)
         values.update(overrides)
         settings = cls(**values)
@@ -135,6 +242,8 @@ class Settings:
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")
         self._validate_tls()
+        for i, issuer in enumerate(self.trusted_issuers, 1):
+            issuer.check(f"CCM_TRUSTED_ISSUERS entry {i} ({issuer.issuer})")
         # Messages name the variable and the entry's position, never the secret.
         for i, old in enumerate(self.previous_secret_keys, 1):
             if old == self.secret_key:
@@ -198,4 +307,5 @@ def _parse(name: str, raw: str, type_: Any) -> Any:
     return raw
 
 
-__all__ = ["Settings", "DEV_SECRET_KEY", "DEFAULT_DATABASE_URL"]
+__all__ = ["Settings", "TrustedIssuer", "parse_trusted_issuers", "DEV_SECRET_KEY",
+           "DEFAULT_DATABASE_URL"]

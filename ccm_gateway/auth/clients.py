@@ -9,6 +9,7 @@ narrowed to its scopes.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -22,11 +23,13 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.audit.service import Actor, record
 from ccm_gateway.auth.models import ApiClient
 from ccm_gateway.auth.permissions import ROLE_PERMISSIONS, Permission, Role
-from ccm_gateway.errors import BadInput, NotFound
+from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
+from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 CLI_ACTOR = Actor(type="system", id="ccm-gateway-cli")
 SCOPES_SUPPORTED = tuple(p.value for p in Permission)
+NAME_MAX = 200  # ApiClient.name
 
 
 def _b64(data: bytes) -> str:
@@ -89,9 +92,15 @@ class CreatedClient:
 
 async def create_client(name: str, roles: list[str], scopes: list[str] | None = None, *,
                         expires_in_days: int | None = None,
+                        expires_at: datetime | None = None,
+                        grantor: frozenset[str] | None = None,
                         actor: Actor = CLI_ACTOR) -> CreatedClient:
+    """``grantor``: the permissions of the principal creating the client (None for the
+    CLI); a principal may not create a client that could do more than itself."""
     if not name.strip():
         raise BadInput("name must not be empty", field="name")
+    if len(name.strip()) > NAME_MAX:
+        raise BadInput(f"name must be at most {NAME_MAX} characters", field="name")
     parsed = _roles(roles)
     granted = role_scopes(parsed)
     wanted = set(scopes) if scopes else granted
@@ -106,17 +115,36 @@ async def create_client(name: str, roles: list[str], scopes: list[str] | None = 
     if expires_in_days is not None and expires_in_days <= 0:
         raise BadInput("expires-in-days must be positive", field="expires_in_days")
     now = datetime.now(UTC)
+    if expires_at is not None:
+        if expires_in_days is not None:
+            raise BadInput("give expires_at or expires_in_days, not both", field="expires_at")
+        if expires_at.tzinfo is None:
+            raise BadInput("expires_at must carry a time zone offset", field="expires_at")
+        if expires_at <= now:
+            raise BadInput("expires_at must be in the future", field="expires_at")
+    elif expires_in_days:
+        expires_at = now + timedelta(days=expires_in_days)
+    if grantor is not None:
+        _check_grantable(wanted, grantor)
     client_id = "ccm_" + secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     async with in_transaction():
         client = await ApiClient.create(
             client_id=client_id, name=name.strip(), secret_hash=hash_secret(secret),
             scopes=" ".join(sorted(wanted)), roles=" ".join(parsed),
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
-            created_at=now)
+            expires_at=expires_at, created_at=now)
         await record(actor, "api_client.created", object_type="api_client",
                      object_id=client_id, after=describe(client))
     return CreatedClient(client_id, secret, client)
+
+
+def _check_grantable(scopes: set[str], grantor: frozenset[str]) -> None:
+    """No escalation: whoever creates a client, or learns its new secret, must already
+    hold every permission the client's tokens can carry."""
+    beyond = scopes - grantor
+    if beyond:
+        raise Forbidden(f"you cannot grant {' '.join(sorted(beyond))}: your own roles do "
+                        "not hold it")
 
 
 def describe(client: ApiClient) -> dict[str, Any]:
@@ -133,6 +161,20 @@ async def list_clients() -> list[dict[str, Any]]:
     return [describe(c) for c in await ApiClient.all().order_by("created_at", "id")]
 
 
+async def page_clients(first: int, after: str | None, max_page_size: int) -> Page:
+    """Oldest first, by id."""
+    check_page_size(first, max_page_size)
+    query = ApiClient.all()
+    if after is not None:
+        (last,) = decode_cursor(after, 1)
+        try:
+            query = query.filter(id__gt=int(last))
+        except ValueError:
+            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
+    rows = await query.order_by("id").limit(first + 1)
+    return Page.of(rows, first, lambda c: encode_cursor(c.id))
+
+
 async def revoke_client(client_id: str, *, actor: Actor = CLI_ACTOR) -> ApiClient:
     async with in_transaction():
         client = await ApiClient.filter(client_id=client_id).select_for_update().first()
@@ -145,6 +187,27 @@ async def revoke_client(client_id: str, *, actor: Actor = CLI_ACTOR) -> ApiClien
             await record(actor, "api_client.revoked", object_type="api_client",
                          object_id=client_id, before=before, after=describe(client))
     return client
+
+
+async def rotate_secret(client_id: str, *, grantor: frozenset[str] | None = None,
+                        actor: Actor = CLI_ACTOR) -> CreatedClient:
+    """A new secret, shown once; the old one stops working at once. Tokens already
+    issued stay valid until they expire (revoke the client to end them)."""
+    secret = secrets.token_urlsafe(32)
+    secret_hash = await asyncio.to_thread(hash_secret, secret)  # scrypt: off the event loop
+    async with in_transaction():
+        client = await ApiClient.filter(client_id=client_id).select_for_update().first()
+        if client is None:
+            raise NotFound(f"no API client {client_id!r}")
+        if grantor is not None:
+            _check_grantable(set(client.scopes.split()), grantor)
+        if client.revoked_at is not None:
+            raise Conflict(f"API client {client_id!r} is revoked; create a new one")
+        client.secret_hash = secret_hash
+        await client.save(update_fields=["secret_hash"])
+        await record(actor, "api_client.secret_rotated", object_type="api_client",
+                     object_id=client_id, after=describe(client))
+    return CreatedClient(client_id, secret, client)
 
 
 def refusal(client: ApiClient | None, secret: str) -> str | None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise.transactions import in_transaction
@@ -23,20 +26,37 @@ from ccm_gateway.auth.keys import ALGORITHMS
 from ccm_gateway.auth.models import ApiClient
 from ccm_gateway.auth.permissions import Role
 from ccm_gateway.auth.tokens import TokenService
+from ccm_gateway.kit.ratelimit import RateLimiter
+
+log = logging.getLogger("ccm_gateway.auth")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GRANT_TYPE = "client_credentials"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 _ID_MAX = 64  # longest client id worth looking up / auditing
 
+# Brute force: failed client authentications (a wrong secret, an unknown, revoked or
+# expired client) are counted per client_id presented and per client IP, in GCRA
+# buckets on the queue's Redis; a success is refunded. Once a bucket is empty, every
+# attempt on it is refused with 429 before the secret is checked, the right secret
+# included, until the bucket refills. Module constants until settings carry them.
+FAILED_AUTH_PER_CLIENT = (10 / 60, 10)  # (rate per second, burst): 10 a minute
+FAILED_AUTH_PER_IP = (30 / 60, 30)  # an address may try a few clients
+FAILED_AUTH_PREFIX = "ccm:oauth-failed:"
+FAILED_AUTH_CLOCK: Callable[[], float] | None = None  # None: the Redis server's clock
+
 
 class OAuthError(Exception):
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400,
+                 retry_after: int | None = None) -> None:
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
+        self.retry_after = retry_after
 
     def response(self) -> JSONResponse:
         headers = dict(NO_STORE)
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="ccm-gateway", charset="UTF-8"'
         return JSONResponse({"error": self.error, "error_description": self.description},
@@ -107,6 +127,66 @@ async def _refuse(request: Request, client_id: str, method: str, reason: str) ->
     return _invalid_client("client authentication failed")
 
 
+def _failure_buckets(request: Request, client_id: str) -> list[tuple[str, tuple[float, int]]]:
+    buckets = [(f"client:{client_id[:_ID_MAX]}", FAILED_AUTH_PER_CLIENT)]
+    peer = request.scope.get("client")
+    if peer:
+        buckets.append((f"ip:{peer[0]}", FAILED_AUTH_PER_IP))
+    return buckets
+
+
+def _limiter(request: Request) -> RateLimiter | None:
+    queue = getattr(request.app.state, "queue", None)
+    if queue is None:  # an app served without its lifespan (some tests)
+        return None
+    rate, burst = FAILED_AUTH_PER_CLIENT
+    return RateLimiter(queue, rate, burst, prefix=FAILED_AUTH_PREFIX, clock=FAILED_AUTH_CLOCK)
+
+
+async def _spend_attempt(request: Request, client_id: str) -> list[tuple[str, float]]:
+    """Spend one attempt from this client id's and this address's buckets, before any
+    secret is checked; 429 when either is empty. Spending first (and refunding a
+    success) means concurrent guesses cannot all slip past the check. Returns the
+    buckets to refund. Fails open when Redis is down, like the GraphQL limiter."""
+    limiter = _limiter(request)
+    if limiter is None:
+        return []
+    spent: list[tuple[str, float]] = []
+    retry_after = 0
+    try:
+        for key, (rate, burst) in _failure_buckets(request, client_id):
+            decision = await limiter.hit(key, rate_per_second=rate, burst=burst)
+            if decision.allowed:
+                spent.append((key, rate))
+            else:
+                retry_after = max(retry_after, decision.retry_after_header)
+        if retry_after:
+            await _refund(limiter, spent)
+    except (RedisError, OSError) as exc:
+        log.warning("token endpoint limiter unavailable, attempt allowed: %s",
+                    exc.__class__.__name__)
+        return []
+    if retry_after:
+        log.warning("client authentication throttled", extra={
+            "request_id": _request_id(request), "client_id": client_id[:_ID_MAX]})
+        raise OAuthError("invalid_request",
+                         f"too many attempts; retry after {retry_after} s", 429,
+                         retry_after=retry_after)
+    return spent
+
+
+async def _refund(limiter: RateLimiter | None, spent: list[tuple[str, float]]) -> None:
+    """A successful authentication does not count against the client or address."""
+    if limiter is None:
+        return
+    try:
+        for key, rate in spent:
+            await limiter.refund(key, rate_per_second=rate)
+    except (RedisError, OSError) as exc:
+        log.warning("token endpoint limiter unavailable, attempt not refunded: %s",
+                    exc.__class__.__name__)
+
+
 async def token_endpoint(request: Request) -> Response:
     try:
         return await _token(request)
@@ -122,6 +202,7 @@ async def _token(request: Request) -> Response:
         raise OAuthError("invalid_request", "grant_type is required")
     method, client_id, secret = _credentials(request, form)
 
+    spent = await _spend_attempt(request, client_id)
     client = None
     if len(client_id) <= _ID_MAX:
         client = await ApiClient.filter(client_id=client_id).first()
@@ -129,6 +210,7 @@ async def _token(request: Request) -> Response:
     reason = await asyncio.to_thread(clients.refusal, client, secret)
     if reason is not None or client is None:
         raise await _refuse(request, client_id, method, reason or "unknown_client")
+    await _refund(_limiter(request), spent)
 
     if grant_type != GRANT_TYPE:
         raise OAuthError("unsupported_grant_type",

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     LEDGER_WRITE = "ledger:write"
     HOLD_WRITE = "hold:write"
     AUDIT_READ = "audit:read"
+    CLIENT_ADMIN = "client:admin"
 
 
 class Role(StrEnum):
@@ -40,7 +41,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                      P.HOLD_WRITE}),
     Role.CREDIT_MANAGER: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE,
                                             P.HOLD_WRITE}),
-    Role.IT_ADMIN: frozenset(_READ | {P.SITE_WRITE, P.AUDIT_READ}),
+    Role.IT_ADMIN: frozenset(_READ | {P.SITE_WRITE, P.AUDIT_READ, P.CLIENT_ADMIN}),
     Role.AUDITOR: frozenset(_READ | {P.AUDIT_READ}),
     Role.VIEWER: frozenset(_READ),
 }

@@ -3,13 +3,16 @@
 Development tokens are HS256 JWTs under ``CCM_SECRET_KEY`` (no ``kid``).
 Access tokens from ``POST /oauth/token`` are signed with an asymmetric key
 (``auth/keys.py``) named by ``kid``; each key verifies only under its own
-algorithm, and ``none`` is never accepted.
+algorithm, and ``none`` is never accepted. Tokens of the partner portals' own
+OIDC providers (``CCM_TRUSTED_ISSUERS``) are verified by ``auth/issuers.py``.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from typing import Any
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -17,6 +20,7 @@ from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
 
 from ccm_gateway.auth.clients import is_active
+from ccm_gateway.auth.issuers import TrustedIssuers
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.permissions import Principal, Role
 from ccm_gateway.config import Settings
@@ -30,6 +34,8 @@ class TokenService:
     def __init__(self, settings: Settings, keys: KeyRing | None = None) -> None:
         self._key = OctKey.import_key(settings.secret_key.encode())
         self.keys = keys
+        self.issuers = (TrustedIssuers(settings.trusted_issuers)
+                        if settings.trusted_issuers else None)
         self._issuer = settings.token_issuer
         self._audience = settings.token_audience
         self._ttl = settings.token_ttl_seconds
@@ -74,7 +80,16 @@ class TokenService:
 
     async def authenticate(self, token: str) -> Principal:
         """``verify`` plus what needs the database: keys rotated by another process,
-        and API clients revoked (or expired) since their token was issued."""
+        and API clients revoked (or expired) since their token was issued.
+
+        A token whose (unverified) ``iss`` is not ours goes to the trusted issuers,
+        which verify it in full; an issuer that is not trusted is refused."""
+        issuer = _unverified_issuer(token)
+        if issuer is not None and issuer != self._issuer:
+            if self.issuers is None or issuer not in self.issuers:
+                raise Unauthenticated("invalid token: untrusted issuer")
+            header, claims = _unverified(token)
+            return await self.issuers.authenticate(token, header, claims)
         kid = _kid(token)
         if kid is not None and self.keys is not None:
             await self.keys.ensure(kid)
@@ -112,6 +127,32 @@ class TokenService:
                                   frozenset(p for p in principal.permissions if p.value in granted),
                                   principal.partner_id)
         return principal
+
+
+    async def aclose(self) -> None:
+        if self.issuers is not None:
+            await self.issuers.aclose()
+
+
+def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims, not verified: they only choose how to verify."""
+    try:
+        obj = jws.extract_compact(token.encode())
+        claims = json.loads(obj.payload)
+    except (JoseError, ValueError, UnicodeError):
+        raise Unauthenticated("invalid token: malformed") from None
+    if not isinstance(claims, dict):
+        raise Unauthenticated("invalid token: malformed")
+    return obj.headers(), claims
+
+
+def _unverified_issuer(token: str) -> str | None:
+    try:
+        _, claims = _unverified(token)
+    except Unauthenticated:
+        return None  # verify() refuses it
+    iss = claims.get("iss")
+    return iss if isinstance(iss, str) else None
 
 
 def _kid(token: str) -> str | None:

@@ -21,8 +21,9 @@ class MapErrors(MaskErrors):
         original = error.original_error
         if isinstance(original, CCMError):
             message, extensions = original.message, original.extensions()
-        elif original is None:
-            # Parse and validation errors: the query itself is wrong.
+        elif original is None or isinstance(original, GraphQLError):
+            # Parse and validation errors, and variables that do not coerce (an
+            # unknown enum value): the query itself is wrong.
             message, extensions = error.message, {"code": "BAD_USER_INPUT"}
         else:
             log.error("unhandled error in resolver", exc_info=original,

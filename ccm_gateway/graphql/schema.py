@@ -21,12 +21,13 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from ccm_gateway.audit.types import AuditQuery
+from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.graphql.errors import MapErrors
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 
-Query = merge_types("Query", (CustomerQuery, LedgerQuery, AuditQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, LedgerMutation))
+Query = merge_types("Query", (CustomerQuery, LedgerQuery, AuditQuery, AuthQuery))
+Mutation = merge_types("Mutation", (CustomerMutation, LedgerMutation, AuthMutation))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

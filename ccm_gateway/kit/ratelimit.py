@@ -50,6 +50,29 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('
 return {1, math.floor(diff / interval), 0}
 """
 
+# Gives back one request spent by the GCRA script (moves TAT one interval back).
+# KEYS[1]: the bucket. ARGV: emission interval (us), now (us; negative = Redis TIME).
+_REFUND = """
+local interval = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local tat = redis.call('GET', KEYS[1])
+if not tat then
+  return 0
+end
+local new_tat = tonumber(tat) - interval
+if new_tat <= now then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+local ttl_ms = math.ceil((new_tat - now) / 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', ttl_ms))
+return 1
+"""
+
 MAX_RATE_PER_SECOND = 1_000_000  # one request per microsecond, the clock's resolution
 
 
@@ -84,6 +107,7 @@ class RateLimiter:
         self.prefix = prefix
         self.clock = clock
         self._script = redis.register_script(_GCRA)
+        self._refund = redis.register_script(_REFUND)
 
     @property
     def enabled(self) -> bool:
@@ -102,6 +126,18 @@ class RateLimiter:
             keys=[self.prefix + key], args=[interval_us, burst, now_us])
         return Decision(allowed=bool(allowed), retry_after_seconds=int(retry_us) / 1_000_000,
                         remaining=int(remaining))
+
+
+    async def refund(self, key: str, *, rate_per_second: float | None = None) -> None:
+        """Give back one request that ``hit`` allowed: for limits that count only some
+        outcomes (failed logins), where the attempt is spent first, so concurrent
+        attempts cannot all pass, and refunded when it turns out not to count."""
+        rate = self.rate_per_second if rate_per_second is None else rate_per_second
+        if rate == 0:
+            return
+        interval_us = max(1, round(1_000_000 / rate))
+        now_us = -1 if self.clock is None else round(self.clock() * 1_000_000)
+        await self._refund(keys=[self.prefix + key], args=[interval_us, now_us])
 
 
 def _check(rate: float, burst: int) -> None:

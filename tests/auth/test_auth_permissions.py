@@ -21,6 +21,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
+from ccm_gateway.auth import clients
+from ccm_gateway.auth.models import ApiClient
 from ccm_gateway.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from ccm_gateway.graphql.schema import build_schema
 
@@ -72,6 +74,8 @@ class Case:
     customer_id: str | None = None
     site_code: str | None = None
     customer_name: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
 
 
 @dataclass
@@ -193,6 +197,16 @@ async def _credit_check(world: World) -> Case:
                 customer_id=customer_id)
 
 
+async def _create_api_client(world: World) -> Case:
+    name = unique("perm-client")
+    return Case({"input": {"name": name, "roles": ["VIEWER"]}}, client_name=name)
+
+
+async def _api_client_input(world: World) -> Case:
+    created = await clients.create_client(unique("perm-client"), ["viewer"])
+    return Case({"input": {"clientId": created.client_id}}, client_id=created.client_id)
+
+
 P = Permission
 ROWS: dict[str, Row] = {
     "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
@@ -245,6 +259,17 @@ ROWS: dict[str, Row] = {
         captureHold(input: $input) { status } }""", _hold_case),
     "Mutation.voidHold": Row(P.HOLD_WRITE, """mutation($input: VoidHoldInput!) {
         voidHold(input: $input) { status } }""", _hold_case),
+    "Query.apiClients": Row(P.CLIENT_ADMIN, """{
+        apiClients(first: 1) { edges { node { clientId } } } }""", _no_objects),
+    "Mutation.createApiClient": Row(P.CLIENT_ADMIN, """
+        mutation($input: CreateApiClientInput!) {
+          createApiClient(input: $input) { clientSecret } }""", _create_api_client),
+    "Mutation.rotateApiClientSecret": Row(P.CLIENT_ADMIN, """
+        mutation($input: RotateApiClientSecretInput!) {
+          rotateApiClientSecret(input: $input) { clientSecret } }""", _api_client_input),
+    "Mutation.revokeApiClient": Row(P.CLIENT_ADMIN, """
+        mutation($input: RevokeApiClientInput!) {
+          revokeApiClient(input: $input) { revokedAt } }""", _api_client_input),
 }
 
 ALL = set(ROLES)
@@ -271,6 +296,10 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.voidHold": WRITERS,
     "Mutation.postLedgerEntry": {"admin", "finance"},
     "Mutation.reverseLedgerEntry": {"admin", "finance"},
+    "Query.apiClients": {"admin", "it_admin"},
+    "Mutation.createApiClient": {"admin", "it_admin"},
+    "Mutation.rotateApiClientSecret": {"admin", "it_admin"},
+    "Mutation.revokeApiClient": {"admin", "it_admin"},
 }
 
 
@@ -312,6 +341,11 @@ def test_only_finance_credit_roles_and_admin_move_money_or_limits():
     money = {P.CREDIT_LIMIT_WRITE, P.LEDGER_WRITE, P.HOLD_WRITE}
     movers = {role.value for role, perms in ROLE_PERMISSIONS.items() if perms & money}
     assert movers == {"admin", "finance", "credit_manager"}
+
+
+def test_api_client_admins_are_admin_and_it_admin():
+    holders = {role.value for role, perms in ROLE_PERMISSIONS.items() if P.CLIENT_ADMIN in perms}
+    assert holders == {"admin", "it_admin"}
 
 
 def test_audit_log_readers_are_admin_auditor_and_it_admin():
@@ -364,6 +398,11 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
         state["site_exists"] = case.site_code in codes
     if case.customer_name:
         state["named"] = (await gql(CUSTOMERS_NAMED, {"name": case.customer_name})).data
+    if case.client_id:
+        state["client"] = await ApiClient.filter(client_id=case.client_id).values(
+            "secret_hash", "revoked_at")
+    if case.client_name:
+        state["clients_named"] = await ApiClient.filter(name=case.client_name).count()
     return state
 
 
