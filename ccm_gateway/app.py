@@ -18,8 +18,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
+from tortoise.transactions import in_transaction
 from tortoise.contrib.starlette import RegisterTortoise
 
+from ccm_gateway.audit.service import Actor, record
 from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_endpoint
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
@@ -36,6 +38,43 @@ from ccm_gateway.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.worker import build_worker, open_queue
 
 log = logging.getLogger("ccm_gateway")
+
+# Refused bearer authentications on /graphql are audited ("auth.refused"), at most
+# this many per client IP (GCRA: rate per second, burst) so a flood of bad tokens
+# cannot flood the audit log; refusals past it still get their 401, unrecorded.
+REFUSED_AUDIT_PER_IP = (10 / 60, 10)  # 10 a minute
+REFUSED_AUDIT_PREFIX = "ccm:auth-refused-audit:"
+REFUSED_AUDIT_CLOCK: Any = None  # None: the Redis server's clock
+
+# Unauthenticated messages -> short reason codes for the audit record. Only these
+# fixed codes are stored, never the message itself (nor, of course, the token).
+_REFUSAL_REASONS = {
+    "Authorization: Bearer <token> is required": "missing_header",
+    "Authorization must be 'Bearer <token>'": "malformed_header",
+    "invalid token: malformed": "malformed_token",
+    "invalid token: DecodeError": "malformed_token",
+    "invalid token: untrusted issuer": "untrusted_issuer",
+    "invalid token: unknown key id": "unknown_key",
+    "invalid token: bad key id": "bad_key_id",
+    "invalid token: client revoked or expired": "client_revoked",
+    "invalid token: unknown role": "unknown_role",
+    "invalid token: no role granted": "no_role",
+    "invalid token: no partner": "no_partner",
+    "invalid token: algorithm not allowed": "bad_algorithm",
+    "invalid token: algorithm does not match the key": "bad_algorithm",
+    "invalid token: UnsupportedAlgorithmError": "bad_algorithm",
+    "invalid token: issuer keys unavailable": "issuer_keys_unavailable",
+    "invalid token: BadSignatureError": "bad_signature",
+    "invalid token: ExpiredTokenError": "expired",
+    "invalid token: InvalidTokenError": "not_yet_valid",
+    "invalid token: InvalidClaimError": "invalid_claim",
+    "invalid token: MissingClaimError": "missing_claim",
+}
+
+
+def refusal_reason(message: str) -> str:
+    """The short audit reason code for an ``Unauthenticated`` message."""
+    return _REFUSAL_REASONS.get(message, "invalid_token")
 
 
 def error_response(error: CCMError) -> JSONResponse:
@@ -81,6 +120,7 @@ class GraphQLApp(GraphQL):
                 {"errors": [{"message": exc.message, "extensions": {
                     "code": exc.code, "requestId": scope["state"].get("request_id")}}]},
                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            await self.audit_refusal(request, exc)
             await response(scope, receive, send)
             return
         principal = scope["state"]["principal"]
@@ -95,6 +135,40 @@ class GraphQLApp(GraphQL):
             response = JSONResponse({"error": "BAD_USER_INPUT", "detail": exc.reason},
                                     status_code=exc.status_code)
         await response(scope, receive, send)
+
+    async def audit_refusal(self, request: Request, exc: Unauthenticated) -> None:
+        """Record a refused authentication (reason code, path, client IP, request id;
+        never the token), at most REFUSED_AUDIT_PER_IP per address. Best effort: a
+        failure here is logged and the 401 goes out regardless."""
+        request_id = request.scope["state"].get("request_id")
+        client_ip = request.client.host if request.client else None
+        try:
+            if not await self._may_audit_refusal(request, client_ip):
+                return
+            async with in_transaction():
+                await record(Actor(type="anonymous", id="anonymous", request_id=request_id),
+                             "auth.refused", object_type="request",
+                             object_id=request_id or "-",
+                             after={"reason": refusal_reason(exc.message),
+                                    "path": request.url.path[:200], "client_ip": client_ip})
+        except Exception as error:  # noqa: BLE001 - never fail the 401 over its audit
+            log.warning("could not audit a refused authentication: %s",
+                        error.__class__.__name__, extra={"request_id": request_id})
+
+    async def _may_audit_refusal(self, request: Request, client_ip: str | None) -> bool:
+        queue = getattr(request.app.state, "queue", None)
+        if queue is None:  # an app served without its lifespan (some tests)
+            return True
+        rate, burst = REFUSED_AUDIT_PER_IP
+        limiter = RateLimiter(queue, rate, burst, prefix=REFUSED_AUDIT_PREFIX,
+                              clock=REFUSED_AUDIT_CLOCK)
+        try:
+            decision = await limiter.hit(f"ip:{client_ip or 'unknown'}")
+        except (RedisError, OSError) as error:
+            log.warning("refusal audit limiter unavailable, refusal recorded: %s",
+                        error.__class__.__name__)
+            return True
+        return decision.allowed
 
     async def rate_limit(self, scope: Scope, key: str) -> Response | None:
         """None when the request may go on, else the 429 to send."""

@@ -203,6 +203,20 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate_master(args: argparse.Namespace) -> int:
+    from ccm_gateway.auth.keys import rotate_master
+    from ccm_gateway.kit.secrets import SecretDecryptError
+
+    settings = _settings()
+    try:
+        count = asyncio.run(_with_db(lambda: rotate_master(settings)))
+    except SecretDecryptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-encrypted {count} stored secret(s) under the current CCM_SECRET_KEY")
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -271,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = keys_sub.add_parser("rotate", help="add a new current signing key")
     rotate.add_argument("--algorithm", choices=["Ed25519", "RS256"], default="Ed25519")
     rotate.set_defaults(func=cmd_keys_rotate)
+    rotate_master = keys_sub.add_parser(
+        "rotate-master", help="re-encrypt stored secrets under the current CCM_SECRET_KEY "
+                              "(old ones read with CCM_SECRET_KEY_PREVIOUS)")
+    rotate_master.set_defaults(func=cmd_keys_rotate_master)
     return parser
 
 

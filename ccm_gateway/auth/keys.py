@@ -22,6 +22,7 @@ from typing import Any
 from joserfc.jwk import OKPKey, RSAKey
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.audit.service import SYSTEM_ACTOR, record
 from ccm_gateway.auth.models import SigningKey
 from ccm_gateway.config import Settings
 from ccm_gateway.kit.locking import lock_key
@@ -148,3 +149,23 @@ class KeyRing:
         await self.refresh()
         return {"keys": [{**pk.key.as_dict(private=False), "kid": pk.kid, "alg": pk.algorithm,
                           "use": "sig"} for pk in self._public.values()]}
+
+
+async def rotate_master(settings: Settings) -> int:
+    """Re-encrypt every stored ciphertext not under the current ``CCM_SECRET_KEY``
+    (today: the signing keys' private JWKs), reading old ones with
+    ``CCM_SECRET_KEY_PREVIOUS``. One transaction, audited (counts only); idempotent.
+    Returns how many were re-encrypted."""
+    box = SecretBox.from_settings(settings)
+    async with in_transaction():
+        await lock_key("signing-keys")
+        rows = await SigningKey.all().order_by("id")
+        count = 0
+        for row in rows:
+            if box.needs_rotation(row.private_jwk):
+                row.private_jwk = box.reencrypt(row.private_jwk, context=_context(row.kid))
+                await row.save(update_fields=["private_jwk"])
+                count += 1
+        await record(SYSTEM_ACTOR, "keys.rotate_master", object_type="signing_key",
+                     object_id="*", after={"reencrypted": count, "checked": len(rows)})
+    return count

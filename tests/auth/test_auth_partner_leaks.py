@@ -1,0 +1,263 @@
+"""No path of the schema leaks another partner's data to a partner-scoped token.
+
+Every root Query and Mutation field of ``build_schema()`` has an entry in
+``ATTEMPTS`` (a new field without one fails here). Each is called as an
+*admin* token scoped to partner A against objects of partner B's customer and
+of an unpartnered (operator) customer: it must answer NOT_FOUND, FORBIDDEN or
+BAD_USER_INPUT and change nothing. Then every nested object field reachable
+from A's own customer is walked, and every customer-scoped id found must be
+A's.
+
+Sites are global reference data (yards), not partner data: ``sites`` and
+``createSite`` are not partner-scoped, and a ``site`` reached from a hold,
+ledger entry or site limit may be shared by every partner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from ccm_gateway.audit.models import AuditEvent
+from ccm_gateway.graphql.schema import build_schema
+
+SCHEMA = build_schema()
+DENIED = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
+USD = {"amount": "5.00", "currency": "USD"}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def root_fields() -> set[str]:
+    name = SCHEMA.config.name_converter.get_graphql_name
+    return {f"{t}.{name(f)}" for t in ("Query", "Mutation")
+            for f in SCHEMA.get_type_by_name(t).fields}
+
+
+# Each root field -> attempts against a foreign target ``t`` (keys: id, ref, hold,
+# entry, site, partner). Each attempt is (document, variables).
+def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    cid = t["id"]
+    return {
+        "Query.customer": [
+            ("query($id: ID!) { customer(id: $id) { id } }", {"id": cid}),
+            ("query($r: ExternalRefInput!) { customer(externalRef: $r) { id } }",
+             {"r": t["ref"]}),
+        ],
+        "Query.customers": [],  # checked by test_customers_lists_only_own_with_every_filter
+        "Query.sites": [],  # global, not partner data: see test_sites_are_global
+        "Query.creditCheck": [(
+            """query($id: ID!, $s: ID) { creditCheck(customerId: $id,
+               amount: {amount: "1.00", currency: "USD"}, siteId: $s) { approved } }""",
+            {"id": cid, "s": t["site"]})],
+        "Query.gateAccess": [(
+            "query($id: ID!, $s: ID!) { gateAccess(siteId: $s, customerId: $id) { allowed } }",
+            {"id": cid, "s": t["site"]})],
+        "Query.hold": [("query($id: ID!) { hold(id: $id) { id } }", {"id": t["hold"]})],
+        "Query.auditLog": [
+            ("{ auditLog(first: 5) { edges { node { objectId } } } }", {}),
+            ("query($o: String) { auditLog(first: 5, filter: {objectId: $o}) "
+             "{ edges { node { objectId } } } }", {"o": cid}),
+        ],
+        "Query.apiClients": [("{ apiClients(first: 5) { edges { node { clientId } } } }", {})],
+        "Mutation.createSite": [],  # global, not partner data: see test_sites_are_global
+        "Mutation.createCustomer": [(
+            """mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { id } }""",
+            {"i": {"name": unique("Hijack"), "segment": "haulage", "currency": "USD",
+                   "partnerId": t["partner"]}})] if t["partner"] else [],
+        "Mutation.updateCustomer": [(
+            """mutation($id: ID!) { updateCustomer(input: {id: $id, expectedVersion: 1,
+               name: "Hijacked", status: BLOCKED}) { id } }""", {"id": cid})],
+        "Mutation.linkExternalRef": [(
+            """mutation($id: ID!, $x: String!) { linkExternalRef(input: {customerId: $id,
+               system: "stripe", externalId: $x}) { id } }""", {"id": cid, "x": unique("x")})],
+        "Mutation.setCreditLimit": [(
+            """mutation($id: ID!) { setCreditLimit(input: {customerId: $id,
+               limit: {amount: "999999.00", currency: "USD"}}) { version } }""", {"id": cid})],
+        "Mutation.setCreditTerms": [(
+            """mutation($id: ID!) { setCreditTerms(input: {customerId: $id, netDays: 90,
+               invoicingCycle: WEEKLY}) { version } }""", {"id": cid})],
+        "Mutation.setSiteLimit": [(
+            """mutation($id: ID!, $s: ID!) { setSiteLimit(input: {customerId: $id, siteId: $s,
+               limit: {amount: "1.00", currency: "USD"}}) { __typename } }""",
+            {"id": cid, "s": t["site"]})],
+        "Mutation.postLedgerEntry": [(
+            """mutation($id: ID!, $m: MoneyInput!) { postLedgerEntry(input: {customerId: $id,
+               kind: PAYMENT, amount: $m}) { __typename } }""", {"id": cid, "m": USD})],
+        "Mutation.reverseLedgerEntry": [(
+            """mutation($e: ID!) { reverseLedgerEntry(input: {entryId: $e}) { id } }""",
+            {"e": t["entry"]})],
+        "Mutation.authorizeCredit": [(
+            """mutation($id: ID!, $m: MoneyInput!) { authorizeCredit(input: {customerId: $id,
+               amount: $m}) { __typename } }""", {"id": cid, "m": USD})],
+        "Mutation.captureHold": [
+            ("""mutation($h: ID!) { captureHold(input: {holdId: $h}) { id } }""",
+             {"h": t["hold"]}),
+            ("""mutation($h: ID!, $m: MoneyInput!) { captureHold(input: {holdId: $h,
+                amount: $m}) { id } }""", {"h": t["hold"], "m": USD}),
+        ],
+        "Mutation.voidHold": [
+            ("""mutation($h: ID!) { voidHold(input: {holdId: $h}) { id } }""",
+             {"h": t["hold"]})],
+        "Mutation.createApiClient": [(
+            """mutation($n: String!) { createApiClient(input: {name: $n, roles: [ADMIN]}) {
+               clientSecret } }""", {"n": unique("partner-client")})],
+        "Mutation.rotateApiClientSecret": [(
+            """mutation($c: String!) { rotateApiClientSecret(input: {clientId: $c}) {
+               clientSecret } }""", {"c": t["client"]})],
+        "Mutation.revokeApiClient": [(
+            """mutation($c: String!) { revokeApiClient(input: {clientId: $c}) { clientId } }""",
+            {"c": t["client"]})],
+    }
+
+
+SNAPSHOT = """
+query($id: ID!, $h: ID!) {
+  customer(id: $id) {
+    id name segment status riskProfile partnerId version
+    creditAccount { version limit { amount } balance { amount } held { amount }
+                    terms { netDays invoicingCycle } }
+    siteLimits { site { id } limit { amount } }
+    externalRefs { system externalId }
+    holds { id status captured { amount } }
+    ledger(first: 100) { edges { node { id kind amount { amount } } } }
+  }
+  hold(id: $h) { id status captured { amount } }
+  apiClients(first: 100) { edges { node { clientId revokedAt } } }
+}"""
+
+
+async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
+                  client: str) -> dict[str, Any]:
+    """A customer (of ``partner``, or unpartnered) with a ref, a hold and an entry."""
+    ref = {"system": "stripe", "externalId": unique("cus")}
+    cid = await make_customer(partnerId=partner, externalRefs=[ref]) if partner else \
+        await make_customer(externalRefs=[ref])
+    await gql("""mutation($id: ID!, $s: ID!) { setSiteLimit(input: {customerId: $id,
+        siteId: $s, limit: {amount: "100.00", currency: "USD"}}) { __typename } }""",
+              {"id": cid, "s": site})
+    hold = await gql("""mutation($id: ID!, $s: ID!) { authorizeCredit(input: {customerId: $id,
+        siteId: $s, amount: {amount: "25.00", currency: "USD"}}) { ... on Hold { id } } }""",
+                     {"id": cid, "s": site})
+    entry = await gql("""mutation($id: ID!, $s: ID!) { postLedgerEntry(input: {
+        customerId: $id, siteId: $s, kind: CHARGE, amount: {amount: "5.00", currency: "USD"}})
+        { ... on LedgerEntry { id } } }""", {"id": cid, "s": site})
+    return {"id": cid, "ref": ref, "hold": hold.data["authorizeCredit"]["id"],
+            "entry": entry.data["postLedgerEntry"]["id"], "site": site, "partner": partner,
+            "client": client}
+
+
+@pytest.fixture
+async def world(gql: Any, make_customer: Any, make_site: Any) -> dict[str, Any]:
+    a, b = unique("A"), unique("B")
+    site = await make_site()
+    client = (await gql("""mutation($n: String!) { createApiClient(input: {name: $n,
+        roles: [VIEWER]}) { client { clientId } } }""", {"n": unique("operator-client")})
+              ).data["createApiClient"]["client"]["clientId"]
+    return {"a": a, "b": b, "site": site,
+            "token": gql.token("admin", subject=unique("portal"), partner_id=a),
+            "own": await _target(gql, make_customer, site, a, client),
+            "other": await _target(gql, make_customer, site, b, client),
+            "operator": await _target(gql, make_customer, site, None, client)}
+
+
+def test_every_root_field_has_a_leak_case():
+    dummy = dict.fromkeys(("id", "ref", "hold", "entry", "site", "partner", "client"), "x")
+    cases = set(_attempts(dummy))
+    assert root_fields() - cases == set(), "add a case to _attempts for the new field"
+    assert cases - root_fields() == set(), "a case for a field that is gone"
+
+
+async def _audit_count(target: dict[str, Any]) -> int:
+    ids = [target["id"], target["hold"], target["entry"]]
+    return await AuditEvent.filter(object_id__in=ids).count()
+
+
+@pytest.mark.parametrize("owner", ["other", "operator"])
+@pytest.mark.parametrize("field_name", sorted(root_fields()))
+async def test_a_foreign_object_is_denied_and_unchanged(gql, world, owner, field_name):
+    target = world[owner]
+    attempts = _attempts(target)[field_name]
+    snapshot_vars = {"id": target["id"], "h": target["hold"]}
+    before = (await gql(SNAPSHOT, snapshot_vars)).data
+    audit_before = await _audit_count(target)
+    for document, variables in attempts:
+        result = await gql(document, variables, token=world["token"])
+        assert result.errors, f"{field_name} answered {result.body}"
+        assert result.error_code in DENIED, result.errors
+        assert result.body["data"] is None
+    assert (await gql(SNAPSHOT, snapshot_vars)).data == before
+    assert await _audit_count(target) == audit_before
+
+
+@pytest.mark.parametrize("flt", [
+    {}, {"segment": "haulage"}, {"status": "ACTIVE"}, {"nameContains": "Customer"},
+    {"utilizationAbove": 0.0}, {"segment": "haulage", "status": "ACTIVE",
+                                "nameContains": "Customer", "utilizationAbove": 0.0},
+], ids=["none", "segment", "status", "name", "utilization", "all"])
+async def test_customers_lists_only_own_with_every_filter(gql, world, flt):
+    seen, after = [], None
+    while True:
+        page = (await gql("""query($f: CustomerFilter, $a: String) {
+            customers(first: 100, after: $a, filter: $f) {
+              edges { node { id partnerId } } pageInfo { hasNextPage endCursor } } }""",
+                          {"f": flt, "a": after}, token=world["token"])).data["customers"]
+        seen += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert {n["partnerId"] for n in seen} == {world["a"]}
+    assert [n["id"] for n in seen] == [world["own"]["id"]]
+
+
+async def test_sites_are_global(gql, world):
+    # Sites are shared yards, not partner data: a partner lists and creates them.
+    sites = (await gql("{ sites { id } }", token=world["token"])).data["sites"]
+    assert world["site"] in {s["id"] for s in sites}
+
+
+NESTED = """
+query($id: ID!) {
+  customer(id: $id) {
+    id partnerId
+    creditAccount { version limit { amount } }
+    siteLimits { site { id } limit { amount } }
+    externalRefs { system externalId }
+    holds { id site { id } }
+    ledger(first: 100) { edges { node { id holdId reversesId site { id } } } }
+  }
+}"""
+
+
+async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
+    own, token = world["own"], world["token"]
+    # Reverse A's own entry so that reversesId is populated too.
+    await gql("""mutation($e: ID!) { reverseLedgerEntry(input: {entryId: $e}) { id } }""",
+              {"e": own["entry"]}, token=token)
+    customer = (await gql(NESTED, {"id": own["id"]}, token=token)).data["customer"]
+    assert customer["partnerId"] == world["a"]
+    assert customer["externalRefs"] == [own["ref"]]
+    foreign = {world[o][k] for o in ("other", "operator") for k in ("id", "hold", "entry")}
+    hold_ids = {h["id"] for h in customer["holds"]}
+    entries = [e["node"] for e in customer["ledger"]["edges"]]
+    entry_ids = {e["id"] for e in entries}
+    assert hold_ids == {own["hold"]}
+    assert own["entry"] in entry_ids and len(entry_ids) == 2
+    reached = hold_ids | entry_ids | {e["holdId"] for e in entries} \
+        | {e["reversesId"] for e in entries}
+    reached.discard(None)
+    assert not reached & foreign
+    # Each id reached resolves to A's own objects when asked directly as A.
+    for hold_id in hold_ids | {e["holdId"] for e in entries if e["holdId"]}:
+        assert (await gql("query($id: ID!) { hold(id: $id) { id } }", {"id": hold_id},
+                          token=token)).data["hold"]["id"] == hold_id
+    assert {e["reversesId"] for e in entries if e["reversesId"]} <= entry_ids
+    # Sites are global, not partner data (the shared site may be any partner's yard).
+    sites = {s["site"]["id"] for s in customer["siteLimits"]} \
+        | {h["site"]["id"] for h in customer["holds"] if h["site"]} \
+        | {e["site"]["id"] for e in entries if e["site"]}
+    assert sites == {world["site"]}
