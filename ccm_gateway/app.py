@@ -46,41 +46,17 @@ REFUSED_AUDIT_PER_IP = (10 / 60, 10)  # 10 a minute
 REFUSED_AUDIT_PREFIX = "ccm:auth-refused-audit:"
 REFUSED_AUDIT_CLOCK: Any = None  # None: the Redis server's clock
 
-# Unauthenticated messages -> short reason codes for the audit record. Only these
-# fixed codes are stored, never the message itself (nor, of course, the token).
-_REFUSAL_REASONS = {
-    "Authorization: Bearer <token> is required": "missing_header",
-    "Authorization must be 'Bearer <token>'": "malformed_header",
-    "invalid token: malformed": "malformed_token",
-    "invalid token: DecodeError": "malformed_token",
-    "invalid token: untrusted issuer": "untrusted_issuer",
-    "invalid token: unknown key id": "unknown_key",
-    "invalid token: bad key id": "bad_key_id",
-    "invalid token: client revoked or expired": "client_revoked",
-    "invalid token: unknown role": "unknown_role",
-    "invalid token: no role granted": "no_role",
-    "invalid token: no partner": "no_partner",
-    "invalid token: algorithm not allowed": "bad_algorithm",
-    "invalid token: algorithm does not match the key": "bad_algorithm",
-    "invalid token: UnsupportedAlgorithmError": "bad_algorithm",
-    "invalid token: issuer keys unavailable": "issuer_keys_unavailable",
-    "invalid token: BadSignatureError": "bad_signature",
-    "invalid token: ExpiredTokenError": "expired",
-    "invalid token: InvalidTokenError": "not_yet_valid",
-    "invalid token: InvalidClaimError": "invalid_claim",
-    "invalid token: MissingClaimError": "missing_claim",
-}
-
-
-def refusal_reason(message: str) -> str:
-    """The short audit reason code for an ``Unauthenticated`` message."""
-    return _REFUSAL_REASONS.get(message, "invalid_token")
-
-
 def error_response(error: CCMError) -> JSONResponse:
     """HTTP errors outside GraphQL: {"error": code, "detail": text}."""
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
     return JSONResponse({"error": error.code, "detail": error.message},
+                        status_code=error.http_status, headers=headers)
+
+
+def graphql_error_response(error: CCMError, scope: Scope, headers: dict[str, str]) -> JSONResponse:
+    """A refusal on /graphql before execution, in the GraphQL error shape clients parse."""
+    extensions = {**error.extensions(), "requestId": scope["state"].get("request_id")}
+    return JSONResponse({"errors": [{"message": error.message, "extensions": extensions}]},
                         status_code=error.http_status, headers=headers)
 
 
@@ -116,10 +92,7 @@ class GraphQLApp(GraphQL):
         try:
             scope["state"]["principal"] = await self.authenticate(request)
         except Unauthenticated as exc:
-            response = JSONResponse(
-                {"errors": [{"message": exc.message, "extensions": {
-                    "code": exc.code, "requestId": scope["state"].get("request_id")}}]},
-                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            response = graphql_error_response(exc, scope, {"WWW-Authenticate": "Bearer"})
             await self.audit_refusal(request, exc)
             await response(scope, receive, send)
             return
@@ -149,7 +122,7 @@ class GraphQLApp(GraphQL):
                 await record(Actor(type="anonymous", id="anonymous", request_id=request_id),
                              "auth.refused", object_type="request",
                              object_id=request_id or "-",
-                             after={"reason": refusal_reason(exc.message),
+                             after={"reason": exc.reason,
                                     "path": request.url.path[:200], "client_ip": client_ip})
         except Exception as error:  # noqa: BLE001 - never fail the 401 over its audit
             log.warning("could not audit a refused authentication: %s",
@@ -193,18 +166,17 @@ class GraphQLApp(GraphQL):
         retry_after = decision.retry_after_header
         exc = RateLimited(f"rate limit exceeded; retry after {retry_after} s",
                           retryAfter=retry_after)
-        return JSONResponse(
-            {"errors": [{"message": exc.message, "extensions": {
-                **exc.extensions(), "requestId": scope["state"].get("request_id")}}]},
-            status_code=exc.http_status, headers={"Retry-After": str(retry_after)})
+        return graphql_error_response(exc, scope, {"Retry-After": str(retry_after)})
 
     async def authenticate(self, request: Request) -> Any:
         header = request.headers.get("authorization")
         if not header:
-            raise Unauthenticated("Authorization: Bearer <token> is required")
+            raise Unauthenticated("Authorization: Bearer <token> is required",
+                                  reason="missing_header")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("Authorization must be 'Bearer <token>'")
+            raise Unauthenticated("Authorization must be 'Bearer <token>'",
+                                  reason="malformed_header")
         return await self.tokens.authenticate(token.strip())
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]

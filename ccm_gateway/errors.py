@@ -43,6 +43,11 @@ class Unauthenticated(CCMError):
     code = "UNAUTHENTICATED"
     http_status = 401
 
+    def __init__(self, message: str, *, reason: str = "invalid_token", **details: Any) -> None:
+        super().__init__(message, **details)
+        # A short fixed code for the audit log; the message may name library errors.
+        self.reason = reason
+
 
 class Forbidden(CCMError):
     code = "FORBIDDEN"

@@ -33,6 +33,24 @@ from ccm_gateway.auth.permissions import Principal, Role
 from ccm_gateway.config import TrustedIssuer
 from ccm_gateway.errors import Unauthenticated
 
+
+_JOSE_REASONS = {
+    "BadSignatureError": "bad_signature",
+    "ExpiredTokenError": "expired",
+    "InvalidTokenError": "not_yet_valid",
+    "InvalidClaimError": "invalid_claim",
+    "MissingClaimError": "missing_claim",
+    "UnsupportedAlgorithmError": "bad_algorithm",
+    "DecodeError": "malformed_token",
+}
+
+
+def jose_refusal(exc: Exception) -> Unauthenticated:
+    """The refusal for a token that joserfc rejected, with its audit reason code."""
+    name = exc.__class__.__name__
+    return Unauthenticated(f"invalid token: {name}",
+                           reason=_JOSE_REASONS.get(name, "invalid_token"))
+
 log = logging.getLogger("ccm_gateway.auth.issuers")
 
 LEEWAY_SECONDS = 30
@@ -96,7 +114,8 @@ class IssuerKeys:
                 if self._cache is not None:
                     # Rate-limit failing fetches too; keep the keys we have.
                     self._cache = _Keys(self._cache.keys, self._clock())
-                raise Unauthenticated("invalid token: issuer keys unavailable") from None
+                raise Unauthenticated("invalid token: issuer keys unavailable",
+                                     reason="issuer_keys_unavailable") from None
             return self._cache.keys.get(kid) if self._cache else None
 
     async def _get_json(self, url: str) -> dict[str, Any]:
@@ -167,20 +186,21 @@ class TrustedIssuers:
         """``header`` and ``claims`` are unverified: they only pick the issuer and key."""
         issuer = self._issuers.get(claims.get("iss"))  # type: ignore[arg-type]
         if issuer is None:
-            raise Unauthenticated("invalid token: untrusted issuer")
+            raise Unauthenticated("invalid token: untrusted issuer", reason="untrusted_issuer")
         config = issuer.config
         alg, kid = header.get("alg"), header.get("kid")
         if not isinstance(alg, str) or alg not in config.algorithms:
-            raise Unauthenticated("invalid token: algorithm not allowed")
+            raise Unauthenticated("invalid token: algorithm not allowed", reason="bad_algorithm")
         if not isinstance(kid, str) or not kid or len(kid) > 128:
-            raise Unauthenticated("invalid token: bad key id")
+            raise Unauthenticated("invalid token: bad key id", reason="bad_key_id")
         jwk = await issuer.key(kid)
         if jwk is None:
-            raise Unauthenticated("invalid token: unknown key id")
+            raise Unauthenticated("invalid token: unknown key id", reason="unknown_key")
         kty, crv = _KEY_TYPES[alg]
         if (jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv)
                 or jwk.get("alg", alg) != alg):
-            raise Unauthenticated("invalid token: algorithm does not match the key")
+            raise Unauthenticated("invalid token: algorithm does not match the key",
+                                  reason="bad_algorithm")
         registry = JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
             iss={"essential": True, "value": config.issuer},
@@ -194,7 +214,7 @@ class TrustedIssuers:
             decoded = jwt.decode(token, key, algorithms=[alg])
             registry.validate(decoded.claims)
         except (JoseError, ValueError, TypeError) as exc:
-            raise Unauthenticated(f"invalid token: {exc.__class__.__name__}") from None
+            raise jose_refusal(exc) from None
         return _principal(config, decoded.claims)
 
 
@@ -204,10 +224,10 @@ def _principal(config: TrustedIssuer, claims: dict[str, Any]) -> Principal:
     roles = frozenset(Role(config.role_map[v]) for v in values
                       if isinstance(v, str) and v in config.role_map)
     if not roles:
-        raise Unauthenticated("invalid token: no role granted")
+        raise Unauthenticated("invalid token: no role granted", reason="no_role")
     partner = claims.get(config.partner_claim)
     if not isinstance(partner, str) or not partner:
         # Tokens of a partner portal act for one partner; without one they would
         # see every partner's customers.
-        raise Unauthenticated("invalid token: no partner")
+        raise Unauthenticated("invalid token: no partner", reason="no_partner")
     return Principal.from_roles(str(claims["sub"]), "user", roles, partner_id=partner)

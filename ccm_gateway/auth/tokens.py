@@ -20,7 +20,7 @@ from joserfc.jwk import OctKey
 from joserfc.jwt import JWTClaimsRegistry
 
 from ccm_gateway.auth.clients import is_active
-from ccm_gateway.auth.issuers import TrustedIssuers
+from ccm_gateway.auth.issuers import TrustedIssuers, jose_refusal
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.permissions import Principal, Role
 from ccm_gateway.config import Settings
@@ -87,7 +87,7 @@ class TokenService:
         issuer = _unverified_issuer(token)
         if issuer is not None and issuer != self._issuer:
             if self.issuers is None or issuer not in self.issuers:
-                raise Unauthenticated("invalid token: untrusted issuer")
+                raise Unauthenticated("invalid token: untrusted issuer", reason="untrusted_issuer")
             header, claims = _unverified(token)
             return await self.issuers.authenticate(token, header, claims)
         kid = _kid(token)
@@ -95,7 +95,8 @@ class TokenService:
             await self.keys.ensure(kid)
         principal = self.verify(token)
         if kid is not None and not await is_active(principal.subject):
-            raise Unauthenticated("invalid token: client revoked or expired")
+            raise Unauthenticated("invalid token: client revoked or expired",
+                                  reason="client_revoked")
         return principal
 
     def verify(self, token: str) -> Principal:
@@ -106,16 +107,16 @@ class TokenService:
             else:
                 public = self.keys.public_key(kid) if self.keys is not None else None
                 if public is None:
-                    raise Unauthenticated("invalid token: unknown key id")
+                    raise Unauthenticated("invalid token: unknown key id", reason="unknown_key")
                 decoded = jwt.decode(token, public.key, algorithms=[public.algorithm])
             self._claims.validate(decoded.claims)
         except (JoseError, ValueError) as exc:
-            raise Unauthenticated(f"invalid token: {exc.__class__.__name__}") from None
+            raise jose_refusal(exc) from None
         claims = decoded.claims
         try:
             roles = _parse_roles(claims.get("roles") or [])
         except BadInput:
-            raise Unauthenticated("invalid token: unknown role") from None
+            raise Unauthenticated("invalid token: unknown role", reason="unknown_role") from None
         kind = claims.get("kind") if claims.get("kind") in ("user", "client") else "user"
         principal = Principal.from_roles(str(claims["sub"]), kind, frozenset(roles),
                                          partner_id=claims.get("partner"))
@@ -140,9 +141,9 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         obj = jws.extract_compact(token.encode())
         claims = json.loads(obj.payload)
     except (JoseError, ValueError, UnicodeError):
-        raise Unauthenticated("invalid token: malformed") from None
+        raise Unauthenticated("invalid token: malformed", reason="malformed_token") from None
     if not isinstance(claims, dict):
-        raise Unauthenticated("invalid token: malformed")
+        raise Unauthenticated("invalid token: malformed", reason="malformed_token")
     return obj.headers(), claims
 
 
@@ -165,7 +166,7 @@ def _kid(token: str) -> str | None:
     if kid is None:
         return None
     if not isinstance(kid, str) or not kid or len(kid) > 128:
-        raise Unauthenticated("invalid token: bad key id")
+        raise Unauthenticated("invalid token: bad key id", reason="bad_key_id")
     return kid
 
 

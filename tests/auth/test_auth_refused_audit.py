@@ -126,5 +126,10 @@ async def test_a_failing_audit_write_does_not_fail_the_401(app, monkeypatch, cap
 
 
 def test_reason_codes_never_echo_the_message():
-    assert app_module.refusal_reason("invalid token: something new") == "invalid_token"
-    assert app_module.refusal_reason("invalid token: ExpiredTokenError") == "expired"
+    from joserfc.errors import ExpiredTokenError
+
+    from ccm_gateway.auth.issuers import jose_refusal
+    from ccm_gateway.errors import Unauthenticated
+
+    assert Unauthenticated("invalid token: something new").reason == "invalid_token"
+    assert jose_refusal(ExpiredTokenError("exp")).reason == "expired"
