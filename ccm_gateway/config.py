@@ -154,6 +154,18 @@ class Settings:
     # Partner portals' OIDC providers whose access tokens /graphql accepts
     # (auth/issuers.py); CCM_TRUSTED_ISSUERS is a JSON list, see README.
     trusted_issuers: tuple[TrustedIssuer, ...] = ()
+    # Webhook ingestion (POST /webhooks/{integration}): the largest body read.
+    webhook_max_body_bytes: int = 1024 * 1024
+    # Seconds to wait before each retry of an inbound event that failed
+    # transiently (Svix-like); after the last retry fails it is dead-lettered.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    # Raw payloads of processed inbound events are deleted after this many days.
+    webhook_retention_days: int = 30
+    # The sweep re-enqueues inbox events left unprocessed (a lost queue message)
+    # for longer than this.
+    webhook_sweep_after_seconds: int = 60
+    # When set, GET /metrics needs "Authorization: Bearer <this>".
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_prod(self) -> bool:
@@ -181,6 +193,11 @@ class Settings:
         if not self.secret_key_previous:
             return ()
         return tuple(s.strip() for s in self.secret_key_previous.split(",") if s.strip())
+
+    @property
+    def webhook_retry_delays(self) -> tuple[int, ...]:
+        """``CCM_WEBHOOK_RETRY_SCHEDULE`` as seconds; checked by ``validate()``."""
+        return tuple(int(part) for part in self.webhook_retry_schedule.split(","))
 
     @property
     def tls_enabled(self) -> bool:
@@ -227,7 +244,8 @@ class Settings:
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ConfigError("CCM_DEFAULT_PAGE_SIZE must be between 1 and CCM_MAX_PAGE_SIZE")
         for name in ("token_ttl_seconds", "hold_ttl_seconds", "db_pool_size", "port",
-                     "max_body_bytes"):
+                     "max_body_bytes", "webhook_max_body_bytes", "webhook_retention_days",
+                     "webhook_sweep_after_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"CCM_{name.upper()} must be positive")
         if self.port > 65535:
@@ -242,6 +260,14 @@ class Settings:
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")
         self._validate_tls()
+        try:
+            delays = self.webhook_retry_delays
+        except ValueError:
+            delays = ()
+        if not 1 <= len(delays) <= 20 or any(d < 0 or d > 7 * 86400 for d in delays):
+            raise ConfigError("CCM_WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated "
+                              "whole seconds between 0 and 604800, e.g. 5,300,1800, not "
+                              f"{self.webhook_retry_schedule!r}")
         for i, issuer in enumerate(self.trusted_issuers, 1):
             issuer.check(f"CCM_TRUSTED_ISSUERS entry {i} ({issuer.issuer})")
         # Messages name the variable and the entry's position, never the secret.

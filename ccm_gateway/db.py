@@ -12,6 +12,9 @@ MODEL_MODULES = [
     "ccm_gateway.ledger.models",
     "ccm_gateway.audit.models",
     "ccm_gateway.auth.models",
+    "ccm_gateway.integration.models",
+    "ccm_gateway.alert.models",
+    "ccm_gateway.fx.models",
 ]
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -38,3 +38,21 @@ class ApiClient(Model):
 
     class Meta:
         table = "api_client"
+
+
+class TrustedIssuerRecord(Model):
+    """A partner portal's OIDC provider added through GraphQL (CCM_TRUSTED_ISSUERS adds more)."""
+
+    id = fields.IntField(primary_key=True)
+    issuer = fields.CharField(max_length=500, unique=True)
+    audience = fields.CharField(max_length=500)
+    role_claim = fields.CharField(max_length=100)
+    role_map = fields.JSONField()
+    partner_claim = fields.CharField(max_length=100)
+    algorithms = fields.CharField(max_length=255)  # space separated
+    enabled = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "trusted_issuer"

@@ -20,6 +20,11 @@ class Permission(StrEnum):
     HOLD_WRITE = "hold:write"
     AUDIT_READ = "audit:read"
     CLIENT_ADMIN = "client:admin"
+    ISSUER_ADMIN = "issuer:admin"
+    INTEGRATION_READ = "integration:read"
+    INTEGRATION_WRITE = "integration:write"
+    FX_WRITE = "fx:write"
+    ALERT_READ = "alert:read"
 
 
 class Role(StrEnum):
@@ -32,17 +37,18 @@ class Role(StrEnum):
 
 
 P = Permission
-_READ = {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK}
+_READ = {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK, P.ALERT_READ}
 
 # The one permission map; README's table is written from it.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.FINANCE: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE, P.LEDGER_WRITE,
-                                     P.HOLD_WRITE}),
+                                     P.HOLD_WRITE, P.FX_WRITE, P.INTEGRATION_READ}),
     Role.CREDIT_MANAGER: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE,
                                             P.HOLD_WRITE}),
-    Role.IT_ADMIN: frozenset(_READ | {P.SITE_WRITE, P.AUDIT_READ, P.CLIENT_ADMIN}),
-    Role.AUDITOR: frozenset(_READ | {P.AUDIT_READ}),
+    Role.IT_ADMIN: frozenset(_READ | {P.SITE_WRITE, P.AUDIT_READ, P.CLIENT_ADMIN,
+                                      P.ISSUER_ADMIN, P.INTEGRATION_READ, P.INTEGRATION_WRITE}),
+    Role.AUDITOR: frozenset(_READ | {P.AUDIT_READ, P.INTEGRATION_READ}),
     Role.VIEWER: frozenset(_READ),
 }
 
