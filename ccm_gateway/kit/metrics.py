@@ -1,0 +1,296 @@
+"""Prometheus metrics held in Redis, so N API and M worker processes add up to one view.
+
+A webhook callback is counted at the API edge and processed in a worker, so no
+single process sees a whole story. Every process therefore increments the same
+Redis hashes (the queue's Redis), and whichever API process is scraped renders
+them: nothing lives in process memory, a restart loses nothing and every
+replica answers a scrape with the service-wide totals.
+
+Storage: one hash per family at ``<prefix><family name>``. A counter's field is
+its label values as a compact JSON list, in declared label order. A histogram
+has ``<bucket index>:<json>`` fields, each counting only the observations that
+fall into that bucket (index ``len(buckets)`` is ``+Inf``), and a
+``sum:<json>`` field in integer microseconds: HINCRBY is exact where
+HINCRBYFLOAT would drift. ``render`` adds the buckets up into Prometheus'
+cumulative ones, so ``_count`` equals the ``+Inf`` bucket by construction.
+Bucket bounds are part of the stored layout: change them under a new family
+name, not in place.
+
+Each ``inc`` / ``observe`` is one Redis round trip. They are best effort: a
+Redis failure is logged (at most once a minute per instance) and swallowed,
+because counting must never fail a callback. Misuse (an undeclared family,
+wrong label names) raises ``ValueError`` at once; that is a bug, not an outage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger("ccm_gateway.metrics")
+
+# Integration slugs are bounded by admins; the cap only guards against a bug
+# that puts free text (an error message, a payload field) into a label.
+MAX_LABEL_VALUE_LENGTH = 64
+WARNING_INTERVAL_SECONDS = 60.0
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Family:
+    """One metric family: what it counts, its label names and, for a histogram, bounds."""
+
+    name: str
+    kind: Literal["counter", "histogram"]
+    help: str
+    labels: tuple[str, ...]
+    buckets: tuple[float, ...] = ()
+    # Labels with a closed set of values: an unknown value is a typo, caught like
+    # an undeclared family rather than becoming a new time series.
+    allowed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _METRIC_NAME.match(self.name) or self.name.endswith("_total"):
+            raise ValueError(f"bad metric name {self.name!r} (counters get _total on render)")
+        for label in self.labels:
+            if not _LABEL_NAME.match(label) or label.startswith("__") or label == "le":
+                raise ValueError(f"bad label name {label!r} in {self.name}")
+        if not set(self.allowed) <= set(self.labels):
+            raise ValueError(f"{self.name}: allowed values for undeclared labels")
+        if self.kind == "histogram":
+            bounds = self.buckets
+            if not bounds or not all(math.isfinite(b) for b in bounds) or any(
+                    a >= b for a, b in zip(bounds, bounds[1:])):
+                raise ValueError(f"{self.name}: buckets must be finite and increasing")
+        elif self.buckets:
+            raise ValueError(f"{self.name}: only a histogram has buckets")
+
+
+def _declare(*families: Family) -> dict[str, Family]:
+    return {f.name: f for f in families}
+
+
+FAMILIES: Mapping[str, Family] = _declare(
+    Family("webhook_callbacks_received", "counter",
+           "Webhook callbacks received at the API edge, before any check.",
+           ("integration",)),
+    Family("webhook_callbacks_refused", "counter",
+           "Webhook callbacks refused at the API edge, by reason code.",
+           ("integration", "reason")),
+    Family("webhook_events_processed", "counter",
+           "Inbound events a worker finished with, by outcome.",
+           ("integration", "outcome"),
+           allowed={"outcome": frozenset({"applied", "ignored", "parked", "dead"})}),
+    Family("webhook_events_retried", "counter",
+           "Inbound event attempts that failed transiently and were scheduled again.",
+           ("integration",)),
+    Family("webhook_events_dead_lettered", "counter",
+           "Inbound events dead-lettered after a permanent failure or the last retry.",
+           ("integration",)),
+    Family("webhook_ingest_seconds", "histogram",
+           "Seconds from a webhook callback's arrival to its acknowledgement.",
+           ("integration",),
+           buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)),
+    Family("webhook_sync_lag_seconds", "histogram",
+           "Seconds from an event's time at the vendor to its effect on the ledger.",
+           ("integration",),
+           buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+                    600.0, 1800.0, 3600.0)),
+)
+
+
+class Metrics:
+    """Counters and histograms of ``FAMILIES``, shared through ``redis``."""
+
+    def __init__(self, redis: Any, *, prefix: str = "ccm:metrics:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._warned_at: float | None = None
+        self._dropped = 0
+
+    async def inc(self, name: str, labels: Mapping[str, str] | None = None,
+                  amount: int = 1) -> None:
+        family = _family(name, "counter")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+            raise ValueError(f"{name}: a counter goes up by a whole number, not {amount!r}")
+        series = _series(family, labels)
+        try:
+            await self.redis.hincrby(self.prefix + name, series, amount)
+        except (RedisError, OSError) as exc:
+            self._dropped_one(name, exc)
+
+    async def observe(self, name: str, labels: Mapping[str, str] | None, value: float) -> None:
+        """Record ``value`` seconds."""
+        family = _family(name, "histogram")
+        if isinstance(value, bool) or not math.isfinite(value):
+            raise ValueError(f"{name}: cannot observe {value!r}")
+        # A vendor clock ahead of ours gives a negative lag: that is no lag, and
+        # a negative observation would make _sum go down, which rate() reads as a reset.
+        value = max(float(value), 0.0)
+        series = _series(family, labels)
+        bucket = bisect_left(family.buckets, value)  # "le" is inclusive
+        key = self.prefix + name
+        try:
+            # MULTI/EXEC: a scrape never sees a bucket without its sum; still one round trip.
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hincrby(key, f"{bucket}:{series}", 1)
+                pipe.hincrby(key, f"sum:{series}", round(value * 1_000_000))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._dropped_one(name, exc)
+
+    async def render(self) -> str:
+        """Every family in text exposition format 0.0.4; raises if Redis is unreachable."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for family in FAMILIES.values():
+                pipe.hgetall(self.prefix + family.name)
+            stored = await pipe.execute()
+        lines: list[str] = []
+        for family, fields in zip(FAMILIES.values(), stored, strict=True):
+            decoded = {_text(k): _text(v) for k, v in fields.items()}
+            lines.append(f"# HELP {_exposed_name(family)} {_escape_help(family.help)}")
+            lines.append(f"# TYPE {_exposed_name(family)} {family.kind}")
+            if family.kind == "counter":
+                lines.extend(_counter_samples(family, decoded))
+            else:
+                lines.extend(_histogram_samples(family, decoded))
+        return "\n".join(lines) + "\n"
+
+    def _dropped_one(self, name: str, exc: Exception) -> None:
+        self._dropped += 1
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < WARNING_INTERVAL_SECONDS:
+            return
+        log.warning("metrics not recorded: Redis error", extra={
+            "metric": name, "error": exc.__class__.__name__, "detail": str(exc),
+            "dropped": self._dropped})
+        self._warned_at = now
+        self._dropped = 0
+
+
+def _family(name: str, kind: str) -> Family:
+    family = FAMILIES.get(name)
+    if family is None:
+        raise ValueError(f"undeclared metric {name!r}")
+    if family.kind != kind:
+        raise ValueError(f"{name} is a {family.kind}; "
+                         f"use {'inc' if family.kind == 'counter' else 'observe'}()")
+    return family
+
+
+def _series(family: Family, labels: Mapping[str, str] | None) -> str:
+    """The hash field naming one label set: its values, JSON-encoded, in declared order."""
+    labels = labels or {}
+    if set(labels) != set(family.labels):
+        raise ValueError(f"{family.name} takes labels {sorted(family.labels)}, "
+                         f"not {sorted(labels)}")
+    values = []
+    for label in family.labels:
+        value = labels[label]
+        if not isinstance(value, str):
+            raise ValueError(f"{family.name}: label {label} must be a string, not {value!r}")
+        allowed = family.allowed.get(label)
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"{family.name}: {label} must be one of {sorted(allowed)}")
+        values.append(value[:MAX_LABEL_VALUE_LENGTH])
+    return json.dumps(values, separators=(",", ":"))
+
+
+def _parse_series(family: Family, encoded: str) -> tuple[str, ...] | None:
+    # A field this code did not write (an older label layout) is skipped, not
+    # allowed to break every scrape.
+    try:
+        values = json.loads(encoded)
+    except ValueError:
+        return None
+    if (not isinstance(values, list) or len(values) != len(family.labels)
+            or not all(isinstance(v, str) for v in values)):
+        return None
+    return tuple(values)
+
+
+def _counter_samples(family: Family, fields: Mapping[str, str]) -> list[str]:
+    totals: dict[tuple[str, ...], int] = {}
+    for encoded, count in fields.items():
+        values = _parse_series(family, encoded)
+        if values is not None:
+            totals[values] = int(count)
+    name = _exposed_name(family)
+    return [f"{name}{_label_text(family.labels, values)} {totals[values]}"
+            for values in sorted(totals)]
+
+
+def _histogram_samples(family: Family, fields: Mapping[str, str]) -> list[str]:
+    n_buckets = len(family.buckets) + 1
+    counts: dict[tuple[str, ...], list[int]] = {}
+    sums_us: dict[tuple[str, ...], int] = {}
+    for stored, number in fields.items():
+        head, _, encoded = stored.partition(":")
+        values = _parse_series(family, encoded)
+        if values is None:
+            continue
+        series_counts = counts.setdefault(values, [0] * n_buckets)
+        sums_us.setdefault(values, 0)
+        if head == "sum":
+            sums_us[values] += int(number)
+        elif head.isdigit() and int(head) < n_buckets:
+            series_counts[int(head)] += int(number)
+    bounds = [_go_float(b) for b in family.buckets] + ["+Inf"]
+    lines: list[str] = []
+    for values in sorted(counts):
+        cumulative = 0
+        for bound, count in zip(bounds, counts[values], strict=True):
+            cumulative += count
+            labels = _label_text((*family.labels, "le"), (*values, bound))
+            lines.append(f"{family.name}_bucket{labels} {cumulative}")
+        labels = _label_text(family.labels, values)
+        lines.append(f"{family.name}_sum{labels} {_seconds(sums_us[values])}")
+        lines.append(f"{family.name}_count{labels} {cumulative}")
+    return lines
+
+
+def _exposed_name(family: Family) -> str:
+    return f"{family.name}_total" if family.kind == "counter" else family.name
+
+
+def _label_text(names: Iterable[str], values: Iterable[str]) -> str:
+    pairs = [f'{n}="{_escape_label_value(v)}"' for n, v in zip(names, values, strict=True)]
+    return "{" + ",".join(pairs) + "}" if pairs else ""
+
+
+def _escape_label_value(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", r"\\").replace("\n", r"\n")
+
+
+def _go_float(value: float) -> str:
+    # Prometheus matches "le" as a string across scrapes; Python's repr gives the
+    # same shortest round-trip form its own client uses ("1.0", "0.005").
+    return repr(float(value))
+
+
+def _seconds(microseconds: int) -> str:
+    # Exact decimal from the integer sum; float division could print 0.30000000000000004.
+    whole, fraction = divmod(microseconds, 1_000_000)
+    return f"{whole}.{fraction:06d}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+__all__ = ["FAMILIES", "Family", "MAX_LABEL_VALUE_LENGTH", "Metrics"]

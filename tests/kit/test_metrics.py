@@ -1,0 +1,305 @@
+"""Metrics kept in Redis: aggregation across processes, exposition format, /metrics access.
+
+Every Redis test runs on the embedded queue (fakeredis) and on real Redis, and
+the output is read back with prometheus_client's parser, not with our own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
+from arq.connections import ArqRedis
+from fakeredis import FakeAsyncRedis, FakeServer
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from ccm_gateway.config import Settings
+from ccm_gateway.kit.metrics import FAMILIES, MAX_LABEL_VALUE_LENGTH, Metrics
+from ccm_gateway.metrics_endpoint import metrics_endpoint
+from ccm_gateway.worker import open_queue
+from conftest import require_service
+
+METRICS_REDIS_URL = os.environ.get("CCM_TEST_METRICS_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+async def queues(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ArqRedis, ArqRedis]]:
+    """Two clients on one Redis, as two processes of the service would hold."""
+    if request.param == "fakeredis":
+        # What open_queue builds for the embedded default, twice on one server.
+        server = FakeServer()
+        pair = tuple(ArqRedis(connection_pool=FakeAsyncRedis(server=server).connection_pool)
+                     for _ in range(2))
+    else:
+        probe = aioredis.from_url(METRICS_REDIS_URL)
+        try:
+            await probe.flushdb()
+        except (OSError, aioredis.ConnectionError) as exc:
+            require_service("Redis", str(exc))
+        finally:
+            await probe.aclose()
+        settings = replace(Settings(), redis_url=METRICS_REDIS_URL)
+        pair = (await open_queue(settings), await open_queue(settings))
+    try:
+        yield pair  # type: ignore[misc]
+    finally:
+        for queue in pair:
+            await queue.aclose()
+
+
+def parse(text: str) -> dict[str, Any]:
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    # The parser turns a sample it cannot place into an "untyped" family of its
+    # own instead of failing, so a malformed line shows up here.
+    assert all(f.type != "untyped" for f in families.values()), families
+    return families
+
+
+def samples(text: str, family: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for s in parse(text)[family].samples}
+
+
+async def test_every_declared_family_is_exposed_with_its_type_before_anything_is_counted(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    text = await Metrics(queues[0]).render()
+
+    families = parse(text)
+    assert {name: f.type for name, f in families.items()} == {
+        name: family.kind for name, family in FAMILIES.items()}
+    assert "# TYPE webhook_callbacks_received_total counter" in text
+    assert all(not f.samples for f in families.values())
+
+
+async def test_counts_from_two_processes_add_up(queues: tuple[ArqRedis, ArqRedis]) -> None:
+    api, worker = Metrics(queues[0]), Metrics(queues[1])
+
+    await asyncio.gather(
+        *(api.inc("webhook_callbacks_received", {"integration": "stripe"}) for _ in range(50)),
+        *(worker.inc("webhook_callbacks_received", {"integration": "stripe"}) for _ in range(30)),
+        worker.inc("webhook_callbacks_received", {"integration": "bms-north"}, amount=7),
+        worker.inc("webhook_events_processed", {"integration": "stripe", "outcome": "applied"}),
+    )
+
+    for metrics in (api, worker):
+        text = await metrics.render()
+        assert samples(text, "webhook_callbacks_received") == {
+            ("webhook_callbacks_received_total", (("integration", "bms-north"),)): 7,
+            ("webhook_callbacks_received_total", (("integration", "stripe"),)): 80,
+        }
+        assert samples(text, "webhook_events_processed") == {
+            ("webhook_events_processed_total",
+             (("integration", "stripe"), ("outcome", "applied"))): 1,
+        }
+
+
+async def test_histogram_buckets_are_cumulative_with_inclusive_bounds(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    api, worker = Metrics(queues[0]), Metrics(queues[1])
+    label = {"integration": "stripe"}
+
+    await api.observe("webhook_ingest_seconds", label, 0.0)  # -> le 0.001
+    await worker.observe("webhook_ingest_seconds", label, 0.001)  # on a bound: le 0.001
+    await api.observe("webhook_ingest_seconds", label, 0.0011)  # -> le 0.0025
+    await worker.observe("webhook_ingest_seconds", label, 2.5)  # on the last bound
+    await api.observe("webhook_ingest_seconds", label, 3.25)  # above every bound: +Inf only
+    await worker.observe("webhook_ingest_seconds", {"integration": "other"}, 0.3)
+
+    got = samples(await api.render(), "webhook_ingest_seconds")
+    cumulative = {"0.001": 2, "0.0025": 3, "0.005": 3, "0.01": 3, "0.025": 3, "0.05": 3,
+                  "0.1": 3, "0.25": 3, "0.5": 3, "1.0": 3, "2.5": 4, "+Inf": 5}
+    stripe = {("webhook_ingest_seconds_bucket", (("integration", "stripe"), ("le", le))): n
+              for le, n in cumulative.items()}
+    stripe[("webhook_ingest_seconds_count", (("integration", "stripe"),))] = 5
+    stripe[("webhook_ingest_seconds_sum", (("integration", "stripe"),))] = 5.7521
+    assert {k: v for k, v in got.items() if ("integration", "stripe") in k[1]} == stripe
+    assert got[("webhook_ingest_seconds_bucket", (("integration", "other"), ("le", "0.25")))] == 0
+    assert got[("webhook_ingest_seconds_bucket", (("integration", "other"), ("le", "0.5")))] == 1
+    assert got[("webhook_ingest_seconds_sum", (("integration", "other"),))] == 0.3
+
+
+async def test_histogram_sum_is_exact_over_many_observations(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    metrics = Metrics(queues[0])
+    label = {"integration": "erp"}
+
+    await asyncio.gather(*(metrics.observe("webhook_sync_lag_seconds", label, 0.1)
+                           for _ in range(1000)))
+
+    text = await metrics.render()
+    # Adding 0.1 a thousand times as floats gives 99.9999999999986.
+    assert 'webhook_sync_lag_seconds_sum{integration="erp"} 100.000000' in text
+    got = samples(text, "webhook_sync_lag_seconds")
+    assert got[("webhook_sync_lag_seconds_count", (("integration", "erp"),))] == 1000
+    assert got[("webhook_sync_lag_seconds_bucket", (("integration", "erp"), ("le", "0.05")))] == 0
+    assert got[("webhook_sync_lag_seconds_bucket", (("integration", "erp"), ("le", "0.1")))] == 1000
+
+
+async def test_a_negative_lag_from_a_skewed_vendor_clock_counts_as_zero(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    metrics = Metrics(queues[0])
+
+    await metrics.observe("webhook_sync_lag_seconds", {"integration": "erp"}, -4.0)
+
+    got = samples(await metrics.render(), "webhook_sync_lag_seconds")
+    assert got[("webhook_sync_lag_seconds_sum", (("integration", "erp"),))] == 0.0
+    assert got[("webhook_sync_lag_seconds_bucket", (("integration", "erp"), ("le", "0.05")))] == 1
+
+
+async def test_label_values_are_escaped_per_the_exposition_format(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    metrics = Metrics(queues[0])
+    nasty = 'say "hi"\\ then\nbye'
+
+    await metrics.inc("webhook_callbacks_refused", {"integration": nasty, "reason": "é"})
+
+    text = await metrics.render()
+    assert r'integration="say \"hi\"\\ then\nbye"' in text
+    assert samples(text, "webhook_callbacks_refused") == {
+        ("webhook_callbacks_refused_total", (("integration", nasty), ("reason", "é"))): 1}
+
+
+async def test_long_label_values_are_cut_to_the_cap(queues: tuple[ArqRedis, ArqRedis]) -> None:
+    metrics = Metrics(queues[0])
+
+    await metrics.inc("webhook_events_retried", {"integration": "x" * 500})
+    await metrics.inc("webhook_events_retried", {"integration": "x" * 501})
+
+    assert samples(await metrics.render(), "webhook_events_retried") == {
+        ("webhook_events_retried_total",
+         (("integration", "x" * MAX_LABEL_VALUE_LENGTH),)): 2}
+
+
+async def test_each_count_and_a_whole_render_cost_one_round_trip(
+        queues: tuple[ArqRedis, ArqRedis], monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = Metrics(queues[0])
+    await queues[0].ping()  # connect first, so only the calls below are counted
+    writes = 0
+    send = AbstractConnection.send_packed_command
+
+    async def counting_send(self: AbstractConnection, *args: Any, **kwargs: Any) -> None:
+        nonlocal writes
+        writes += 1
+        await send(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+
+    await metrics.inc("webhook_callbacks_received", {"integration": "stripe"})
+    assert writes == 1
+    await metrics.observe("webhook_ingest_seconds", {"integration": "stripe"}, 0.02)
+    assert writes == 2
+    await metrics.render()
+    assert writes == 3
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda m: m.inc("webhook_callbacks_recieved", {"integration": "a"}), "undeclared"),
+    (lambda m: m.inc("webhook_callbacks_received", {"integratoin": "a"}), "takes labels"),
+    (lambda m: m.inc("webhook_callbacks_received"), "takes labels"),
+    (lambda m: m.inc("webhook_callbacks_refused", {"integration": "a"}), "takes labels"),
+    (lambda m: m.inc("webhook_events_processed", {"integration": "a", "outcome": "aplied"}),
+     "must be one of"),
+    (lambda m: m.inc("webhook_callbacks_received", {"integration": "a"}, amount=-1), "whole"),
+    (lambda m: m.inc("webhook_ingest_seconds", {"integration": "a"}), "use observe"),
+    (lambda m: m.observe("webhook_callbacks_received", {"integration": "a"}, 1.0), "use inc"),
+    (lambda m: m.observe("webhook_ingest_seconds", {"integration": "a"}, float("nan")),
+     "cannot observe"),
+])
+async def test_misuse_is_a_programming_error(call: Any, message: str) -> None:
+    # Raised before any I/O: this client points at nothing and is never used.
+    metrics = Metrics(ArqRedis(host="127.0.0.1", port=_closed_port()))
+
+    with pytest.raises(ValueError, match=message):
+        await call(metrics)
+
+
+async def test_redis_down_loses_the_count_but_never_fails_the_caller(
+        caplog: pytest.LogCaptureFixture) -> None:
+    down = ArqRedis(host="127.0.0.1", port=_closed_port())
+    metrics = Metrics(down)
+    caplog.set_level(logging.WARNING, logger="ccm_gateway.metrics")
+
+    try:
+        for _ in range(3):
+            await metrics.inc("webhook_callbacks_received", {"integration": "stripe"})
+            await metrics.observe("webhook_ingest_seconds", {"integration": "stripe"}, 0.01)
+    finally:
+        await down.aclose()
+
+    warnings = [r for r in caplog.records if r.name == "ccm_gateway.metrics"]
+    assert len(warnings) == 1, "one warning a minute, not one per dropped count"
+    assert warnings[0].levelno == logging.WARNING
+    assert warnings[0].metric == "webhook_callbacks_received"  # type: ignore[attr-defined]
+
+
+# --- GET /metrics ---------------------------------------------------------------
+
+
+def metrics_app(queue: ArqRedis, token: str | None) -> Starlette:
+    app = Starlette(routes=[Route("/metrics", metrics_endpoint)])
+    app.state.queue = queue
+    app.state.settings = replace(Settings(), metrics_token=token)
+    return app
+
+
+async def get_metrics(app: Starlette,
+                      headers: dict[str, str | bytes] | None = None) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ccm.test") as client:
+        return await client.get("/metrics", headers=headers or {})
+
+
+async def test_metrics_endpoint_serves_the_exposition_format_with_the_token(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    await Metrics(queues[1]).inc("webhook_events_dead_lettered", {"integration": "stripe"})
+    app = metrics_app(queues[0], token="s3cret-token")
+
+    response = await get_metrics(app, {"Authorization": "Bearer s3cret-token"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert samples(response.text, "webhook_events_dead_lettered") == {
+        ("webhook_events_dead_lettered_total", (("integration", "stripe"),)): 1}
+
+
+@pytest.mark.parametrize("authorization", [
+    None, "Bearer wrong-token", "Bearer s3cret-toke", "Basic s3cret-token", "s3cret-token",
+    "Bearer s3cret-tokén".encode(),
+])
+async def test_metrics_endpoint_refuses_a_missing_or_wrong_token(
+        authorization: str | bytes | None) -> None:
+    app = metrics_app(ArqRedis(host="127.0.0.1", port=_closed_port()), token="s3cret-token")
+    headers: dict[str, str | bytes] = {}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+
+    response = await get_metrics(app, headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "UNAUTHENTICATED"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_metrics_endpoint_is_open_when_no_token_is_configured(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    response = await get_metrics(metrics_app(queues[0], token=None))
+
+    assert response.status_code == 200
+    assert "webhook_ingest_seconds" in parse(response.text)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
