@@ -32,7 +32,11 @@ from ccm_gateway.errors import CCMError, RateLimited, Unauthenticated
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.graphql.schema import build_schema
+from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
+from ccm_gateway.integration.endpoints import webhook_endpoint
 from ccm_gateway.kit.ratelimit import RateLimiter
+from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.metrics_endpoint import metrics_endpoint
 from ccm_gateway.observability import RequestIdMiddleware
 from ccm_gateway.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.worker import build_worker, open_queue
@@ -181,7 +185,8 @@ class GraphQLApp(GraphQL):
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         return Context(principal=request.state.principal, request_id=request.state.request_id,
-                       settings=self.settings, loaders=Loaders())
+                       settings=self.settings, loaders=Loaders(),
+                       queue=getattr(request.app.state, "queue", None))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -193,10 +198,13 @@ def create_app(settings: Settings) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings)):
             queue = await open_queue(settings)
             app.state.queue = queue
+            # One limiter for every integration; each hit passes its own rate and burst.
+            app.state.integration_limiter = RateLimiter(queue, 1, 1,
+                                                        prefix=INTEGRATION_RATE_PREFIX)
             worker_task = None
             worker = None
             if settings.run_worker_in_process:
-                worker = build_worker(queue)
+                worker = build_worker(queue, settings)
                 worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
             try:
                 yield
@@ -236,6 +244,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/oauth/token", token_endpoint, methods=["POST"]),
+            Route("/webhooks/{integration}", webhook_endpoint, methods=["POST"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"]),
         ],
@@ -245,13 +255,16 @@ def create_app(settings: Settings) -> Starlette:
             HTTPException: http_error_response,
         },
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # /webhooks/ reads its body under CCM_WEBHOOK_MAX_BODY_BYTES itself.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       exempt_prefix="/webhooks/")
     # Each one added wraps the ones before: a refused body still gets the
     # security headers and a request id.
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.tls_enabled)
     app.add_middleware(RequestIdMiddleware)
     app.state.settings = settings
     app.state.tokens = tokens
+    app.state.secret_box = SecretBox.from_settings(settings)
     return app
 
 

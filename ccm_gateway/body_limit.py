@@ -14,12 +14,16 @@ class BodyTooLarge(Exception):
 class BodySizeLimitMiddleware:
     """413 on a declared or streamed body over ``max_bytes``; nothing further is read."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt_prefix: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes under this prefix enforce a limit of their own.
+        self.exempt_prefix = exempt_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        exempt = self.exempt_prefix is not None and scope.get("path", "").startswith(
+            self.exempt_prefix)
+        if scope["type"] != "http" or exempt:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

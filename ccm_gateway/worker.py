@@ -11,6 +11,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker, create_worker
 
 from ccm_gateway.config import Settings
+from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.ledger import tasks as ledger_tasks
 
 log = logging.getLogger("ccm_gateway.worker")
@@ -24,9 +25,14 @@ def deserialize(data: bytes) -> dict[str, Any]:
     return json.loads(data)
 
 
+FUNCTIONS = [integration_tasks.process_inbound]
 CRON_JOBS = [
     cron(ledger_tasks.expire_holds, name="hold.expire", second={0}, run_at_startup=True,
          unique=True, timeout=300),
+    cron(integration_tasks.sweep_inbox, name="inbox.sweep", second={30}, run_at_startup=True,
+         unique=True, timeout=300),
+    cron(integration_tasks.purge_payloads, name="inbox.retention", hour={3}, minute={17},
+         unique=True, timeout=3600),
 ]
 
 
@@ -42,14 +48,15 @@ async def open_queue(settings: Settings) -> ArqRedis:
                     job_deserializer=deserialize)
 
 
-def build_worker(queue: ArqRedis, **overrides: Any) -> Worker:
+def build_worker(queue: ArqRedis, settings: Settings, **overrides: Any) -> Worker:
     """A worker on ``queue``; the caller has initialised Tortoise already."""
     # fakeredis lacks INFO, which arq only logs at start-up.
     import arq.worker
 
     arq.worker.log_redis_info = _log_redis_info  # type: ignore[assignment]
     options: dict[str, Any] = {
-        "functions": [],
+        "functions": FUNCTIONS,
+        "ctx": {"settings": settings},
         "cron_jobs": CRON_JOBS,
         "redis_pool": queue,
         "handle_signals": False,
@@ -77,7 +84,7 @@ async def run_worker(settings: Settings) -> None:
 
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     queue = await open_queue(settings)
-    worker = build_worker(queue, handle_signals=True)
+    worker = build_worker(queue, settings, handle_signals=True)
     try:
         await worker.async_run()
     finally:

@@ -153,9 +153,11 @@ class KeyRing:
 
 async def rotate_master(settings: Settings) -> int:
     """Re-encrypt every stored ciphertext not under the current ``CCM_SECRET_KEY``
-    (today: the signing keys' private JWKs), reading old ones with
+    (the signing keys' private JWKs and the integrations' signing secrets), reading old ones with
     ``CCM_SECRET_KEY_PREVIOUS``. One transaction, audited (counts only); idempotent.
     Returns how many were re-encrypted."""
+    from ccm_gateway.integration.service import reencrypt_secrets as reencrypt_integration_secrets
+
     box = SecretBox.from_settings(settings)
     async with in_transaction():
         await lock_key("signing-keys")
@@ -166,6 +168,9 @@ async def rotate_master(settings: Settings) -> int:
                 row.private_jwk = box.reencrypt(row.private_jwk, context=_context(row.kid))
                 await row.save(update_fields=["private_jwk"])
                 count += 1
+        integration_secrets = await reencrypt_integration_secrets(box)
         await record(SYSTEM_ACTOR, "keys.rotate_master", object_type="signing_key",
-                     object_id="*", after={"reencrypted": count, "checked": len(rows)})
+                     object_id="*", after={"reencrypted": count, "checked": len(rows),
+                                           "integration_secrets": integration_secrets})
+        count += integration_secrets
     return count

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ccm_gateway.audit.service import Actor
 from ccm_gateway.auth.permissions import Principal
@@ -16,6 +17,8 @@ class Context:
     request_id: str
     settings: Settings
     loaders: Loaders
+    # The arq queue, for work enqueued after a mutation commits.
+    queue: Any = None
 
     @property
     def actor(self) -> Actor:

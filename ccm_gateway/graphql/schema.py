@@ -20,14 +20,19 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from ccm_gateway.alert.types import AlertQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
+from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.errors import MapErrors
+from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 
-Query = merge_types("Query", (CustomerQuery, LedgerQuery, AuditQuery, AuthQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, LedgerMutation, AuthMutation))
+Query = merge_types("Query", (CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
+                              IntegrationQuery, AlertQuery, FxQuery))
+Mutation = merge_types("Mutation", (CustomerMutation, LedgerMutation, AuthMutation,
+                                    IntegrationMutation, FxMutation))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

@@ -76,6 +76,19 @@ class Declined:
 
 
 @dataclass(frozen=True, slots=True)
+class Original:
+    """The amount an entry was converted from, and the rate (a decimal string) applied."""
+
+    amount_minor: int
+    currency: str
+    fx_rate: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"amount_minor": self.amount_minor, "currency": self.currency,
+                "fx_rate": self.fx_rate}
+
+
+@dataclass(frozen=True, slots=True)
 class CreditDecision:
     approved: bool
     reason: DeclineReason | None
@@ -553,11 +566,13 @@ async def post_entry(
     description: str | None = None,
     idempotency_key: str | None = None,
     enforce_limit: bool = True,
+    original: Original | None = None,
 ) -> LedgerEntry | Declined:
     """Post a movement. ``amount_minor`` is a magnitude except for adjustments, which are signed.
 
     Charges and invoices are declined over the limit unless ``enforce_limit`` is
     off (a charge that already happened): then they post and are flagged.
+    ``original`` records the amount, currency and FX rate a converted amount came from.
     """
     if kind == EntryKind.REVERSAL:
         raise BadInput("reversals are made with reverseLedgerEntry", field="kind")
@@ -578,6 +593,8 @@ async def post_entry(
                "currency": currency, "site_id": str(site_id) if site_id else None,
                "external_ref": external_ref, "description": description,
                "occurred_at": occurred_at.isoformat() if occurred_at else None}
+    if original is not None:  # keeps hashes of records made before FX conversion existed
+        request["original"] = original.to_json()
 
     async def run() -> dict[str, Any]:
         account = await get_account(customer_id, lock=True)
@@ -601,7 +618,7 @@ async def post_entry(
                               site_id=site_id, occurred_at=occurred_at or now,
                               external_ref=external_ref,
                               description=description, idempotency_key=idempotency_key,
-                              over_limit=over_limit)
+                              over_limit=over_limit, original=original)
         return {"entry_id": str(entry.id)}
 
     outcome = await idempotency.run_once("entry.post", idempotency_key, request, run)
@@ -614,7 +631,7 @@ async def _append(
     actor: Actor, account: CreditAccount, site_limit: SiteLimit | None, *, kind: EntryKind,
     amount_minor: int, site_id: Any, occurred_at: datetime, external_ref: str | None,
     description: str | None, idempotency_key: str | None, over_limit: bool = False,
-    reverses: LedgerEntry | None = None,
+    reverses: LedgerEntry | None = None, original: Original | None = None,
 ) -> LedgerEntry:
     """Append one entry and move the cached balances with it (account row already locked)."""
     await CreditAccount.filter(id=account.id).update(
@@ -627,6 +644,9 @@ async def _append(
         source_id=actor.id, idempotency_key=idempotency_key, external_ref=external_ref,
         description=description, occurred_at=occurred_at, over_limit=over_limit,
         reverses=reverses,
+        original_amount_minor=original.amount_minor if original else None,
+        original_currency=original.currency if original else None,
+        fx_rate=original.fx_rate if original else None,
     )
     action = "entry.reverse" if reverses else "entry.post"
     await audit.record(actor, action, object_type="ledger_entry", object_id=entry.id,
@@ -662,6 +682,17 @@ async def reverse_entry(
 
     outcome = await idempotency.run_once("entry.reverse", idempotency_key, request, run)
     return await LedgerEntry.get(id=outcome["entry_id"])
+
+
+async def refunded_minor(payment: LedgerEntry) -> int:
+    """How much of a payment is refunded: all of it once reversed, else the refund entries
+    that name its external reference."""
+    if await LedgerEntry.exists(reverses_id=payment.id):
+        return -payment.amount_minor
+    if payment.external_ref is None:
+        return 0
+    return await _sum(LedgerEntry.filter(account_id=payment.account_id, kind=EntryKind.REFUND,
+                                         external_ref=payment.external_ref), "amount_minor")
 
 
 # --- verification ---------------------------------------------------------

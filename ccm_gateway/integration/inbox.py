@@ -1,0 +1,188 @@
+"""The inbox: verified callbacks stored before they are acknowledged (invariant 5).
+
+``receive`` inserts the callback (unique per integration + vendor event id) and
+only then is the 2xx sent; the queue message that follows only wakes a worker.
+If it is lost, ``sweep`` finds the event in the database and enqueues it again,
+so the database alone guarantees progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.errors import BadInput, Conflict, NotFound
+from ccm_gateway.integration import profiles
+from ccm_gateway.integration.models import (
+    InboundEvent,
+    InboundStatus,
+    Integration,
+)
+from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+
+log = logging.getLogger("ccm_gateway.integration.inbox")
+
+PROCESS_JOB = "process_inbound"
+MAX_REPLAY = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    event_id: uuid.UUID
+    status: str
+    duplicate: bool
+    result: dict[str, Any] | None = None
+
+
+async def receive(queue: Any, integration: Integration, profile: profiles.Profile,
+                  headers: Mapping[str, str], body: bytes, content_type: str,
+                  now: datetime) -> Received:
+    """Store a verified callback; a vendor event id seen before returns the first one.
+
+    Raises ``profiles.MalformedBody`` before anything is stored."""
+    document = profiles.parse_body(profile, body)
+    env = profiles.envelope(profile, headers, document)
+    event_id = uuid.uuid4()
+    try:
+        await InboundEvent.create(
+            id=event_id, integration_id=integration.id, external_id=env.external_id,
+            event_type=(env.event_type or "")[:200] or None, status=InboundStatus.RECEIVED,
+            content_type=content_type[:100], payload=body, occurred_at=env.occurred_at,
+            received_at=now)
+    except IntegrityError:
+        first = await InboundEvent.get(integration_id=integration.id,
+                                       external_id=env.external_id)
+        return Received(first.id, str(first.status), True, first.result)
+    await enqueue(queue, event_id)
+    return Received(event_id, InboundStatus.RECEIVED.value, False)
+
+
+async def enqueue(queue: Any, event_id: Any, *, defer_seconds: float = 0,
+                  job_suffix: str = "") -> None:
+    """Wake a worker; best effort (the sweep enqueues again whatever this loses)."""
+    try:
+        await queue.enqueue_job(PROCESS_JOB, str(event_id),
+                                _job_id=f"inbound:{event_id}{job_suffix}",
+                                _defer_by=defer_seconds or None)
+    except (RedisError, OSError) as exc:
+        log.warning("could not enqueue inbound event %s (the sweep will): %s", event_id,
+                    exc.__class__.__name__)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    integration_id: Any = None
+    status: InboundStatus | None = None
+    received_after: datetime | None = None
+    received_before: datetime | None = None
+
+
+async def page_events(flt: EventFilter, *, first: int, after: str | None,
+                      max_page_size: int) -> Page:
+    """Newest first."""
+    check_page_size(first, max_page_size)
+    query = InboundEvent.all()
+    if flt.integration_id is not None:
+        query = query.filter(integration_id=flt.integration_id)
+    if flt.status is not None:
+        query = query.filter(status=flt.status)
+    for name, value in (("receivedAfter", flt.received_after),
+                        ("receivedBefore", flt.received_before)):
+        if value is not None and value.tzinfo is None:
+            raise BadInput(f"{name} needs a UTC offset", field=name)
+    if flt.received_after is not None:
+        query = query.filter(received_at__gte=flt.received_after)
+    if flt.received_before is not None:
+        query = query.filter(received_at__lt=flt.received_before)
+    if after is not None:
+        at, last_id = decode_cursor(after, 2)
+        try:
+            key, when = uuid.UUID(last_id), datetime.fromisoformat(at)
+        except ValueError:
+            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
+        query = query.filter(Q(received_at__lt=when) | Q(received_at=when, id__lt=key))
+    rows = await query.order_by("-received_at", "-id").limit(first + 1)
+    return Page.of(rows, first, lambda e: encode_cursor(e.received_at.isoformat(), e.id))
+
+
+async def get_event(event_id: Any) -> InboundEvent:
+    event = await InboundEvent.get_or_none(id=event_id)
+    if event is None:
+        raise NotFound(f"inbound event {event_id} not found", field="id")
+    return event
+
+
+# --- replay, sweep, retention -----------------------------------------------------
+
+REPLAYABLE = (InboundStatus.DEAD, InboundStatus.PARKED, InboundStatus.IGNORED)
+
+
+async def replay(actor: Actor, event_ids: Sequence[Any]) -> list[InboundEvent]:
+    """Queue dead, parked or ignored events again (in the caller's transaction; the caller
+    enqueues after commit). Events already applied or waiting stay as they are, so a
+    replay can be repeated safely; the ledger's idempotency key keeps the effect single."""
+    ids = list(dict.fromkeys(str(i) for i in event_ids))
+    if not 1 <= len(ids) <= MAX_REPLAY:
+        raise BadInput(f"ids must list 1 to {MAX_REPLAY} events", field="ids")
+    events = {str(e.id): e for e in await InboundEvent.filter(id__in=ids).select_for_update()}
+    missing = [i for i in ids if i not in events]
+    if missing:
+        raise NotFound(f"inbound event {missing[0]} not found", field="ids")
+    for event in events.values():
+        if event.status not in REPLAYABLE:
+            continue
+        if event.payload is None:
+            raise Conflict(f"inbound event {event.id}: its payload was deleted by retention; "
+                           "it cannot be replayed", field="ids")
+        before = {"status": str(event.status), "attempts": event.attempts}
+        event.status = InboundStatus.RECEIVED
+        event.attempts = 0
+        event.next_attempt_at = None
+        await event.save(update_fields=["status", "attempts", "next_attempt_at"])
+        await record(actor, "inbound_event.replay", object_type="inbound_event",
+                     object_id=event.id, before=before, after={"status": "received"})
+    return [events[i] for i in ids]
+
+
+async def sweep(queue: Any, *, older_than: timedelta, now: datetime | None = None,
+                batch: int = 1000) -> int:
+    """Enqueue events that should be in progress but whose queue message is gone."""
+    now = now or datetime.now(UTC)
+    cutoff = now - older_than
+    due = await InboundEvent.filter(
+        Q(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
+        | Q(status=InboundStatus.RETRYING, next_attempt_at__lt=cutoff)
+    ).order_by("received_at").limit(batch).values_list("id", flat=True)
+    stamp = now.strftime("%Y%m%d%H%M")
+    for event_id in due:
+        # A per-sweep job id: arq refuses an id whose earlier job's result it still keeps.
+        await enqueue(queue, event_id, job_suffix=f":sweep{stamp}")
+    return len(due)
+
+
+async def purge_payloads(*, older_than_days: int, now: datetime | None = None,
+                         batch: int = 5000) -> int:
+    """Delete raw payloads of settled events past retention; metadata stays."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=older_than_days)
+    total = 0
+    while True:
+        ids = await InboundEvent.filter(
+            received_at__lt=cutoff, payload__isnull=False,
+            status__in=[InboundStatus.APPLIED, InboundStatus.IGNORED, InboundStatus.DEAD],
+        ).limit(batch).values_list("id", flat=True)
+        if not ids:
+            return total
+        total += await InboundEvent.filter(id__in=list(ids)).update(payload=None)
