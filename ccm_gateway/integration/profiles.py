@@ -745,6 +745,9 @@ class _FieldReader:
         if spec is None:
             return None, None
         value = spec.value if not spec.path else _at_path(self.document, spec.path)
+        if value == "":
+            # Form bodies send optional fields blank ("memo="); blank means absent.
+            value = None
         if value is None and name in self.required:
             raise MalformedBody(f"{spec.describe()} is missing; {self.mapping.canonical} "
                                 f"needs its {name}")
