@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker, create_worker
 
@@ -25,12 +25,14 @@ def deserialize(data: bytes) -> dict[str, Any]:
     return json.loads(data)
 
 
-FUNCTIONS = [integration_tasks.process_inbound]
+# A job killed with its worker is rerun by arq only after its in-progress key expires
+# (about the timeout); a short timeout keeps that wait short. The sweep covers the rest.
+FUNCTIONS = [func(integration_tasks.process_inbound, timeout=60)]
 CRON_JOBS = [
     cron(ledger_tasks.expire_holds, name="hold.expire", second={0}, run_at_startup=True,
          unique=True, timeout=300),
-    cron(integration_tasks.sweep_inbox, name="inbox.sweep", second={30}, run_at_startup=True,
-         unique=True, timeout=300),
+    cron(integration_tasks.sweep_inbox, name="inbox.sweep", second={5, 20, 35, 50},
+         run_at_startup=True, unique=True, timeout=300),
     cron(integration_tasks.purge_payloads, name="inbox.retention", hour={3}, minute={17},
          unique=True, timeout=3600),
 ]
