@@ -801,7 +801,9 @@ class _FieldReader:
 
     def granted(self) -> bool | None:
         value, spec = self.raw("granted")
-        if value is None or spec is None or isinstance(value, bool):
+        if value is None or spec is None:
+            return None
+        if isinstance(value, bool):
             return value
         word = str(value).strip().lower() if isinstance(value, str | int) else None
         if word in TRUE_WORDS:
