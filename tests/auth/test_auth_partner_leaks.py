@@ -16,20 +16,29 @@ ledger entry or site limit may be shared by every partner.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.graphql.schema import build_schema
+from ccm_gateway.integration.models import InboundEvent, InboundStatus
 
 SCHEMA = build_schema()
 DENIED = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 USD = {"amount": "5.00", "currency": "USD"}
+SET_FX_RATE = """mutation($at: DateTime!) { setFxRate(input: {base: "CHF", quote: "NOK",
+    rate: "1.05", effectiveAt: $at}) { id } }"""
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def unique_instant() -> str:
+    at = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(microseconds=uuid.uuid4().int % 10**15)
+    return at.isoformat()
 
 
 def root_fields() -> set[str]:
@@ -112,6 +121,54 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Mutation.revokeApiClient": [(
             """mutation($c: String!) { revokeApiClient(input: {clientId: $c}) { clientId } }""",
             {"c": t["client"]})],
+        # Issuers are not partner data, but one trusted by a partner could mint tokens
+        # naming any partner: partner principals may neither see nor change them.
+        "Query.trustedIssuers": [(
+            "{ trustedIssuers(first: 5) { edges { node { issuer } } } }", {})],
+        "Mutation.createTrustedIssuer": [(
+            """mutation($i: String!) { createTrustedIssuer(input: {issuer: $i, audience: "ccm",
+               roleMap: [{claimValue: "x", role: ADMIN}]}) { issuer } }""",
+            {"i": f"https://{unique('partner-login')}.example"})],
+        "Mutation.updateTrustedIssuer": [(
+            """mutation { updateTrustedIssuer(input: {issuer: "https://login.partner.example",
+               enabled: false}) { issuer } }""", {})],
+        "Mutation.deleteTrustedIssuer": [(
+            """mutation { deleteTrustedIssuer(input: {issuer: "https://login.partner.example"})
+               { deleted { issuer } } }""", {})],
+        # Integrations, their inbox, profiles and alerts span every customer: partner
+        # principals may neither see nor change them.
+        "Query.integrations": [("{ integrations(first: 5) { edges { node { slug } } } }", {})],
+        "Query.integration": [("query($i: ID!) { integration(id: $i) { slug } }",
+                               {"i": t["integration"]})],
+        "Query.inboundEvents": [("{ inboundEvents(first: 5) { edges { node { id } } } }", {})],
+        "Query.inboundEvent": [("query($i: ID!) { inboundEvent(id: $i) { id } }",
+                                {"i": t["inbound"]})],
+        "Query.protocolProfiles": [("{ protocolProfiles { name } }", {})],
+        "Query.alerts": [("{ alerts(first: 5) { edges { node { id } } } }", {})],
+        "Mutation.createIntegration": [(
+            """mutation($s: String!) { createIntegration(input: {slug: $s, name: "x",
+               kind: ERP, profile: "stripe", segments: ["*"]}) { secret } }""",
+            {"s": unique("partner")})],
+        "Mutation.updateIntegration": [(
+            """mutation($i: ID!) { updateIntegration(input: {id: $i, segments: ["*"]}) {
+               id } }""", {"i": t["integration"]})],
+        "Mutation.setIntegrationEnabled": [(
+            """mutation($i: ID!) { setIntegrationEnabled(input: {id: $i, enabled: false}) {
+               id } }""", {"i": t["integration"]})],
+        "Mutation.deleteIntegration": [(
+            """mutation($i: ID!) { deleteIntegration(input: {id: $i}) { id } }""",
+            {"i": t["integration"]})],
+        "Mutation.rotateIntegrationSecret": [(
+            """mutation($i: ID!) { rotateIntegrationSecret(input: {id: $i}) { secret } }""",
+            {"i": t["integration"]})],
+        "Mutation.uploadProtocolProfile": [(
+            """mutation($s: String!) { uploadProtocolProfile(input: {source: $s}) { name } }""",
+            {"s": "name: partner-profile\n"})],
+        "Mutation.replayInboundEvent": [(
+            """mutation($i: ID!) { replayInboundEvent(input: {ids: [$i]}) { id } }""",
+            {"i": t["inbound"]})],
+        "Query.fxRates": [],  # global reference data: see test_fx_rates_are_global_read_only
+        "Mutation.setFxRate": [(SET_FX_RATE, {"at": unique_instant()})],
     }
 
 
@@ -158,15 +215,30 @@ async def world(gql: Any, make_customer: Any, make_site: Any) -> dict[str, Any]:
     client = (await gql("""mutation($n: String!) { createApiClient(input: {name: $n,
         roles: [VIEWER]}) { client { clientId } } }""", {"n": unique("operator-client")})
               ).data["createApiClient"]["client"]["clientId"]
+    shared = await _integration_objects(gql)
     return {"a": a, "b": b, "site": site,
             "token": gql.token("admin", subject=unique("portal"), partner_id=a),
-            "own": await _target(gql, make_customer, site, a, client),
-            "other": await _target(gql, make_customer, site, b, client),
-            "operator": await _target(gql, make_customer, site, None, client)}
+            "own": await _target(gql, make_customer, site, a, client) | shared,
+            "other": await _target(gql, make_customer, site, b, client) | shared,
+            "operator": await _target(gql, make_customer, site, None, client) | shared}
+
+
+async def _integration_objects(gql: Any) -> dict[str, str]:
+    """An integration and a dead-lettered inbox event of it (global, not partner data)."""
+    created = await gql("""mutation($s: String!) { createIntegration(input: {slug: $s,
+        name: "ops", kind: ERP, profile: "stripe", segments: ["*"]}) { integration { id } } }""",
+                        {"s": unique("ops")})
+    integration_id = created.data["createIntegration"]["integration"]["id"]
+    event = await InboundEvent.create(
+        id=uuid.uuid4(), integration_id=integration_id, external_id=unique("evt"),
+        status=InboundStatus.DEAD, content_type="application/json", payload=b"{}",
+        received_at=datetime.now(UTC))
+    return {"integration": integration_id, "inbound": str(event.id)}
 
 
 def test_every_root_field_has_a_leak_case():
-    dummy = dict.fromkeys(("id", "ref", "hold", "entry", "site", "partner", "client"), "x")
+    dummy = dict.fromkeys(("id", "ref", "hold", "entry", "site", "partner", "client",
+                           "integration", "inbound"), "x")
     cases = set(_attempts(dummy))
     assert root_fields() - cases == set(), "add a case to _attempts for the new field"
     assert cases - root_fields() == set(), "a case for a field that is gone"
@@ -218,6 +290,20 @@ async def test_sites_are_global(gql, world):
     # Sites are shared yards, not partner data: a partner lists and creates them.
     sites = (await gql("{ sites { id } }", token=world["token"])).data["sites"]
     assert world["site"] in {s["id"] for s in sites}
+
+
+async def test_fx_rates_are_global_read_only(gql, world):
+    # FX rates are reference data like sites, but they move every partner's conversions:
+    # a partner reads them and may not publish one.
+    published = (await gql(SET_FX_RATE, {"at": unique_instant()})).data["setFxRate"]["id"]
+    rates = (await gql("""{ fxRates(base: "CHF", quote: "NOK", first: 100) {
+        edges { node { id } } } }""", token=world["token"])).data["fxRates"]
+    assert published in {e["node"]["id"] for e in rates["edges"]}
+    denied = await gql(SET_FX_RATE, {"at": unique_instant()}, token=world["token"])
+    assert denied.error_code == "FORBIDDEN"
+    after = (await gql("""{ fxRates(base: "CHF", quote: "NOK", first: 100) {
+        edges { node { id } } } }""")).data["fxRates"]
+    assert after == rates
 
 
 NESTED = """

@@ -15,16 +15,28 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
+from tortoise.transactions import in_transaction
 
-from ccm_gateway.auth import clients
-from ccm_gateway.auth.models import ApiClient
+from ccm_gateway.audit.service import Actor
+from ccm_gateway.auth import clients, trusted_issuers
+from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
 from ccm_gateway.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from ccm_gateway.graphql.schema import build_schema
+from ccm_gateway.integration import service as integration_service
+from ccm_gateway.integration.models import (
+    InboundEvent,
+    InboundStatus,
+    Integration,
+    IntegrationKind,
+    ProtocolProfileRecord,
+)
+from ccm_gateway.kit.secrets import SecretBox
 
 ROLES = [r.value for r in Role]
 SCHEMA = build_schema()
@@ -76,6 +88,11 @@ class Case:
     customer_name: str | None = None
     client_id: str | None = None
     client_name: str | None = None
+    issuer: str | None = None
+    integration_id: str | None = None
+    integration_slug: str | None = None
+    profile_name: str | None = None
+    inbound_event_id: str | None = None
 
 
 @dataclass
@@ -207,6 +224,101 @@ async def _api_client_input(world: World) -> Case:
     return Case({"input": {"clientId": created.client_id}}, client_id=created.client_id)
 
 
+async def _set_fx_rate(world: World) -> Case:
+    # A fresh instant each call: the same pair, time and rate again is a no-op, not audited.
+    at = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(microseconds=uuid.uuid4().int % 10**15)
+    return Case({"input": {"base": "CHF", "quote": "SEK", "rate": "11.5",
+                           "effectiveAt": at.isoformat()}})
+
+
+def _issuer_url() -> str:
+    return f"https://{unique('perm-login')}.example"
+
+
+async def _create_trusted_issuer(world: World) -> Case:
+    issuer = _issuer_url()
+    return Case({"input": {"issuer": issuer, "audience": "ccm", "roleMap": [
+        {"claimValue": "fin", "role": "FINANCE"}]}}, issuer=issuer)
+
+
+async def _trusted_issuer(world: World, **changes: Any) -> Case:
+    issuer = _issuer_url()
+    async with in_transaction():
+        await trusted_issuers.create_issuer(Actor(type="user", id="perm-setup"), (),
+                                            issuer=issuer, audience="ccm",
+                                            role_map={"fin": "finance"})
+    return Case({"input": {"issuer": issuer} | changes}, issuer=issuer)
+
+
+async def _update_trusted_issuer(world: World) -> Case:
+    return await _trusted_issuer(world, enabled=False)
+
+
+async def _integration(world: World) -> str:
+    async with in_transaction():
+        created = await integration_service.create_integration(
+            Actor(type="user", id="perm-setup"), SecretBox("perm-test-secret-key"),
+            slug=unique("perm"), name="Perm", kind=IntegrationKind.ERP, profile="stripe",
+            segments=["*"])
+    return str(created.integration.id)
+
+
+async def _integration_case(world: World, **changes: Any) -> Case:
+    integration_id = await _integration(world)
+    return Case({"input": {"id": integration_id} | changes}, integration_id=integration_id)
+
+
+async def _integration_query(world: World) -> Case:
+    integration_id = await _integration(world)
+    return Case({"id": integration_id}, integration_id=integration_id)
+
+
+async def _create_integration(world: World) -> Case:
+    slug = unique("perm")
+    return Case({"input": {"slug": slug, "name": "Perm", "kind": "ERP", "profile": "stripe",
+                           "segments": ["*"]}}, integration_slug=slug)
+
+
+async def _update_integration(world: World) -> Case:
+    return await _integration_case(world, name=unique("renamed"))
+
+
+async def _disable_integration(world: World) -> Case:
+    return await _integration_case(world, enabled=False)
+
+
+async def _integration_input(world: World) -> Case:
+    return await _integration_case(world)
+
+
+async def _dead_event(world: World) -> str:
+    event = await InboundEvent.create(
+        id=uuid.uuid4(), integration_id=await _integration(world), external_id=unique("evt"),
+        event_type="customer.created", status=InboundStatus.DEAD,
+        content_type="application/json", payload=b'{"id": "x", "type": "customer.created"}',
+        received_at=datetime.now(UTC))
+    return str(event.id)
+
+
+async def _inbound_event_query(world: World) -> Case:
+    event_id = await _dead_event(world)
+    return Case({"id": event_id}, inbound_event_id=event_id)
+
+
+async def _replay(world: World) -> Case:
+    event_id = await _dead_event(world)
+    return Case({"input": {"ids": [event_id]}}, inbound_event_id=event_id)
+
+
+async def _upload_profile(world: World) -> Case:
+    from ccm_gateway.db import webhooks_dir
+
+    name = unique("perm").lower()
+    source = (webhooks_dir() / "stripe.yaml").read_text().replace("name: stripe",
+                                                                  f"name: {name}", 1)
+    return Case({"input": {"source": source}}, profile_name=name)
+
+
 P = Permission
 ROWS: dict[str, Row] = {
     "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
@@ -270,10 +382,59 @@ ROWS: dict[str, Row] = {
     "Mutation.revokeApiClient": Row(P.CLIENT_ADMIN, """
         mutation($input: RevokeApiClientInput!) {
           revokeApiClient(input: $input) { revokedAt } }""", _api_client_input),
+    "Query.trustedIssuers": Row(P.ISSUER_ADMIN, """{
+        trustedIssuers(first: 1) { edges { node { issuer } } } }""", _no_objects),
+    "Mutation.createTrustedIssuer": Row(P.ISSUER_ADMIN, """
+        mutation($input: CreateTrustedIssuerInput!) {
+          createTrustedIssuer(input: $input) { issuer } }""", _create_trusted_issuer),
+    "Mutation.updateTrustedIssuer": Row(P.ISSUER_ADMIN, """
+        mutation($input: UpdateTrustedIssuerInput!) {
+          updateTrustedIssuer(input: $input) { enabled } }""", _update_trusted_issuer),
+    "Mutation.deleteTrustedIssuer": Row(P.ISSUER_ADMIN, """
+        mutation($input: DeleteTrustedIssuerInput!) {
+          deleteTrustedIssuer(input: $input) { deleted { issuer } } }""", _trusted_issuer),
+    "Query.fxRates": Row(P.LEDGER_READ, """{
+        fxRates(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Mutation.setFxRate": Row(P.FX_WRITE, """mutation($input: SetFxRateInput!) {
+        setFxRate(input: $input) { id } }""", _set_fx_rate),
+    "Query.integrations": Row(P.INTEGRATION_READ, """{
+        integrations(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.integration": Row(P.INTEGRATION_READ, """query($id: ID!) {
+        integration(id: $id) { id health { receivedLast24h } } }""", _integration_query),
+    "Query.inboundEvents": Row(P.INTEGRATION_READ, """{
+        inboundEvents(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.inboundEvent": Row(P.INTEGRATION_READ, """query($id: ID!) {
+        inboundEvent(id: $id) { id status } }""", _inbound_event_query),
+    "Query.protocolProfiles": Row(P.INTEGRATION_READ, "{ protocolProfiles { name } }",
+                                  _no_objects),
+    "Query.alerts": Row(P.ALERT_READ, "{ alerts(first: 1) { edges { node { id } } } }",
+                        _no_objects),
+    "Mutation.createIntegration": Row(P.INTEGRATION_WRITE, """
+        mutation($input: CreateIntegrationInput!) {
+          createIntegration(input: $input) { secret } }""", _create_integration),
+    "Mutation.updateIntegration": Row(P.INTEGRATION_WRITE, """
+        mutation($input: UpdateIntegrationInput!) {
+          updateIntegration(input: $input) { version } }""", _update_integration),
+    "Mutation.setIntegrationEnabled": Row(P.INTEGRATION_WRITE, """
+        mutation($input: SetIntegrationEnabledInput!) {
+          setIntegrationEnabled(input: $input) { enabled } }""", _disable_integration),
+    "Mutation.deleteIntegration": Row(P.INTEGRATION_WRITE, """
+        mutation($input: DeleteIntegrationInput!) {
+          deleteIntegration(input: $input) { deletedAt } }""", _integration_input),
+    "Mutation.rotateIntegrationSecret": Row(P.INTEGRATION_WRITE, """
+        mutation($input: RotateIntegrationSecretInput!) {
+          rotateIntegrationSecret(input: $input) { secret } }""", _integration_input),
+    "Mutation.uploadProtocolProfile": Row(P.INTEGRATION_WRITE, """
+        mutation($input: UploadProtocolProfileInput!) {
+          uploadProtocolProfile(input: $input) { name } }""", _upload_profile),
+    "Mutation.replayInboundEvent": Row(P.INTEGRATION_WRITE, """
+        mutation($input: ReplayInboundEventInput!) {
+          replayInboundEvent(input: $input) { status } }""", _replay),
 }
 
 ALL = set(ROLES)
 WRITERS = {"admin", "finance", "credit_manager"}
+INTEGRATION_READERS = {"admin", "it_admin", "finance", "auditor"}
 # The product rules, written out by hand: who may call each field.
 ALLOWED_ROLES: dict[str, set[str]] = {
     "Query.customer": ALL,
@@ -300,6 +461,25 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.createApiClient": {"admin", "it_admin"},
     "Mutation.rotateApiClientSecret": {"admin", "it_admin"},
     "Mutation.revokeApiClient": {"admin", "it_admin"},
+    "Query.trustedIssuers": {"admin", "it_admin"},
+    "Mutation.createTrustedIssuer": {"admin", "it_admin"},
+    "Mutation.updateTrustedIssuer": {"admin", "it_admin"},
+    "Mutation.deleteTrustedIssuer": {"admin", "it_admin"},
+    "Query.fxRates": ALL,
+    "Mutation.setFxRate": {"admin", "finance"},
+    "Query.integrations": INTEGRATION_READERS,
+    "Query.integration": INTEGRATION_READERS,
+    "Query.inboundEvents": INTEGRATION_READERS,
+    "Query.inboundEvent": INTEGRATION_READERS,
+    "Query.protocolProfiles": INTEGRATION_READERS,
+    "Query.alerts": ALL,
+    "Mutation.createIntegration": {"admin", "it_admin"},
+    "Mutation.updateIntegration": {"admin", "it_admin"},
+    "Mutation.setIntegrationEnabled": {"admin", "it_admin"},
+    "Mutation.deleteIntegration": {"admin", "it_admin"},
+    "Mutation.rotateIntegrationSecret": {"admin", "it_admin"},
+    "Mutation.uploadProtocolProfile": {"admin", "it_admin"},
+    "Mutation.replayInboundEvent": {"admin", "it_admin"},
 }
 
 
@@ -353,6 +533,20 @@ def test_audit_log_readers_are_admin_auditor_and_it_admin():
     assert readers == {"admin", "auditor", "it_admin"}
 
 
+def test_the_newer_permissions_are_held_by_the_roles_the_product_says():
+    holders = {perm.value: {role.value for role, perms in ROLE_PERMISSIONS.items()
+                            if perm in perms}
+               for perm in (P.ISSUER_ADMIN, P.INTEGRATION_READ, P.INTEGRATION_WRITE,
+                            P.FX_WRITE, P.ALERT_READ)}
+    assert holders == {
+        "issuer:admin": {"admin", "it_admin"},
+        "integration:read": {"admin", "it_admin", "finance", "auditor"},
+        "integration:write": {"admin", "it_admin"},
+        "fx:write": {"admin", "finance"},
+        "alert:read": set(ROLES),  # every role reads
+    }
+
+
 # --- every field as every role, over HTTP --------------------------------------------------
 
 STATE = """
@@ -403,6 +597,17 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
             "secret_hash", "revoked_at")
     if case.client_name:
         state["clients_named"] = await ApiClient.filter(name=case.client_name).count()
+    if case.issuer:
+        state["issuer"] = await TrustedIssuerRecord.filter(issuer=case.issuer).values()
+    if case.integration_id:
+        state["integration"] = await Integration.filter(id=case.integration_id).values()
+    if case.integration_slug:
+        state["integration_slug"] = await Integration.filter(slug=case.integration_slug).count()
+    if case.profile_name:
+        state["profile"] = await ProtocolProfileRecord.filter(name=case.profile_name).count()
+    if case.inbound_event_id:
+        state["inbound"] = await InboundEvent.filter(id=case.inbound_event_id).values(
+            "status", "attempts")
     return state
 
 
