@@ -55,6 +55,8 @@ MAX_PROFILE_BYTES = 64 * 1024
 MAX_ID_CHARS = 200
 MAX_TEXT_CHARS = 500
 MAX_FORM_FIELDS = 1000
+# A real profile is six levels deep; the cap keeps hostile uploads off the recursion limit.
+MAX_NESTING = 20
 
 # (required fields, optional fields) of each canonical type's mapping.
 FIELD_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -255,6 +257,8 @@ def _compose(source: str, origin: str) -> Node:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ProfileError(f"invalid YAML: {problem}", origin=origin,
                            line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise ProfileError("invalid YAML: nested too deeply", origin=origin) from None
     if root is None:
         raise ProfileError("profile is empty", origin=origin)
     return root
@@ -277,18 +281,20 @@ class _Reader:
 
     # -- generic shapes --
 
-    def refuse_aliases(self, node: Node, seen: set[int]) -> None:
+    def refuse_aliases(self, node: Node, seen: set[int], depth: int = 0) -> None:
         # A shared node is an alias; walking aliases of aliases is the "billion laughs".
         if id(node) in seen:
             self.fail(node, "", "YAML anchors and aliases are not supported")
+        if depth > MAX_NESTING:
+            self.fail(node, "", f"nested more than {MAX_NESTING} levels deep")
         seen.add(id(node))
+        children: list[Node] = []
         if isinstance(node, MappingNode):
-            for key, value in node.value:
-                self.refuse_aliases(key, seen)
-                self.refuse_aliases(value, seen)
+            children = [n for pair in node.value for n in pair]
         elif isinstance(node, SequenceNode):
-            for item in node.value:
-                self.refuse_aliases(item, seen)
+            children = node.value
+        for child in children:
+            self.refuse_aliases(child, seen, depth + 1)
 
     def mapping(self, node: Node, field: str, *, required: Sequence[str] = (),
                 optional: Sequence[str] | None = None) -> dict[str, Node]:

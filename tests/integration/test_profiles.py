@@ -1086,6 +1086,9 @@ def test_the_base_of_the_bad_profiles_is_good() -> None:
     ("", "profile is empty"),
     ("# only a comment\n", "profile is empty"),
     (BASE + "#" * (64 * 1024), "the limit is 65536"),
+    ("[" * 30_000, "nested too deeply"),
+    ("a:\n  b: " + "{x: " * 3000 + "1" + "}" * 3000, "nested too deeply"),
+    ("name: x\n\x00", "invalid YAML: unacceptable character"),
 ])
 def test_empty_or_oversized_profile_is_refused(source: str, words: str) -> None:
     with pytest.raises(ProfileError) as caught:
@@ -1093,6 +1096,13 @@ def test_empty_or_oversized_profile_is_refused(source: str, words: str) -> None:
 
     assert caught.value.message.startswith("uploaded profile: ")
     assert words in caught.value.message
+
+
+def test_nesting_deeper_than_any_profile_needs_is_refused() -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 22)) + "  " * 22
+                     + "c: 1\n", "p.yaml")
+    assert caught.value.message == "p.yaml line 21: nested more than 20 levels deep"
 
 
 def test_a_top_level_list_is_refused() -> None:
