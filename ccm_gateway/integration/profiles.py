@@ -689,6 +689,8 @@ def _unix_time(value: Any, where: str) -> datetime:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise MalformedBody(f"{where} must be Unix seconds, got {value!r}")
+    if isinstance(value, Decimal) and not _modest(value):
+        raise MalformedBody(f"{where} {value!r} is out of range")
     try:
         seconds = int(value)
         fraction = timedelta(microseconds=int((Decimal(value) - seconds) * 1_000_000))
@@ -830,10 +832,18 @@ def _minor_amount(value: Any, signed: bool) -> int:
     return value
 
 
+def _modest(value: Decimal) -> bool:
+    # JSON allows 1e999999999; writing it out in full would take gigabytes and minutes.
+    if not value.is_finite():
+        return False
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and -30 <= exponent <= 30 and value.adjusted() <= 30
+
+
 def _decimal_amount(value: Any, currency: str, signed: bool) -> int:
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise BadInput(f"{value} is not a number")
+        if not _modest(value):
+            raise BadInput(f"{value} is not an amount we can read")
         # Positional notation, so 1.25E+3 reads as 1250 and the decimals are counted right.
         value = format(value, "f")
     elif isinstance(value, int) and not isinstance(value, bool):
