@@ -35,32 +35,46 @@ class TrustedIssuer:
     algorithms: tuple[str, ...] = DEFAULT_ISSUER_ALGORITHMS
 
     def check(self, where: str) -> None:
-        """Raise ``ConfigError`` naming ``where`` (the variable and entry) on a bad entry."""
+        """Raise ``InvalidIssuer`` (a ``ConfigError``) naming ``where`` (the variable and
+        entry) and the offending attribute on a bad entry."""
         from ccm_gateway.auth.permissions import Role
 
+        def bad(attribute: str, problem: str) -> InvalidIssuer:
+            return InvalidIssuer(where, attribute, problem)
+
         if not isinstance(self.issuer, str) or not self.issuer:
-            raise ConfigError(f"{where}: 'issuer' is required")
+            raise bad("issuer", "'issuer' is required")
         if not isinstance(self.audience, str) or not self.audience:
-            raise ConfigError(f"{where}: 'audience' is required")
+            raise bad("audience", "'audience' is required")
         if not self.issuer.startswith("https://") and not _is_loopback_http(self.issuer):
-            raise ConfigError(f"{where}: issuer must be an https:// URL (http:// only on "
-                              f"loopback), not {self.issuer!r}")
+            raise bad("issuer", "issuer must be an https:// URL (http:// only on loopback), "
+                                f"not {self.issuer!r}")
         for name in ("role_claim", "partner_claim"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ConfigError(f"{where}: {name!r} must be a non-empty string")
+                raise bad(name, f"{name!r} must be a non-empty string")
         if not isinstance(self.role_map, Mapping) or not self.role_map:
-            raise ConfigError(f"{where}: 'role_map' must map claim values to roles")
+            raise bad("role_map", "'role_map' must map claim values to roles")
         roles = {r.value for r in Role}
         for value, role in self.role_map.items():
             if role not in roles:
-                raise ConfigError(f"{where}: role_map[{value!r}] = {role!r} is not a role; "
-                                  f"roles are {', '.join(sorted(roles))}")
+                raise bad("role_map", f"role_map[{value!r}] = {role!r} is not a role; "
+                                      f"roles are {', '.join(sorted(roles))}")
         if not self.algorithms:
-            raise ConfigError(f"{where}: 'algorithms' must not be empty")
+            raise bad("algorithms", "'algorithms' must not be empty")
         for alg in self.algorithms:
             if alg not in ISSUER_ALGORITHMS:
-                raise ConfigError(f"{where}: algorithm {alg!r} is not allowed (HS* and none "
-                                  f"never are); use {', '.join(sorted(ISSUER_ALGORITHMS))}")
+                raise bad("algorithms", f"algorithm {alg!r} is not allowed (HS* and none never "
+                                        f"are); use {', '.join(sorted(ISSUER_ALGORITHMS))}")
+
+
+class InvalidIssuer(ConfigError):
+    """A bad trusted issuer: ``attribute`` names the ``TrustedIssuer`` field, ``problem``
+    says what is wrong without the ``where`` prefix (the API names its own field)."""
+
+    def __init__(self, where: str, attribute: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.attribute = attribute
+        self.problem = problem
 
 
 def _is_loopback_http(url: str) -> bool:

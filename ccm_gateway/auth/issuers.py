@@ -1,6 +1,13 @@
 """Access tokens from trusted OIDC issuers (partner portals' own providers).
 
-Each issuer in ``CCM_TRUSTED_ISSUERS`` publishes its keys at the ``jwks_uri`` of
+The issuers trusted are those of ``CCM_TRUSTED_ISSUERS`` and the enabled ones
+added through the API (``auth/trusted_issuers.py``); the environment's entry wins
+when both name one issuer. The API's set is read again at most once per
+``refresh_interval`` seconds, and only when a token of a foreign issuer arrives, so
+every API process follows a change within that interval; the process that made
+the change (``issuers_changed``) follows it on its next such token.
+
+Each issuer publishes its keys at the ``jwks_uri`` of
 ``<issuer>/.well-known/openid-configuration``. The key set is cached in memory
 per issuer and fetched again when a token names a ``kid`` it lacks, at most once
 per ``refetch_interval`` seconds, so a stream of made-up ``kid`` values cannot
@@ -19,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +36,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
+from tortoise.exceptions import BaseORMException
+
 from ccm_gateway.auth.permissions import Principal, Role
+from ccm_gateway.auth.trusted_issuers import enabled_issuers
 from ccm_gateway.config import TrustedIssuer
 from ccm_gateway.errors import Unauthenticated
 
@@ -55,6 +65,7 @@ log = logging.getLogger("ccm_gateway.auth.issuers")
 
 LEEWAY_SECONDS = 30
 REFETCH_INTERVAL_SECONDS = 60.0
+REFRESH_INTERVAL_SECONDS = 5.0
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 MAX_DOCUMENT_BYTES = 512 * 1024
 
@@ -74,6 +85,21 @@ def default_http_client() -> httpx.AsyncClient:
     unauthenticated GETs, and authlib 1.9's httpx integration warns that its
     httpx (as opposed to httpx2) support is deprecated."""
     return httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+
+
+class _Changes:
+    """How many changes to the API's issuers this process has committed."""
+
+    count = 0
+
+
+def issuers_changed() -> None:
+    """Call after committing a change to the API's trusted issuers: this process then
+    reloads them on the next foreign token instead of after the refresh interval."""
+    _Changes.count += 1
+
+
+IssuerLoader = Callable[[], Awaitable[Sequence[TrustedIssuer]]]
 
 
 @dataclass
@@ -154,22 +180,84 @@ class IssuerKeys:
 
 
 class TrustedIssuers:
-    """Verify access tokens from the issuers of ``CCM_TRUSTED_ISSUERS``."""
+    """Verify access tokens from the environment's issuers and the API's enabled ones."""
 
     def __init__(self, issuers: tuple[TrustedIssuer, ...] | list[TrustedIssuer], *,
                  http: httpx.AsyncClient | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 refetch_interval: float = REFETCH_INTERVAL_SECONDS) -> None:
+                 refetch_interval: float = REFETCH_INTERVAL_SECONDS,
+                 load: IssuerLoader | None = enabled_issuers,
+                 refresh_interval: float = REFRESH_INTERVAL_SECONDS) -> None:
+        """``load`` reads the API's enabled issuers (None: the environment's only)."""
         self._client = http
         self._owns_client = http is None
-        self._issuers = {i.issuer: IssuerKeys(i, self._http, clock, refetch_interval)
-                         for i in issuers}
+        self._clock = clock
+        self._refetch_interval = refetch_interval
+        self._environment = {i.issuer: self._keys(i) for i in issuers}
+        self._api: dict[str, IssuerKeys] = {}
+        self._load = load
+        self._refresh_interval = refresh_interval
+        self._loaded_at: float | None = None
+        self._changes_seen = _Changes.count
+        self._refresh_lock = asyncio.Lock()
+
+    def _keys(self, config: TrustedIssuer) -> IssuerKeys:
+        return IssuerKeys(config, self._http, self._clock, self._refetch_interval)
 
     def __contains__(self, issuer: object) -> bool:
-        return isinstance(issuer, str) and issuer in self._issuers
+        """Trusted as of the last refresh."""
+        return isinstance(issuer, str) and (issuer in self._environment or issuer in self._api)
 
     def __getitem__(self, issuer: str) -> IssuerKeys:
-        return self._issuers[issuer]
+        return self._environment.get(issuer) or self._api[issuer]
+
+    async def get(self, issuer: object) -> IssuerKeys | None:
+        """The issuer's keys if it is trusted now, refreshing the API's set when due."""
+        if not isinstance(issuer, str):
+            return None
+        if issuer in self._environment:
+            return self._environment[issuer]
+        await self.refresh_if_due()
+        return self._api.get(issuer)
+
+    def _due(self) -> bool:
+        return (self._loaded_at is None or self._changes_seen != _Changes.count
+                or self._clock() - self._loaded_at >= self._refresh_interval)
+
+    async def refresh_if_due(self) -> None:
+        if self._load is None or not self._due():
+            return
+        async with self._refresh_lock:
+            if not self._due():
+                return  # another task refreshed while this one waited
+            # Read before loading: a change committed while the query runs is
+            # picked up by the next refresh, never marked as seen unread.
+            changes = _Changes.count
+            try:
+                configs = await self._load()
+            except (BaseORMException, OSError, TimeoutError) as exc:
+                # Keep the set last read; try again after the interval, not per token.
+                log.warning("trusted issuers could not be reloaded: %s",
+                            exc.__class__.__name__)
+            else:
+                self._replace_api(configs)
+            self._loaded_at = self._clock()
+            self._changes_seen = changes
+
+    def _replace_api(self, configs: Sequence[TrustedIssuer]) -> None:
+        api: dict[str, IssuerKeys] = {}
+        for config in configs:
+            if config.issuer in self._environment:
+                continue  # the environment's entry is the one in force
+            keys = self._api.get(config.issuer)
+            if keys is None:
+                keys = self._keys(config)
+            else:
+                # Same issuer, same discovery document: its cached keys stay good
+                # whatever else changed (audience, role map, algorithms).
+                keys.config = config
+            api[config.issuer] = keys
+        self._api = api
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -184,7 +272,7 @@ class TrustedIssuers:
     async def authenticate(self, token: str, header: dict[str, Any],
                            claims: dict[str, Any]) -> Principal:
         """``header`` and ``claims`` are unverified: they only pick the issuer and key."""
-        issuer = self._issuers.get(claims.get("iss"))  # type: ignore[arg-type]
+        issuer = await self.get(claims.get("iss"))
         if issuer is None:
             raise Unauthenticated("invalid token: untrusted issuer", reason="untrusted_issuer")
         config = issuer.config

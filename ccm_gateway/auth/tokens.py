@@ -4,7 +4,8 @@ Development tokens are HS256 JWTs under ``CCM_SECRET_KEY`` (no ``kid``).
 Access tokens from ``POST /oauth/token`` are signed with an asymmetric key
 (``auth/keys.py``) named by ``kid``; each key verifies only under its own
 algorithm, and ``none`` is never accepted. Tokens of the partner portals' own
-OIDC providers (``CCM_TRUSTED_ISSUERS``) are verified by ``auth/issuers.py``.
+OIDC providers (``CCM_TRUSTED_ISSUERS`` and those added through the API) are
+verified by ``auth/issuers.py``.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ class TokenService:
     def __init__(self, settings: Settings, keys: KeyRing | None = None) -> None:
         self._key = OctKey.import_key(settings.secret_key.encode())
         self.keys = keys
-        self.issuers = (TrustedIssuers(settings.trusted_issuers)
-                        if settings.trusted_issuers else None)
+        # Always built: issuers added through the API are trusted without a restart.
+        self.issuers = TrustedIssuers(settings.trusted_issuers)
         self._issuer = settings.token_issuer
         self._audience = settings.token_audience
         self._ttl = settings.token_ttl_seconds
@@ -83,11 +84,9 @@ class TokenService:
         and API clients revoked (or expired) since their token was issued.
 
         A token whose (unverified) ``iss`` is not ours goes to the trusted issuers,
-        which verify it in full; an issuer that is not trusted is refused."""
+        which verify it in full and refuse an issuer they do not trust."""
         issuer = _unverified_issuer(token)
         if issuer is not None and issuer != self._issuer:
-            if self.issuers is None or issuer not in self.issuers:
-                raise Unauthenticated("invalid token: untrusted issuer", reason="untrusted_issuer")
             header, claims = _unverified(token)
             return await self.issuers.authenticate(token, header, claims)
         kid = _kid(token)
@@ -131,8 +130,7 @@ class TokenService:
 
 
     async def aclose(self) -> None:
-        if self.issuers is not None:
-            await self.issuers.aclose()
+        await self.issuers.aclose()
 
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,18 +1,23 @@
-"""GraphQL for API clients (OAuth 2.0 client_credentials): list, create, rotate, revoke.
+"""GraphQL for API clients (OAuth 2.0 client_credentials) and trusted OIDC issuers.
 
-A secret is returned once, by the mutation that makes it; no query ever shows a
-secret or its hash. A principal may only create a client, or rotate the secret of
-one, whose scopes it holds itself, so ``client:admin`` does not lead to more.
+A client secret is returned once, by the mutation that makes it; no query ever
+shows a secret or its hash. A principal may only create a client, or rotate the
+secret of one, whose scopes it holds itself, so ``client:admin`` does not lead to
+more. Trusted issuers are listed with those of the environment, which the API
+cannot change.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
+from tortoise.transactions import in_transaction
 
-from ccm_gateway.auth import clients
+from ccm_gateway.auth import clients, trusted_issuers
+from ccm_gateway.auth.issuers import issuers_changed
 from ccm_gateway.auth.models import ApiClient as ApiClientModel
 from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.auth.permissions import Role
@@ -73,10 +78,11 @@ class RevokeApiClientInput:
     client_id: str
 
 
-def _not_partner(info: CtxInfo) -> None:
+def _not_partner(info: CtxInfo, what: str = "API clients") -> None:
     if info.context.principal.partner_id is not None:
-        # A client is not scoped to a partner: it would see every customer.
-        raise Forbidden("partner principals cannot manage API clients")
+        # A client or an issuer is not scoped to a partner: it would see (or let
+        # its tokens name) every partner's customers.
+        raise Forbidden(f"partner principals cannot manage {what}")
 
 
 def _grantor(info: CtxInfo) -> frozenset[str]:
@@ -93,6 +99,103 @@ def _field(error: BadInput, names: dict[str, str]) -> BadInput:
 _INPUT_FIELDS = {"role": "roles", "scope": "scopes", "expires_at": "expiresAt"}
 
 
+TrustedIssuerSource = strawberry.enum(Enum("TrustedIssuerSource", {
+    "ENVIRONMENT": trusted_issuers.ENVIRONMENT, "API": trusted_issuers.API}),
+    description="ENVIRONMENT: CCM_TRUSTED_ISSUERS, read-only here; API: managed here.")
+
+
+@strawberry.type(description="A claim value of the issuer's role claim and the role it grants.")
+class RoleMapping:
+    claim_value: str
+    role: ApiClientRole  # type: ignore[valid-type]
+
+
+@strawberry.input
+class RoleMappingInput:
+    claim_value: str
+    role: ApiClientRole  # type: ignore[valid-type]
+
+
+@strawberry.type(description="An OIDC provider of a partner portal whose access tokens are "
+                             "accepted; each token acts for the partner its partner claim names.")
+class TrustedIssuer:
+    issuer: str
+    audience: str
+    role_claim: str
+    role_map: list[RoleMapping]
+    partner_claim: str
+    algorithms: list[str]
+    enabled: bool
+    source: TrustedIssuerSource  # type: ignore[valid-type]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, entry: trusted_issuers.IssuerEntry) -> TrustedIssuer:
+        known = {r.value for r in Role}
+        config = entry.config
+        return cls(issuer=config.issuer, audience=config.audience,
+                   role_claim=config.role_claim,
+                   # By claim value: PostgreSQL's jsonb keeps no key order.
+                   role_map=[RoleMapping(claim_value=v, role=ApiClientRole(r))
+                             for v, r in sorted(config.role_map.items()) if r in known],
+                   partner_claim=config.partner_claim, algorithms=list(config.algorithms),
+                   enabled=entry.enabled, source=TrustedIssuerSource(entry.source),
+                   created_at=entry.created_at, updated_at=entry.updated_at)
+
+
+@strawberry.input
+class CreateTrustedIssuerInput:
+    issuer: str = strawberry.field(description="Exactly the tokens' iss: https:// (http:// "
+                                               "only on loopback).")
+    audience: str
+    role_map: list[RoleMappingInput]
+    role_claim: str = "roles"
+    partner_claim: str = "partner"
+    algorithms: list[str] | None = strawberry.field(
+        default=None, description="Asymmetric only; default: RS256 ES256 EdDSA Ed25519.")
+    enabled: bool = True
+
+
+@strawberry.input(description="Fields left out stay as they are.")
+class UpdateTrustedIssuerInput:
+    issuer: str
+    audience: str | None = None
+    role_map: list[RoleMappingInput] | None = None
+    role_claim: str | None = None
+    partner_claim: str | None = None
+    algorithms: list[str] | None = None
+    enabled: bool | None = None
+
+
+@strawberry.input
+class DeleteTrustedIssuerInput:
+    issuer: str
+
+
+@strawberry.type
+class DeleteTrustedIssuerPayload:
+    deleted: TrustedIssuer
+
+
+_ISSUER_FIELDS = {"issuer": "issuer", "audience": "audience", "role_claim": "roleClaim",
+                  "role_map": "roleMap", "partner_claim": "partnerClaim",
+                  "algorithms": "algorithms"}
+
+
+def _role_map(pairs: list[RoleMappingInput] | None) -> dict[str, str] | None:
+    if pairs is None:
+        return None
+    try:
+        return trusted_issuers.role_map_of([(p.claim_value, p.role.value) for p in pairs])
+    except BadInput as exc:
+        raise _field(exc, _ISSUER_FIELDS) from None
+
+
+def _issuer_entry(row: Any) -> TrustedIssuer:
+    return TrustedIssuer.of(trusted_issuers.IssuerEntry.of(row))
+
+
 @strawberry.type
 class AuthQuery:
     @strawberry.field(extensions=requires(P.CLIENT_ADMIN), description="Oldest first.")
@@ -102,6 +205,17 @@ class AuthQuery:
         page = await clients.page_clients(page_size(info, first), after,
                                           info.context.settings.max_page_size)
         return Connection.of(page, ApiClient.of)
+
+    @strawberry.field(extensions=requires(P.ISSUER_ADMIN),
+                      description="The environment's issuers first, then the API's oldest first.")
+    async def trusted_issuers(self, info: CtxInfo, first: int | None = None,
+                              after: str | None = None) -> Connection[TrustedIssuer]:
+        _not_partner(info, "trusted issuers")
+        settings = info.context.settings
+        page = await trusted_issuers.page_issuers(settings.trusted_issuers,
+                                                  page_size(info, first), after,
+                                                  settings.max_page_size)
+        return Connection.of(page, TrustedIssuer.of)
 
 
 @strawberry.type
@@ -136,3 +250,52 @@ class AuthMutation:
         _not_partner(info)
         return ApiClient.of(await clients.revoke_client(input.client_id,
                                                         actor=info.context.actor))
+
+    @strawberry.mutation(extensions=requires(P.ISSUER_ADMIN),
+                         description="Its tokens are accepted at once in this process, "
+                                     "within seconds in every other.")
+    async def create_trusted_issuer(self, info: CtxInfo,
+                                    input: CreateTrustedIssuerInput) -> TrustedIssuer:
+        _not_partner(info, "trusted issuers")
+        role_map = _role_map(input.role_map) or {}
+        try:
+            async with in_transaction():
+                row = await trusted_issuers.create_issuer(
+                    info.context.actor, info.context.settings.trusted_issuers,
+                    issuer=input.issuer, audience=input.audience, role_map=role_map,
+                    role_claim=input.role_claim, partner_claim=input.partner_claim,
+                    algorithms=input.algorithms,
+                    enabled=input.enabled)
+        except BadInput as exc:
+            raise _field(exc, _ISSUER_FIELDS) from None
+        issuers_changed()  # after the commit: a reload before it would miss the change
+        return _issuer_entry(row)
+
+    @strawberry.mutation(extensions=requires(P.ISSUER_ADMIN),
+                         description="Only issuers added through the API can be changed.")
+    async def update_trusted_issuer(self, info: CtxInfo,
+                                    input: UpdateTrustedIssuerInput) -> TrustedIssuer:
+        _not_partner(info, "trusted issuers")
+        role_map = _role_map(input.role_map)
+        try:
+            async with in_transaction():
+                row = await trusted_issuers.update_issuer(
+                    info.context.actor, info.context.settings.trusted_issuers, input.issuer,
+                    audience=input.audience, role_claim=input.role_claim, role_map=role_map,
+                    partner_claim=input.partner_claim, algorithms=input.algorithms,
+                    enabled=input.enabled)
+        except BadInput as exc:
+            raise _field(exc, _ISSUER_FIELDS) from None
+        issuers_changed()
+        return _issuer_entry(row)
+
+    @strawberry.mutation(extensions=requires(P.ISSUER_ADMIN),
+                         description="Its tokens are refused from then on.")
+    async def delete_trusted_issuer(self, info: CtxInfo,
+                                    input: DeleteTrustedIssuerInput) -> DeleteTrustedIssuerPayload:
+        _not_partner(info, "trusted issuers")
+        async with in_transaction():
+            row = await trusted_issuers.delete_issuer(
+                info.context.actor, info.context.settings.trusted_issuers, input.issuer)
+        issuers_changed()
+        return DeleteTrustedIssuerPayload(deleted=_issuer_entry(row))

@@ -9,15 +9,11 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
-import shutil
 import socket
-import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,89 +26,17 @@ from ccm_gateway.auth.issuers import TrustedIssuers
 from ccm_gateway.config import Settings, TrustedIssuer
 from ccm_gateway.errors import ConfigError
 
-OIDC_DIR = Path(__file__).resolve().parents[1] / "oidc"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 SECRET = "test-secret-0123456789abcdef0123456789"
 AUDIENCE = "urn:ccm:gateway"
 ROLE_MAP = {"portal-finance": "finance", "portal-viewer": "viewer"}
 REFETCH_INTERVAL = 60.0
-
-
-def unavailable(message: str) -> None:
-    """Skip on a laptop without node; fail under CI=true."""
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("node and npm are needed for the OIDC provider tests")
-    if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        command = "ci" if (OIDC_DIR / "package-lock.json").exists() else "install"
-        try:
-            done = subprocess.run([npm, command, "--no-audit", "--no-fund"], cwd=OIDC_DIR,
-                                  capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            unavailable(f"npm {command} in tests/oidc failed: {exc}")
-        if done.returncode != 0:
-            unavailable(f"npm {command} in tests/oidc failed: {done.stderr[-2000:]}")
-    return node  # type: ignore[return-value]
+# The providers (fixtures node, trusted_provider, other_provider) are in conftest.py.
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def provider(node: str, clock_offset: int = 0) -> Iterator[str]:
-    """Run provider.mjs on a free loopback port until discovery answers; yield its issuer."""
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([node, "provider.mjs", str(port), str(clock_offset)],
-                               cwd=OIDC_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
-                unavailable(f"oidc-provider exited with {process.returncode}: {output[-2000:]}")
-            try:
-                r = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1)
-                if r.status_code == 200 and r.json()["issuer"] == issuer:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                unavailable("oidc-provider did not serve discovery within 20 s")
-            time.sleep(0.1)
-        yield issuer
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-@pytest.fixture(scope="session")
-def trusted_provider(node: str) -> Iterator[str]:
-    with provider(node) as issuer:
-        yield issuer
-
-
-@pytest.fixture(scope="session")
-def other_provider(node: str) -> Iterator[str]:
-    """A second instance, its clock two hours slow: its tokens expired on arrival."""
-    with provider(node, clock_offset=-7200) as issuer:
-        yield issuer
 
 
 def trusted(issuer: str, **extra: Any) -> TrustedIssuer:
