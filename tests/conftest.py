@@ -11,7 +11,6 @@ the same tables, constraints and triggers as production.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import uuid
@@ -28,23 +27,15 @@ from ccm_gateway.app import create_app
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.config import Settings
 from ccm_gateway.db import migrate
+from testkit import require_service
 
 BACKEND = os.environ.get("CCM_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("CCM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CCM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def pytest_report_header(config: Any) -> str:
     return f"ccm-gateway test backend: {BACKEND}"
-
-
-def require_service(name: str, reason: str) -> None:
-    """Skip when a service is missing on a laptop; fail under CI=true."""
-    message = f"{name} unreachable: {reason}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 async def _pg_admin(sql: str) -> None:
@@ -206,15 +197,3 @@ def count_queries():
     finally:
         logger.removeHandler(counter)
         logger.setLevel(previous)
-
-
-async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll ``check`` until it returns truthy or the deadline passes."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)

@@ -5,18 +5,28 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tortoise.transactions import in_transaction
+
 from ccm_gateway import cli
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.auth.keys import KeyRing, rotate_master
 from ccm_gateway.auth.models import SigningKey
 from ccm_gateway.auth.tokens import TokenService
+from ccm_gateway.audit.service import SYSTEM_ACTOR
+from ccm_gateway.integration import service as integration_service
+from ccm_gateway.integration.models import Integration, IntegrationKind
 from ccm_gateway.kit.secrets import SecretBox
 
 S1 = "rotate-master-test-secret-one-0123456789abcdef"
 S2 = "rotate-master-test-secret-two-0123456789abcdef"
 
 
-async def test_rotate_master_reencrypts_every_signing_key(app, settings):
+async def _integration_ciphertexts() -> int:
+    rows = await Integration.all().values_list("secret", "previous_secret")
+    return sum(1 for row in rows for value in row if value)
+
+
+async def test_rotate_master_reencrypts_every_signing_key_and_integration_secret(app, settings):
     dev = settings.secret_key
     before_ids = set(await SigningKey.all().values_list("id", flat=True))
     under_s1 = replace(settings, secret_key=S1, secret_key_previous=dev)
@@ -28,15 +38,27 @@ async def test_rotate_master_reencrypts_every_signing_key(app, settings):
         created = [await ring1.rotate(), await ring1.rotate("RS256")]
         token, _ = await TokenService(under_s1, ring1).issue_client_token(
             "rotate-master-client", ["viewer"], ["sites:read"])
+        # An integration whose signing secret is stored under S1.
+        async with in_transaction():
+            made = await integration_service.create_integration(
+                SYSTEM_ACTOR, SecretBox(S1), slug="rotate-master-hook", name="Hook",
+                kind=IntegrationKind.ERP, profile="stripe", segments=["*"])
+        assert made.secret
 
         count = await rotate_master(under_s2)
         total = await SigningKey.all().count()
-        assert count == total  # S1's keys and the session's (dev secret) keys
+        secrets = await _integration_ciphertexts()
+        # S1's keys, the session's (dev secret) keys and every integration secret.
+        assert count == total + secrets
 
         only_s2 = SecretBox(S2)
         for row in await SigningKey.all():
             assert not only_s2.needs_rotation(row.private_jwk)
             assert only_s2.decrypt(row.private_jwk, context=f"signing-key:{row.kid}")
+        for hook in await Integration.all():
+            assert not only_s2.needs_rotation(hook.secret)
+        hook = await Integration.get(slug="rotate-master-hook")
+        assert only_s2.decrypt(hook.secret, context=f"integration-secret:{hook.id}") == made.secret
         assert {r.kid for r in created} <= set(
             await SigningKey.all().values_list("kid", flat=True))
 
@@ -49,8 +71,9 @@ async def test_rotate_master_reencrypts_every_signing_key(app, settings):
         assert await rotate_master(under_s2) == 0  # idempotent
         [first, second] = await AuditEvent.filter(
             action="keys.rotate_master").order_by("-id").limit(2)
-        assert second.after == {"reencrypted": total, "checked": total}
-        assert first.after == {"reencrypted": 0, "checked": total}
+        assert second.after == {"reencrypted": total, "checked": total,
+                                "integration_secrets": secrets}
+        assert first.after == {"reencrypted": 0, "checked": total, "integration_secrets": 0}
         assert first.actor_type == "system"
     finally:
         # Leave the session's keys readable by the app's KeyRing (the dev secret).
@@ -59,6 +82,8 @@ async def test_rotate_master_reencrypts_every_signing_key(app, settings):
     dev_box = SecretBox(dev)
     for row in await SigningKey.all():
         assert not dev_box.needs_rotation(row.private_jwk)
+    for hook in await Integration.all():
+        assert not dev_box.needs_rotation(hook.secret)
 
 
 def test_rotate_master_cli_prints_the_count(monkeypatch, capsys, settings):

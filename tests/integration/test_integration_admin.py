@@ -121,8 +121,16 @@ async def test_list_and_health_figures(gql, make_integration, linked_customer, s
     assert health["receivedLast24h"] == 2 and health["failedLast24h"] == 1
     assert health["failureRate"] == 0.5 and health["parked"] == 1
     assert health["deadLetters"] == 0 and health["lastEventAt"] is not None
-    listed = await gql("query { integrations(first: 100) { edges { node { slug } } } }")
-    assert hook.slug in [e["node"]["slug"] for e in listed.data["integrations"]["edges"]]
+    seen, after = [], None
+    while True:  # every page, by slug
+        page = (await gql("""query($a: String) { integrations(first: 100, after: $a) {
+            edges { node { slug } } pageInfo { hasNextPage endCursor } } }""", {"a": after})
+                ).data["integrations"]
+        seen += [e["node"]["slug"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert hook.slug in seen and seen == sorted(seen)
 
 
 async def test_inbound_events_filters_and_pages(gql, make_integration, linked_customer,

@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 from ccm_gateway.ledger.models import CreditAccount, LedgerEntry
-from conftest import eventually
+from testkit import eventually
 
 CREATE_INTEGRATION = """
 mutation($input: CreateIntegrationInput!) {

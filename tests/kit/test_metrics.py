@@ -28,7 +28,7 @@ from ccm_gateway.config import Settings
 from ccm_gateway.kit.metrics import FAMILIES, MAX_LABEL_VALUE_LENGTH, Metrics
 from ccm_gateway.metrics_endpoint import metrics_endpoint
 from ccm_gateway.worker import open_queue
-from conftest import require_service
+from testkit import require_service
 
 METRICS_REDIS_URL = os.environ.get("CCM_TEST_METRICS_REDIS_URL", "redis://127.0.0.1:6379/14")
 
