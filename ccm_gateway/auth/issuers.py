@@ -35,14 +35,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
-
 from tortoise.exceptions import BaseORMException
 
 from ccm_gateway.auth.permissions import Principal, Role
 from ccm_gateway.auth.trusted_issuers import enabled_issuers
 from ccm_gateway.config import TrustedIssuer
 from ccm_gateway.errors import Unauthenticated
-
 
 _JOSE_REASONS = {
     "BadSignatureError": "bad_signature",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from tortoise.transactions import in_transaction
@@ -19,6 +18,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.issuers import issuers_changed
 from ccm_gateway.auth.models import ApiClient as ApiClientModel
+from ccm_gateway.auth.models import TrustedIssuerRecord
 from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.auth.permissions import Role
 from ccm_gateway.errors import BadInput, Forbidden
@@ -192,7 +192,7 @@ def _role_map(pairs: list[RoleMappingInput] | None) -> dict[str, str] | None:
         raise _field(exc, _ISSUER_FIELDS) from None
 
 
-def _issuer_entry(row: Any) -> TrustedIssuer:
+def _issuer_entry(row: TrustedIssuerRecord) -> TrustedIssuer:
     return TrustedIssuer.of(trusted_issuers.IssuerEntry.of(row))
 
 

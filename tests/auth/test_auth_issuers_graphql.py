@@ -55,13 +55,19 @@ def create_input(issuer: str, **changes: Any) -> dict[str, Any]:
                         {"claimValue": "portal-viewer", "role": "VIEWER"}]} | changes
 
 
-@pytest.fixture(autouse=True)
-async def no_api_issuers_left(app: Any) -> AsyncIterator[None]:
-    """Every test starts and ends with no API issuer: the session app (and the OIDC
-    tests' apps) would otherwise trust what one of these tests left behind."""
-    yield
+async def _remove_api_issuers() -> None:
     await TrustedIssuerRecord.all().delete()
     issuers_changed()
+
+
+@pytest.fixture(autouse=True)
+async def no_api_issuers_left(app: Any) -> AsyncIterator[None]:
+    """Every test starts and ends with no API issuer: other modules' tests may have
+    left some, and the session app (and the OIDC tests' apps) would otherwise trust
+    what one of these tests left behind."""
+    await _remove_api_issuers()
+    yield
+    await _remove_api_issuers()
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +88,9 @@ async def provider_token(issuer: str, client_id: str = "partner-a") -> str:
     return r.json()["access_token"]
 
 
-async def bearer(client: httpx.AsyncClient, token: str, query: str = SITES) -> httpx.Response:
-    return await client.post("/graphql", json={"query": query},
+async def bearer(client: httpx.AsyncClient, token: str, query: str = SITES,
+                 variables: dict[str, Any] | None = None) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query, "variables": variables or {}},
                              headers={"Authorization": f"Bearer {token}"})
 
 
@@ -345,8 +352,8 @@ async def test_a_created_issuers_tokens_work_until_it_is_disabled_or_deleted(
     segment = f"issuer-{uuid.uuid4().hex[:10]}"
     mine = await make_customer(partnerId="oidc-partner-a", segment=segment)
     await make_customer(partnerId="oidc-partner-b", segment=segment)
-    customers = await bearer(client, token, """{ customers(first: 10,
-        filter: {segment: "%s"}) { edges { node { id partnerId } } } }""" % segment)
+    customers = await bearer(client, token, """query($s: String!) { customers(first: 10,
+        filter: {segment: $s}) { edges { node { id partnerId } } } }""", {"s": segment})
     assert customers.status_code == 200, customers.text
     assert customers.json()["data"]["customers"]["edges"] == [
         {"node": {"id": mine, "partnerId": "oidc-partner-a"}}]
