@@ -15,9 +15,11 @@ Two load shapes, both bounded in count and in time:
   error (``dropped``) rather than queued without bound.
 
 Each request body is a line of ``--bodies`` (a JSON-lines file), used in turn.
-A response counts as OK when its status is 200 and its body contains the
-``--expect`` byte string (GraphQL answers errors with a 200, so the status alone
-says little).
+``--headers-file`` (optional, JSON lines of ``{"Name": "value"}``, one per body)
+adds headers to the request with the same index, e.g. a pre-computed webhook
+signature. A response counts as OK when its status is ``--expect-status`` (200)
+and its body contains the ``--expect`` byte string (GraphQL answers errors with
+a 200, so the status alone says little).
 
 Clients (``--client``): ``raw`` (default) is a minimal HTTP/1.1 keep-alive
 client on asyncio protocols with every request pre-serialised; it costs far
@@ -197,7 +199,8 @@ class RawClient:
     name = "raw"
 
     def __init__(self, url: str, headers: dict[str, str], bodies: list[bytes],
-                 max_connections: int) -> None:
+                 max_connections: int,
+                 per_request: list[dict[str, str]] | None = None) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
@@ -206,8 +209,11 @@ class RawClient:
                 "Content-Type: application/json", "Accept: application/json"]
         head += [f"{k}: {v}" for k, v in headers.items()]
         prefix = "\r\n".join(head)
+        extra = [("".join(f"\r\n{k}: {v}" for k, v in h.items()) if per_request else "")
+                 for h in (per_request or [{}] * len(bodies))]
         self.requests = [
-            f"{prefix}\r\nContent-Length: {len(b)}\r\n\r\n".encode() + b for b in bodies
+            f"{prefix}{x}\r\nContent-Length: {len(b)}\r\n\r\n".encode() + b
+            for b, x in zip(bodies, extra, strict=True)
         ]
         self.max_connections = max_connections
         self.idle: list[_RawConnection] = []
@@ -277,11 +283,13 @@ class AiohttpClient:
     name = "aiohttp"
 
     def __init__(self, url: str, headers: dict[str, str], bodies: list[bytes],
-                 max_connections: int) -> None:
+                 max_connections: int,
+                 per_request: list[dict[str, str]] | None = None) -> None:
         import aiohttp
 
         self.url = url
         self.bodies = bodies
+        self.per_request = per_request
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_connections, force_close=False),
             headers={"Content-Type": "application/json", **headers},
@@ -289,7 +297,9 @@ class AiohttpClient:
         )
 
     async def request(self, i: int) -> tuple[int, bytes]:
-        async with self.session.post(self.url, data=self.bodies[i % len(self.bodies)]) as r:
+        n = i % len(self.bodies)
+        extra = self.per_request[n] if self.per_request else None
+        async with self.session.post(self.url, data=self.bodies[n], headers=extra) as r:
             return r.status, await r.read()
 
     async def aclose(self) -> None:
@@ -300,11 +310,13 @@ class HttpxClient:
     name = "httpx"
 
     def __init__(self, url: str, headers: dict[str, str], bodies: list[bytes],
-                 max_connections: int) -> None:
+                 max_connections: int,
+                 per_request: list[dict[str, str]] | None = None) -> None:
         import httpx
 
         self.url = url
         self.bodies = bodies
+        self.per_request = per_request
         self.client = httpx.AsyncClient(
             headers={"Content-Type": "application/json", **headers},
             limits=httpx.Limits(max_connections=max_connections,
@@ -313,7 +325,9 @@ class HttpxClient:
         )
 
     async def request(self, i: int) -> tuple[int, bytes]:
-        r = await self.client.post(self.url, content=self.bodies[i % len(self.bodies)])
+        n = i % len(self.bodies)
+        extra = self.per_request[n] if self.per_request else None
+        r = await self.client.post(self.url, content=self.bodies[n], headers=extra)
         return r.status_code, r.content
 
     async def aclose(self) -> None:
@@ -353,7 +367,8 @@ async def _one(client: Any, i: int, check: Check, result: Result | None,
         result.ok += 1
         result.latencies_ms.append(elapsed_ms)
     else:
-        result.error(f"http {status}" if status != 200 else "unexpected body",
+        result.error("unexpected body" if status == getattr(check, "status", 200)
+                     else f"http {status}",
                      body.decode("utf-8", "replace"))
 
 
@@ -451,10 +466,12 @@ async def open_loop(client: Any, check: Check, *, rate: float, duration: float,
     return result
 
 
-def make_check(expect: bytes | None) -> Check:
-    if expect:
-        return lambda status, body: status == 200 and expect in body
-    return lambda status, body: status == 200
+def make_check(expect: bytes | None, expect_status: int = 200) -> Check:
+    def check(status: int, body: bytes) -> bool:
+        return status == expect_status and (not expect or expect in body)
+
+    check.status = expect_status  # type: ignore[attr-defined]  # for naming errors
+    return check
 
 
 async def run(args: argparse.Namespace,
@@ -463,11 +480,18 @@ async def run(args: argparse.Namespace,
         bodies = [line.rstrip(b"\n") for line in f if line.strip()]
     if not bodies:
         raise SystemExit(f"{args.bodies}: no request bodies")
+    per_request = None
+    if args.headers_file:
+        with open(args.headers_file, "rb") as f:
+            per_request = [json.loads(line) for line in f if line.strip()]
+        if len(per_request) != len(bodies):
+            raise SystemExit(f"{args.headers_file}: {len(per_request)} lines for "
+                             f"{len(bodies)} bodies")
     headers = dict(h.split(":", 1) for h in args.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
     conns = args.concurrency if args.mode == "closed" else args.max_connections
-    client = CLIENTS[args.client](args.url, headers, bodies, conns)
-    check = make_check(args.expect.encode() if args.expect else None)
+    client = CLIENTS[args.client](args.url, headers, bodies, conns, per_request)
+    check = make_check(args.expect.encode() if args.expect else None, args.expect_status)
     try:
         if args.mode == "closed":
             return await closed_loop(client, check, concurrency=args.concurrency,
@@ -488,6 +512,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bodies", required=True, help="JSON-lines file of request bodies")
     p.add_argument("--header", action="append", default=[], help="'Name: value'; repeatable")
     p.add_argument("--expect", help="a byte string every OK response body contains")
+    p.add_argument("--expect-status", type=int, default=200, help="the status of an OK answer")
+    p.add_argument("--headers-file",
+                   help="JSON-lines file of {header: value} objects, one per body line, "
+                        "added to the request that sends that body")
     p.add_argument("--mode", choices=["closed", "open"], default="closed")
     p.add_argument("--concurrency", type=int, default=32, help="closed loop: workers")
     p.add_argument("--rate", type=float, default=500.0, help="open loop: requests per second")

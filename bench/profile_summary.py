@@ -53,8 +53,10 @@ LIBRARIES = [
     ("json", r"\(json/"),
     ("logging", r"\(logging/"),
     ("joserfc/cryptography", r"\((joserfc|cryptography)/"),
+    ("redis-py", r"\(redis/"),
+    ("arq", r"\(arq/"),
     ("asyncio + uvloop (event loop)", r"\(asyncio/|\(uvloop/"),
-    ("bare app", r"\(bare_app\.py"),
+    ("bare app", r"\(bare_(app|webhook)\.py"),
     ("generated code (dataclass/lambda)", r"\(<string>"),
 ]
 
@@ -71,13 +73,15 @@ def load(path: str) -> list[tuple[list[str], int]]:
     return samples
 
 
-def summarise(samples: list[tuple[list[str], int]], top: int = 15) -> str:
+def summarise(samples: list[tuple[list[str], int]], top: int = 15,
+              stages: list[tuple[str, str]] | None = None) -> str:
+    """``stages``: (label, regex) pairs to report instead of the GraphQL ones (STAGES)."""
     total = sum(n for _, n in samples)
     if not total:
         return "no samples"
     out = [f"{total} samples"]
     out.append("stages (inclusive):")
-    for label, pattern in STAGES:
+    for label, pattern in stages or STAGES:
         rx = re.compile(pattern)
         n = sum(c for frames, c in samples if any(rx.search(f) for f in frames))
         out.append(f"  {100 * n / total:5.1f} %  {label}")

@@ -130,12 +130,28 @@ def _tree(root: int, procs: list[tuple[int, int, str]]) -> set[int]:
     return pids
 
 
-def cpu_snapshot(server_pid: int | None, loadgen_pid: int | None) -> dict[str, dict[int, float]]:
-    """CPU seconds used so far, per pid, by the server's process tree, PostgreSQL, the generator."""
+def _machine_busy() -> float:
+    """CPU seconds all CPUs spent busy (not idle or iowait) since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(ticks[:7]) - ticks[3] - ticks[4]) / CLK_TCK  # user..softirq minus idle, iowait
+
+
+def cpu_snapshot(server_pid: int | None, loadgen_pid: int | None,
+                 others: dict[str, int] | None = None) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far, per pid, by the server's process tree, PostgreSQL, the generator
+    (and the process tree of each of ``others``: {group: root pid}); "machine": all CPUs busy,
+    so that load from processes outside the benchmark shows up."""
     procs = _all_procs()
-    snap: dict[str, dict[int, float]] = {"server": {}, "postgres": {}, "loadgen": {}}
+    snap: dict[str, dict[int, float]] = {"server": {}, "postgres": {}, "loadgen": {},
+                                         "machine": {0: _machine_busy()}}
     if server_pid:
         snap["server"] = {p: _proc_cpu(p) for p in _tree(server_pid, procs)}
+    for group, root in (others or {}).items():
+        snap[group] = {p: _proc_cpu(p) for p in _tree(root, procs)}
     snap["postgres"] = {p: _proc_cpu(p) for p, _, comm in procs if comm.startswith("postgres")}
     if loadgen_pid:
         snap["loadgen"] = {loadgen_pid: _proc_cpu(loadgen_pid)}
@@ -294,6 +310,16 @@ async def _table_counts(dsn: str) -> dict[str, int]:
 # --- seeding ------------------------------------------------------------------
 
 
+async def graphql(client: Any, url: str, query: str, variables: dict[str, Any],
+                  what: str = "seeding") -> dict[str, Any]:
+    """POST one GraphQL operation with an httpx client; its data, or BenchError."""
+    r = await client.post(url, json={"query": query, "variables": variables})
+    body = r.json()
+    if r.status_code != 200 or body.get("errors"):
+        raise BenchError(f"{what} failed: {r.status_code} {body}")
+    return body["data"]
+
+
 async def _seed(url: str, token: str, customers: int, sites: int) -> dict[str, Any]:
     import httpx
 
@@ -303,11 +329,7 @@ async def _seed(url: str, token: str, customers: int, sites: int) -> dict[str, A
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
         async def gql(query: str, variables: dict[str, Any]) -> dict[str, Any]:
             async with sem:
-                r = await client.post(url, json={"query": query, "variables": variables})
-            body = r.json()
-            if r.status_code != 200 or body.get("errors"):
-                raise BenchError(f"seeding failed: {r.status_code} {body}")
-            return body["data"]
+                return await graphql(client, url, query, variables)
 
         site_ids = [(await gql(M_SITE, {"i": {"code": f"BENCH-{n:02d}",
                                                "name": f"Bench site {n}"}}))["createSite"]["id"]
@@ -379,10 +401,9 @@ def drive(args: argparse.Namespace, server: Server, app: str, scenario: str, tok
         url = f"http://127.0.0.1:{server.port}/" + (
             "credit-check" if scenario.startswith("check") else "authorize")
     duration = duration or args.duration
-    argv = [sys.executable, str(BENCH_DIR / "load.py"), "--url", url, "--bodies", str(bodies),
+    argv = ["--url", url, "--bodies", str(bodies),
             "--expect", expect, "--duration", str(duration), "--requests", str(args.requests),
-            "--warmup", str(args.warmup), "--ramp", str(args.ramp), "--client", args.client,
-            "--json", "--markers"]
+            "--warmup", str(args.warmup), "--ramp", str(args.ramp), "--client", args.client]
     if token and app == "service":
         argv += ["--header", f"Authorization: Bearer {token}"]
     if scenario.endswith("-open"):
@@ -390,9 +411,22 @@ def drive(args: argparse.Namespace, server: Server, app: str, scenario: str, tok
         argv += ["--mode", "open", "--rate", str(rate)]
     else:
         argv += ["--mode", "closed", "--concurrency", str(args.concurrency)]
+    return run_load(server, argv, f"{app}/{scenario}", warmup=args.warmup, duration=duration,
+                    profile_to=profile_to)
+
+
+def run_load(server: Server, load_argv: list[str], label: str, *, warmup: float,
+             duration: float, profile_to: Path | None = None,
+             others: dict[str, int] | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+    """Run ``load.py`` with ``load_argv`` (its options, without --json/--markers) against
+    ``server``; sample CPU over the measured window; return its result and the cores used.
+    ``others``: more process trees to account, {group name: root pid}.
+    ``result["measure_started_at"]`` is the wall-clock (time.time) start of the window."""
+    argv = [sys.executable, str(BENCH_DIR / "load.py"), *load_argv, "--json", "--markers"]
     gen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + args.warmup + duration + 60
+    deadline = time.monotonic() + warmup + duration + 60
+    started_at = None
     before: dict[str, dict[int, float]] = {}
     after: dict[str, dict[int, float]] = {}
     split: list[int] = []
@@ -409,12 +443,13 @@ def drive(args: argparse.Namespace, server: Server, app: str, scenario: str, tok
                 continue
             msg = json.loads(line)
             if msg.get("event") == "measure_start":
-                before, t_start = cpu_snapshot(server.pid, gen.pid), time.monotonic()
+                started_at = time.time()
+                before, t_start = cpu_snapshot(server.pid, gen.pid, others), time.monotonic()
                 split = connection_split(server.pid, server.port)
                 if profile_to is not None:
                     spy = start_py_spy(server.pid, duration, profile_to)
             elif msg.get("event") == "measure_end":
-                after, t_end = cpu_snapshot(server.pid, gen.pid), time.monotonic()
+                after, t_end = cpu_snapshot(server.pid, gen.pid, others), time.monotonic()
             elif "mode" in msg:
                 result = msg
         gen.wait(max(1.0, deadline - time.monotonic()))
@@ -432,10 +467,11 @@ def drive(args: argparse.Namespace, server: Server, app: str, scenario: str, tok
                 spy.wait(5)
     if result is None:
         err = gen.stderr.read() if gen.stderr else ""
-        raise BenchError(f"load generator gave no result for {app}/{scenario}:\n{err[-2000:]}")
+        raise BenchError(f"load generator gave no result for {label}:\n{err[-2000:]}")
     wall = max(t_end - t_start, 1e-9)
     cpu = cpu_delta(before, after, wall) if before and after else {}
     result["connections_per_process"] = split
+    result["measure_started_at"] = started_at
     return result, cpu
 
 
@@ -466,24 +502,36 @@ def shape_label(args: argparse.Namespace, scenario: str) -> str:
     return f"closed c={args.concurrency}"
 
 
-def table(rows: list[Row]) -> str:
-    head = (f"{'workers':>7}  {'scenario':<10} {'load':<14} {'app':<7} {'requests':>8} "
+def other_cores(cpu: dict[str, float]) -> float:
+    """Cores busy outside the benchmark's processes (other load on the machine)."""
+    return max(0.0, cpu.get("machine", 0.0) - sum(v for k, v in cpu.items() if k != "machine"))
+
+
+def table(rows: list[Row], show_other: bool = False) -> str:
+    """``show_other``: a fourth CPU figure, cores busy in processes outside the benchmark."""
+    sw = max([10, *(len(r.scenario) for r in rows)])
+    lw = max([14, *(len(r.shape) for r in rows)])
+    cw = 25 if show_other else 20
+    head = (f"{'workers':>7}  {'scenario':<{sw}} {'load':<{lw}} {'app':<7} {'requests':>8} "
             f"{'dur s':>6} {'thrpt/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
             f"{'conns':>6}  "
-            f"{'CPU cores srv/pg/gen':<20} {'srv CPU ms/req':>14} {'ratio':>6}")
+            f"{'CPU cores srv/pg/gen' + ('/other' if show_other else ''):<{cw}} "
+            f"{'srv CPU ms/req':>14} {'ratio':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
         res = r.result
         cpu = "/".join(f"{r.cpu.get(k, 0):.2f}" for k in ("server", "postgres", "loadgen")) \
             if r.cpu else "-"
+        if r.cpu and show_other:
+            cpu += f"/{other_cores(r.cpu):.2f}"
         per_req = (r.cpu["server"] / res["throughput"] * 1000
                    if r.cpu and res["throughput"] else None)
         lines.append(
-            f"{r.workers:>7}  {r.scenario:<10} {r.shape:<14} {r.app:<7} {res['requests']:>8} "
+            f"{r.workers:>7}  {r.scenario:<{sw}} {r.shape:<{lw}} {r.app:<7} {res['requests']:>8} "
             f"{res['duration_s']:>6.1f} {res['throughput']:>8.1f} {_fmt(res['p50_ms'], '.2f'):>8} "
             f"{_fmt(res['p99_ms'], '.2f'):>8} {res['errors']:>6} "
-            f"{'/'.join(map(str, res.get('connections_per_process') or [])) or '-':>6}  {cpu:<20} "
-            f"{_fmt(per_req, '.2f'):>14} {_fmt(r.ratio, '.2f'):>6}")
+            f"{'/'.join(map(str, res.get('connections_per_process') or [])) or '-':>6}  "
+            f"{cpu:<{cw}} {_fmt(per_req, '.2f'):>14} {_fmt(r.ratio, '.2f'):>6}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,757 @@
+"""CCM Gateway webhook ingestion benchmark: ``POST /webhooks/{slug}`` against a bare endpoint.
+
+What it does, start to end (see bench/README.md, "Webhook ingestion"):
+
+1. creates a fresh PostgreSQL database (``--db``, default ``ccm_bench_webhooks``),
+   runs ``ccm-gateway migrate``, mints an admin token, and through GraphQL
+   creates three Stripe integrations (``bench-ingest`` for the service,
+   ``bench-bare`` for the bare endpoint, ``bench-lag``) with a rate limit they
+   never reach, plus ``--customers`` customers linked to ``bench-lag`` by
+   ``linkExternalRef`` (``cus_bench_<n>``);
+2. ``ingest`` / ``ingest-open`` (the edge), for each ``--workers`` variant:
+   ``ccm-gateway serve --workers N`` **with the arq worker stopped** (callbacks
+   are verified, stored and enqueued, nothing is applied), then
+   ``bench/bare_webhook.py`` under uvicorn (uvloop + httptools, same N), each
+   driven by ``bench/load.py`` with unique, correctly signed Stripe callbacks,
+   closed loop at ``--concurrency`` and open loop at each of ``--rates``. Every
+   body and its ``Stripe-Signature`` are computed before the load generator
+   starts (timestamps are seconds old when sent, far inside the 300 s
+   tolerance), so the generator spends no CPU on HMAC during the run;
+3. ``lag``: empties the queue and the inbox, starts the service
+   (``--lag-server-workers``, 1) **and one ``ccm-gateway worker``**, sends
+   ``payment_intent.succeeded`` callbacks for the linked customers open loop at
+   ``--lag-rate`` (500/s) for ``--lag-duration`` seconds, waits (at most
+   ``--lag-timeout``) until the worker has settled every event, and reports
+   ``applied_at - received_at`` per event (p50/p99/max) and how many were applied;
+4. prints the table (service vs bare, ratio), checks the targets (>= 2,000
+   accepted/s with p99 < 50 ms, >= 0.7x bare, lag p99 < 1 s), runs
+   ``ccm-gateway verify``, and always stops every process it started, drops the
+   database and removes its Redis keys, also on an error, Ctrl-C or SIGTERM.
+
+Everything is on loopback addresses; every loop is bounded in count and time.
+
+    /work/venv/bin/python bench/webhooks.py                      # defaults, ~5 minutes
+    /work/venv/bin/python bench/webhooks.py --workers 1 --duration 5 --lag-duration 10
+    /work/venv/bin/python bench/webhooks.py --profile /tmp/ccm-webhook-profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load import _pct  # noqa: E402
+from run import (  # noqa: E402
+    BENCH_DIR,
+    LOOPBACK,
+    REPO_DIR,
+    BenchError,
+    Row,
+    Server,
+    _fmt,
+    create_database,
+    drop_database,
+    graphql,
+    machine,
+    other_cores,
+    port_free,
+    run_cli,
+    run_load,
+    seed,
+    signals_as_interrupt,
+    start_server,
+    stop_server,
+    table,
+)
+
+SLUGS = {"service": "bench-ingest", "bare": "bench-bare", "lag": "bench-lag"}
+M_INTEGRATION = ("mutation($i: CreateIntegrationInput!) { createIntegration(input: $i) "
+                 "{ secret integration { id refSystem } } }")
+M_LINK = "mutation($i: LinkExternalRefInput!) { linkExternalRef(input: $i) { id } }"
+# The load never reaches it: the limiter's EVALSHA stays in the measurement, refusals do not.
+RATE_LIMIT = {"perSecond": 100_000, "burst": 100_000}
+EXPECT = '"duplicate":false'  # the service and the bare endpoint answer 202 with this
+ARQ_QUEUE = "arq:queue"
+BARE_QUEUE = "bench:inbound"
+REDIS_PATTERNS = ("arq:*", "ccm:*", "bench:*")  # what this benchmark leaves in its Redis db
+# Closed loop: bodies are pre-computed, so the warm-up needs its share; no run on this
+# machine comes near this rate, and one that did would show duplicates as errors.
+WARMUP_RATE_CAP = 20_000
+TARGET_RATE = 2000.0
+TARGET_P99_MS = 50.0
+TARGET_RATIO = 0.7
+TARGET_LAG_P99_S = 1.0
+MAX_SIGNED_AGE = 240  # seconds a pre-signed callback may wait: the tolerance is 300
+
+SCENARIOS = {
+    "ingest": "unique signed callbacks, closed loop, worker stopped (service and bare)",
+    "ingest-open": "the same, open loop at each of --rates (service and bare)",
+    "lag": "payment callbacks open loop at --lag-rate with the worker running; sync lag",
+}
+
+# Stages of the service's webhook path for the py-spy summary (inclusive shares).
+WEBHOOK_STAGES: list[tuple[str, str]] = [
+    ("HTTP server + ASGI (uvicorn run_asgi and below)", r"^RequestResponseCycle\.run_asgi "),
+    ("  starlette routing + middleware", r"\(starlette/"),
+    ("  RequestIdMiddleware (+ access log)", r"^RequestIdMiddleware\.__call__ "),
+    ("    access log (logging + JsonFormatter)", r"\(logging/__init__\.py|^JsonFormatter\."),
+    ("  webhook_endpoint", r"^webhook_endpoint \(ccm_gateway/integration/endpoints"),
+    ("    integration lookup (Integration.get_or_none)", r"^(\w+\.)?get_or_none \(tortoise/"),
+    ("    rate limit (GCRA EVALSHA)", r"^_rate_limit \(ccm_gateway/integration/endpoints"),
+    ("    resolve_profile", r"^resolve_profile \(ccm_gateway/integration/service"),
+    ("    read body", r"^_read_body \(ccm_gateway/integration/endpoints"),
+    ("    secret decrypt (SecretBox)", r"^active_secrets \(ccm_gateway/integration/service"),
+    ("    signature verify (profiles.verify)", r"^verify \(ccm_gateway/integration/profiles"),
+    ("    inbox.receive", r"^receive \(ccm_gateway/integration/inbox"),
+    ("      parse body + envelope", r"^(parse_body|envelope) \(ccm_gateway/integration/prof"),
+    ("      InboundEvent.create (ORM insert)", r"^(\w+\.)?create \(tortoise/models"),
+    ("      enqueue (arq enqueue_job)", r"^enqueue \(ccm_gateway/integration/inbox"),
+    ("    metrics (Redis HINCRBY / MULTI)", r"^Metrics\.(inc|observe) "),
+    ("ORM: tortoise + pypika (asyncpg included)", r"\((tortoise|pypika_tortoise)/"),
+    ("  asyncpg", r"\(asyncpg/"),
+    ("redis-py (all Redis calls)", r"\(redis/"),
+    ("JSON encode/decode (json module)", r"\(json/"),
+]
+
+
+# --- signed callbacks ---------------------------------------------------------
+
+
+def stripe_event(event_id: str, customer: str, created: int) -> str:
+    body = {"id": event_id, "object": "event", "type": "payment_intent.succeeded",
+            "created": created,
+            "data": {"object": {"id": f"pi_{event_id[4:]}", "amount_received": 100,
+                                "currency": "usd", "customer": customer}}}
+    return json.dumps(body, separators=(",", ":"))
+
+
+def write_signed(workdir: Path, name: str, secret: str, tag: str, count: int,
+                 customers: list[str]) -> tuple[Path, Path]:
+    """``count`` unique callbacks signed now: bodies and their Stripe-Signature headers,
+    as load.py's ``--bodies`` and ``--headers-file``."""
+    now = int(time.time())
+    key = secret.encode("utf-8")
+    rng = random.Random(f"{tag}")
+    bodies, headers = [], []
+    for n in range(count):
+        body = stripe_event(f"evt_{tag}_{n:07d}", rng.choice(customers), now)
+        mac = hmac.new(key, f"{now}.{body}".encode(), hashlib.sha256).hexdigest()
+        bodies.append(body)
+        headers.append(json.dumps({"Stripe-Signature": f"t={now},v1={mac}"}))
+    bodies_path = workdir / f"bodies-{name}.jsonl"
+    headers_path = workdir / f"headers-{name}.jsonl"
+    bodies_path.write_text("\n".join(bodies) + "\n")
+    headers_path.write_text("\n".join(headers) + "\n")
+    return bodies_path, headers_path
+
+
+# --- database and Redis -------------------------------------------------------
+
+
+async def _query(dsn: str, sql: str, *params: Any) -> list[Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await conn.fetch(sql, *params)
+    finally:
+        await conn.close()
+
+
+def query(dsn: str, sql: str, *params: Any) -> list[Any]:
+    return asyncio.run(_query(dsn, sql, *params))
+
+
+def inbox_rows(dsn: str, slug: str) -> int:
+    return query(dsn, 'SELECT count(*) AS n FROM "inbound_event" e JOIN "integration" i '
+                 'ON i.id = e.integration_id WHERE i.slug = $1', slug)[0]["n"]
+
+
+def redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=10)
+
+
+def purge_redis(url: str) -> int:
+    """Delete the keys this benchmark writes (queue, jobs, metrics, limiter, bare queue)."""
+    r = redis_client(url)
+    try:
+        removed = 0
+        for pattern in REDIS_PATTERNS:
+            batch = []
+            for key in r.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    removed += r.delete(*batch)
+                    batch = []
+            if batch:
+                removed += r.delete(*batch)
+        return removed
+    finally:
+        r.close()
+
+
+def redis_dbsize(url: str) -> int:
+    r = redis_client(url)
+    try:
+        return int(r.dbsize())
+    finally:
+        r.close()
+
+
+def queue_length(url: str, app: str) -> int:
+    r = redis_client(url)
+    try:
+        return int(r.zcard(ARQ_QUEUE) if app == "service" else r.llen(BARE_QUEUE))
+    finally:
+        r.close()
+
+
+# --- setup --------------------------------------------------------------------
+
+
+async def _setup(url: str, token: str, customer_ids: list[str]) -> dict[str, Any]:
+    """Create the integrations; link each customer to ``bench-lag`` as cus_bench_<n>."""
+    import httpx
+
+    sem = asyncio.Semaphore(8)
+    out: dict[str, Any] = {"secrets": {}, "ids": {}, "refs": []}
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+                                 timeout=30) as client:
+        for slug in SLUGS.values():
+            data = await graphql(client, url, M_INTEGRATION, {"i": {
+                "slug": slug, "name": f"Bench {slug}", "kind": "PAYMENT_PROCESSOR",
+                "profile": "stripe", "segments": ["*"], "rateLimit": RATE_LIMIT}},
+                "createIntegration")
+            created = data["createIntegration"]
+            if created["integration"]["refSystem"] != slug:
+                raise BenchError(f"{slug}: refSystem {created['integration']['refSystem']!r}")
+            out["secrets"][slug] = created["secret"]
+            out["ids"][slug] = created["integration"]["id"]
+
+        async def link(n: int, customer_id: str) -> str:
+            ref = f"cus_bench_{n:05d}"
+            async with sem:
+                await graphql(client, url, M_LINK, {"i": {
+                    "customerId": customer_id, "system": SLUGS["lag"], "externalId": ref}},
+                    "linkExternalRef")
+            return ref
+
+        out["refs"] = list(await asyncio.gather(*(link(n, c)
+                                                  for n, c in enumerate(customer_ids))))
+    return out
+
+
+# --- scenarios ----------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    args: argparse.Namespace
+    env: dict[str, str]
+    dsn: str
+    workdir: Path
+    secrets: dict[str, str]  # slug -> signing secret
+    ids: dict[str, str]  # slug -> integration id
+    refs: list[str]  # the customers' external ids under bench-lag
+
+
+def shape(args: argparse.Namespace, scenario: str, rate: float | None) -> str:
+    return f"open {rate:g}/s" if rate else f"closed c={args.concurrency}"
+
+
+def drive_ingest(ctx: Ctx, server: Server, app: str, workers: int, rate: float | None,
+                 profile_to: Path | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+    args = ctx.args
+    slug = SLUGS[app]
+    tag = f"{app[0]}{workers}{'o' + str(int(rate)) if rate else 'c'}{'p' if profile_to else ''}"
+    if rate:
+        count = int(rate * (args.warmup + args.duration)) + 10
+    else:
+        count = args.requests + int(WARMUP_RATE_CAP * max(args.warmup, args.ramp))
+    # Any customer reference will do at the edge: nothing is applied while the worker is off.
+    customers = ctx.refs or [f"cus_edge_{n:05d}" for n in range(1000)]
+    bodies, headers = write_signed(ctx.workdir, tag, ctx.secrets[slug], tag, count, customers)
+    rows_before, queued_before = inbox_rows(ctx.dsn, slug), queue_length(args.redis_url, app)
+    argv = ["--url", f"http://127.0.0.1:{server.port}/webhooks/{slug}", "--bodies", str(bodies),
+            "--headers-file", str(headers), "--expect", EXPECT, "--expect-status", "202",
+            "--duration", str(args.duration), "--requests", str(args.requests),
+            "--warmup", str(args.warmup), "--ramp", str(args.ramp), "--client", args.client]
+    if rate:
+        argv += ["--mode", "open", "--rate", str(rate)]
+    else:
+        argv += ["--mode", "closed", "--concurrency", str(args.concurrency)]
+    result, cpu = run_load(server, argv, f"{app}/{tag}", warmup=args.warmup,
+                           duration=args.duration, profile_to=profile_to)
+    rows = inbox_rows(ctx.dsn, slug) - rows_before
+    queued = queue_length(args.redis_url, app) - queued_before
+    result["inbox_rows"], result["queued"] = rows, queued
+    with contextlib.suppress(OSError):
+        bodies.unlink()
+        headers.unlink()
+    return result, cpu
+
+
+def start_worker(ctx: Ctx, timeout: float = 30.0) -> Server:
+    """``ccm-gateway worker`` in its own session; ready once arq has written its health key."""
+    cli = shutil.which("ccm-gateway", path=str(Path(sys.executable).parent)) or "ccm-gateway"
+    log_path = ctx.workdir / "worker.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([cli, "worker"], env=ctx.env, cwd=REPO_DIR, stdout=log,
+                                stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    worker = Server("worker", proc, 0, log_path, "")
+    r = redis_client(ctx.args.redis_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise BenchError(f"worker exited with {proc.returncode}:\n{worker.log_tail()}")
+            if r.exists(f"{ARQ_QUEUE}:health-check"):
+                return worker
+            time.sleep(0.2)
+    finally:
+        r.close()
+    stop_server(worker)
+    raise BenchError(f"worker not ready within {timeout:.0f} s:\n{worker.log_tail()}")
+
+
+def drive_lag(ctx: Ctx, server: Server, worker: Server) -> dict[str, Any]:
+    args = ctx.args
+    slug = SLUGS["lag"]
+    count = int(args.lag_rate * (args.warmup + args.lag_duration)) + 10
+    bodies, headers = write_signed(ctx.workdir, "lag", ctx.secrets[slug], "lag", count,
+                                   ctx.refs)
+    argv = ["--url", f"http://127.0.0.1:{server.port}/webhooks/{slug}", "--bodies", str(bodies),
+            "--headers-file", str(headers), "--expect", EXPECT, "--expect-status", "202",
+            "--duration", str(args.lag_duration), "--requests", str(count),
+            "--warmup", str(args.warmup), "--client", args.client,
+            "--mode", "open", "--rate", str(args.lag_rate)]
+    result, cpu = run_load(server, argv, "service/lag", warmup=args.warmup,
+                           duration=args.lag_duration, others={"worker": worker.pid})
+    sent_done = time.time()
+    integration_id = ctx.ids[slug]
+    status_sql = ('SELECT status, count(*) AS n FROM "inbound_event" WHERE integration_id = $1 '
+                  "GROUP BY status")
+    deadline = time.monotonic() + args.lag_timeout
+    while True:
+        statuses = {r["status"]: r["n"] for r in query(ctx.dsn, status_sql, integration_id)}
+        pending = statuses.get("received", 0) + statuses.get("retrying", 0)
+        if pending == 0 or time.monotonic() > deadline:
+            break
+        if worker.proc.poll() is not None:
+            raise BenchError(f"the worker exited with {worker.proc.returncode}:\n"
+                             f"{worker.log_tail()}")
+        time.sleep(0.5)
+    drained_after = time.time() - sent_done
+    since = dt.datetime.fromtimestamp(result["measure_started_at"], dt.UTC)
+    rows = query(ctx.dsn, """
+        SELECT EXTRACT(EPOCH FROM (e.applied_at - e.received_at))::float8 AS lag,
+               EXTRACT(EPOCH FROM (l.recorded_at - e.received_at))::float8 AS posted,
+               e.applied_at, l.recorded_at
+        FROM "inbound_event" e
+        LEFT JOIN "ledger_entry" l ON l.id = (e.result->>'entry_id')::uuid
+        WHERE e.integration_id = $1 AND e.received_at >= $2 AND e.status = 'applied'""",
+                 integration_id, since)
+    window = query(ctx.dsn, """
+        SELECT count(*) AS n, min(received_at) AS first, max(received_at) AS last
+        FROM "inbound_event" WHERE integration_id = $1 AND received_at >= $2""",
+                   integration_id, since)[0]
+    lags = sorted(r["lag"] for r in rows)
+    posted = sorted(r["posted"] for r in rows if r["posted"] is not None)
+    applied_times = sorted(r["recorded_at"] or r["applied_at"] for r in rows)
+    span = ((applied_times[-1] - applied_times[0]).total_seconds()
+            if len(applied_times) > 1 else 0.0)
+    return {
+        "load": result, "cpu": cpu, "statuses": statuses, "pending": pending,
+        "drained": pending == 0, "drain_wait_s": round(drained_after, 1),
+        "window_events": window["n"], "window_applied": len(lags),
+        "lag_p50_s": _pct(lags, 50), "lag_p99_s": _pct(lags, 99),
+        "lag_max_s": round(lags[-1], 3) if lags else None,
+        "posted_p50_s": _pct(posted, 50), "posted_p99_s": _pct(posted, 99),
+        "posted_max_s": round(posted[-1], 3) if posted else None,
+        "apply_rate": round(len(applied_times) / span, 1) if span else None,
+    }
+
+
+# --- reporting ----------------------------------------------------------------
+
+
+def _misses(thr: float | None, p99: float | None, errors: int, min_rate: float) -> list[str]:
+    """By how much a run misses ``min_rate``/s, the p99 target and zero errors."""
+    out = []
+    if thr is not None and thr < min_rate:
+        out.append(f"{min_rate - thr:.0f}/s short = {thr / min_rate:.0%} of the rate")
+    if p99 is None or p99 >= TARGET_P99_MS:
+        out.append("no answers" if p99 is None else
+                   f"p99 {p99 - TARGET_P99_MS:.1f} ms over = {p99 / TARGET_P99_MS:.1f}x")
+    if errors:
+        out.append(f"{errors} errors")
+    return out
+
+
+def targets(rows: list[Row], lag: dict[str, Any] | None, args: argparse.Namespace) -> list[str]:
+    out = []
+    for r in rows:
+        if r.app != "service":
+            continue
+        res, tag = r.result, f"[{r.workers} worker{'s' if r.workers > 1 else ''}]"
+        seen = f"{res['throughput']:.0f}/s, p99 {_fmt(res['p99_ms'], '.1f')} ms"
+        if r.scenario == "ingest":
+            miss = _misses(res["throughput"], res["p99_ms"], res["errors"], TARGET_RATE)
+            out.append(f"{tag} ingest >= {TARGET_RATE:g} accepted/s with p99 < "
+                       f"{TARGET_P99_MS:g} ms (closed c={args.concurrency}): "
+                       f"{'MISSED' if miss else 'MET'} ({seen}{'; ' if miss else ''}"
+                       f"{', '.join(miss)})")
+            if r.ratio is not None:
+                ok = r.ratio >= TARGET_RATIO
+                gap = "" if ok else (f"; {TARGET_RATIO - r.ratio:.2f} short, the service "
+                                     f"needs {TARGET_RATIO / r.ratio:.1f}x its throughput")
+                out.append(f"{tag} ingest service/bare >= {TARGET_RATIO:g}: "
+                           f"{'MET' if ok else 'MISSED'} ({r.ratio:.2f}{gap})")
+        elif r.scenario == "ingest-open" and res["target_rate"] == TARGET_RATE:
+            miss = _misses(res["throughput"], res["p99_ms"], res["errors"], 0.98 * TARGET_RATE)
+            out.append(f"{tag} ingest open loop at {TARGET_RATE:g}/s with p99 < "
+                       f"{TARGET_P99_MS:g} ms: {'MISSED' if miss else 'MET'} (achieved "
+                       f"{seen}{'; ' if miss else ''}{', '.join(miss)})")
+    if lag is not None:
+        p99 = lag["lag_p99_s"]
+        complete = lag["drained"] and lag["window_applied"] == lag["window_events"]
+        ok = p99 is not None and p99 < TARGET_LAG_P99_S and complete
+        detail = f"p99 {_fmt(p99, '.3f')} s"
+        if p99 is not None and p99 >= TARGET_LAG_P99_S:
+            detail += f" = {p99 / TARGET_LAG_P99_S:.1f}x the target"
+        detail += f"; {lag['window_applied']}/{lag['window_events']} applied"
+        if not lag["drained"]:
+            detail += f", {lag['pending']} still pending at the timeout"
+        out.append(f"lag p99 < {TARGET_LAG_P99_S:g} s at {args.lag_rate:g}/s with 1 worker "
+                   f"process: {'MET' if ok else 'MISSED'} ({detail})")
+    return out
+
+
+def lag_report(lag: dict[str, Any], args: argparse.Namespace) -> str:
+    load, cpu = lag["load"], lag["cpu"]
+    cores = "/".join(f"{cpu.get(k, 0):.2f}" for k in ("server", "worker", "postgres", "loadgen"))
+    cores += f"/{other_cores(cpu):.2f}"
+    return "\n".join([
+        f"lag: {args.lag_rate:g}/s open loop for {args.lag_duration:g} s (after {args.warmup:g} s "
+        f"warm-up) to `ccm-gateway serve --workers {args.lag_server_workers}` with one "
+        f"`ccm-gateway worker` running",
+        f"  edge: {load['ok']} accepted of {load['requests']} ({load['throughput']:.1f}/s), "
+        f"p50 {_fmt(load['p50_ms'], '.2f')} ms, p99 {_fmt(load['p99_ms'], '.2f')} ms, "
+        f"{load['errors']} errors {load['error_kinds'] or ''}",
+        f"  CPU cores serve/worker/pg/gen/other during the window: {cores}",
+        f"  events received in the window: {lag['window_events']}, applied: "
+        f"{lag['window_applied']}; all statuses (warm-up included): {lag['statuses']}",
+        f"  {'drained' if lag['drained'] else 'NOT drained'} {lag['drain_wait_s']} s after the "
+        f"last callback was answered"
+        + ("" if lag["drained"] else f" ({lag['pending']} still received/retrying; timeout "
+                                     f"{args.lag_timeout:g} s)"),
+        f"  worker apply rate: {_fmt(lag['apply_rate'])} events/s (first to last applied)",
+        f"  lag applied_at - received_at: p50 {_fmt(lag['lag_p50_s'], '.3f')} s, "
+        f"p99 {_fmt(lag['lag_p99_s'], '.3f')} s, max {_fmt(lag['lag_max_s'], '.3f')} s",
+        f"  (applied_at is taken when the worker starts the event; the ledger entry's "
+        f"recorded_at - received_at: p50 {_fmt(lag['posted_p50_s'], '.3f')} s, p99 "
+        f"{_fmt(lag['posted_p99_s'], '.3f')} s, max {_fmt(lag['posted_max_s'], '.3f')} s)",
+    ])
+
+
+# --- main ---------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Benchmark CCM Gateway webhook ingestion (POST /webhooks/{slug}) against "
+                    "a bare Starlette + asyncpg endpoint, and the worker's sync lag.",
+        epilog="Scenarios: " + "; ".join(f"{k}: {v}" for k, v in SCENARIOS.items()))
+    p.add_argument("--workers", default="1,2", help="server processes to try (default 1,2)")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS),
+                   help=f"comma-separated, from {', '.join(SCENARIOS)} (default all)")
+    p.add_argument("--concurrency", type=int, default=32, help="closed-loop connections")
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    p.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each")
+    p.add_argument("--requests", type=int, default=80_000,
+                   help="cap on measured callbacks per closed-loop run (bodies are "
+                        "pre-signed: this many plus the warm-up's share are generated)")
+    p.add_argument("--rates", default="2000",
+                   help="open-loop rates for ingest-open, comma-separated (default 2000)")
+    p.add_argument("--ramp", type=float, default=1.0,
+                   help="closed loop: seconds over which connections are opened")
+    p.add_argument("--client", choices=["raw", "aiohttp", "httpx"], default="raw")
+    p.add_argument("--pool-size", type=int, default=None,
+                   help="DB pool per server process, both apps (default: the service's, 10)")
+    p.add_argument("--skip-bare", action="store_true", help="service only")
+    p.add_argument("--customers", type=int, default=200,
+                   help="customers linked to bench-lag (payments spread over them)")
+    p.add_argument("--lag-rate", type=float, default=500.0)
+    p.add_argument("--lag-duration", type=float, default=20.0)
+    p.add_argument("--lag-timeout", type=float, default=90.0,
+                   help="seconds to wait for the worker to settle the backlog afterwards")
+    p.add_argument("--lag-server-workers", type=int, default=1,
+                   help="`serve --workers` during lag (the arq worker is always one process)")
+    p.add_argument("--profile", metavar="DIR",
+                   help="after the measured runs, profile the 1-worker service with py-spy "
+                        "under the ingest closed loop; stacks and a summary go here")
+    p.add_argument("--port", type=int, default=8720, help="service port")
+    p.add_argument("--bare-port", type=int, default=8721)
+    p.add_argument("--db", default="ccm_bench_webhooks", help="database to create and drop")
+    p.add_argument("--admin-db", default="postgres")
+    p.add_argument("--pg-host", default="127.0.0.1")
+    p.add_argument("--pg-port", type=int, default=5432)
+    p.add_argument("--pg-user", default="postgres")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/11",
+                   help="a Redis database for this benchmark alone (tests use 13-15): it must "
+                        "be empty at the start; its arq:*, ccm:* and bench:* keys are deleted "
+                        "before the lag run and at the end")
+    p.add_argument("--no-verify", action="store_true")
+    p.add_argument("--keep-db", action="store_true")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the work dir (server and worker logs) after a successful run")
+    p.add_argument("--json-out")
+    args = p.parse_args(argv)
+    args.worker_list = [int(w) for w in args.workers.split(",") if w.strip()]
+    args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    args.rate_list = [float(r) for r in args.rates.split(",") if r.strip()]
+    if set(args.scenario_list) - set(SCENARIOS):
+        p.error(f"unknown scenarios: {set(args.scenario_list) - set(SCENARIOS)}")
+    if not args.worker_list or min(args.worker_list) < 1 or max(args.worker_list) > 16:
+        p.error("--workers: 1 to 16 each")
+    if not 1 <= args.lag_server_workers <= 16:
+        p.error("--lag-server-workers: 1 to 16")
+    if any(not 0 < r <= 50_000 for r in args.rate_list) or not 0 < args.lag_rate <= 50_000:
+        p.error("rates in (0, 50000]")
+    # Bodies are signed before each run: the last must still be inside the 300 s tolerance.
+    if args.warmup + max(args.duration, args.lag_duration) + 20 > MAX_SIGNED_AGE:
+        p.error(f"--warmup + --duration/--lag-duration must stay under "
+                f"{MAX_SIGNED_AGE - 20} s (the callbacks are signed beforehand)")
+    if not 0 < args.duration or not 0 <= args.warmup <= 60 or not 0 < args.lag_timeout <= 900:
+        p.error("--duration > 0, --warmup in [0, 60], --lag-timeout in (0, 900]")
+    if not 1 <= args.customers <= 10_000 or not 1 <= args.concurrency <= 1024:
+        p.error("--customers in [1, 10000], --concurrency in [1, 1024]")
+    if not 1 <= args.requests <= 1_000_000:
+        p.error("--requests in [1, 1000000]")
+    if args.pg_host not in LOOPBACK or urlsplit(args.redis_url).hostname not in LOOPBACK:
+        p.error("PostgreSQL and Redis must be on loopback addresses")
+    if not args.db.replace("_", "").isalnum():
+        p.error("--db: letters, digits and _ only")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.dont_write_bytecode = True
+    for port in (args.port, args.bare_port):
+        if not port_free(port):
+            print(f"port {port} is in use; pick another with --port/--bare-port", file=sys.stderr)
+            return 2
+    workdir = Path(tempfile.mkdtemp(prefix="ccm-bench-webhooks-"))
+    dsn = f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CCM_", "BARE_"))}
+    env.update(CCM_DATABASE_URL=dsn, CCM_REDIS_URL=args.redis_url, CCM_ENV="dev",
+               CCM_RATE_LIMIT_PER_SECOND="1000000", CCM_RATE_LIMIT_BURST="1000000",
+               BARE_DATABASE_URL=dsn, BARE_REDIS_URL=args.redis_url, BARE_QUEUE_KEY=BARE_QUEUE,
+               PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    if args.pool_size:
+        env.update(CCM_DB_POOL_SIZE=str(args.pool_size), BARE_POOL_SIZE=str(args.pool_size))
+    started = dt.datetime.now(dt.UTC)
+    print(f"CCM Gateway webhook benchmark, {started:%Y-%m-%d %H:%M} UTC; {machine()}")
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"work dir (logs, request files): {workdir}", flush=True)
+
+    rows: list[Row] = []
+    servers: list[Server] = []
+    lag: dict[str, Any] | None = None
+    db_created = redis_checked = False
+    exit_code = 0
+
+    def start(app: str, workers: int) -> Server:
+        if app == "service":
+            cli = shutil.which("ccm-gateway", path=str(Path(sys.executable).parent))
+            server = start_server(f"service-w{workers}",
+                                  [cli or "ccm-gateway", "serve", "--port", str(args.port),
+                                   "--workers", str(workers)], env, args.port, "/readyz", workdir)
+        else:
+            server = start_server(
+                f"bare-w{workers}",
+                [sys.executable, "-m", "uvicorn", "bare_webhook:create_app", "--factory",
+                 "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port",
+                 str(args.bare_port), "--workers", str(workers), "--loop", "uvloop",
+                 "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+                env, args.bare_port, "/healthz", workdir)
+        servers.append(server)
+        return server
+
+    def stop(server: Server) -> None:
+        stop_server(server)
+        servers.remove(server)
+
+    try:
+        with signals_as_interrupt():
+            keys = redis_dbsize(args.redis_url)
+            if keys:
+                raise BenchError(f"{args.redis_url} holds {keys} keys: it may be in use by "
+                                 "something else. Pick an empty database with --redis-url "
+                                 "(or empty this one yourself)")
+            redis_checked = True
+            print(f"creating database {args.db} and migrating ...", flush=True)
+            create_database(args)
+            db_created = True
+            run_cli(["migrate"], env)
+            token = run_cli(["token", "--subject", "bench", "--role", "admin",
+                             "--ttl", "86400"], env).strip()
+            helper = start("service", 1)
+            gql_url = f"http://127.0.0.1:{args.port}/graphql"
+            customer_ids: list[str] = []
+            if "lag" in args.scenario_list:
+                customer_ids = seed(gql_url, token, args.customers, 1)["customers"]
+            t0 = time.perf_counter()
+            setup = asyncio.run(_setup(gql_url, token, customer_ids))
+            stop(helper)
+            print(f"created integrations {', '.join(SLUGS.values())}; linked "
+                  f"{len(setup['refs'])} customers in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+            ctx = Ctx(args, env, dsn, workdir, setup["secrets"], setup["ids"], setup["refs"])
+
+            edge = [(s, r) for s in ("ingest", "ingest-open") if s in args.scenario_list
+                    for r in ([None] if s == "ingest" else args.rate_list)]
+            apps = ["service"] + ([] if args.skip_bare else ["bare"])
+            if edge:
+                print("edge runs: the arq worker is NOT running (callbacks are stored and "
+                      "queued, not applied)", flush=True)
+            for workers in args.worker_list if edge else []:
+                for app in apps:
+                    server = start(app, workers)
+                    for scenario, rate in edge:
+                        result, cpu = drive_ingest(ctx, server, app, workers, rate)
+                        rows.append(Row(workers, scenario, app, shape(args, scenario, rate),
+                                        result, cpu))
+                        check = ("" if result["inbox_rows"] == result["queued"] else
+                                 f"  MISMATCH: {result['inbox_rows']} inbox rows but "
+                                 f"{result['queued']} queued")
+                        print(f"  {app:<7} w={workers} {scenario:<11} "
+                              f"{shape(args, scenario, rate):<13} {result['throughput']:>8.1f}/s"
+                              f"  p50 {_fmt(result['p50_ms'], '.2f')} ms  p99 "
+                              f"{_fmt(result['p99_ms'], '.2f')} ms  errors {result['errors']}  "
+                              f"inbox +{result['inbox_rows']} queued +{result['queued']}  "
+                              f"other load {other_cores(cpu):.2f} cores{check}",
+                              flush=True)
+                        if result["errors"]:
+                            print(f"    errors: {result['error_kinds']} e.g. "
+                                  f"{result['error_sample']}", flush=True)
+                    stop(server)
+            for r in rows:
+                if r.app == "service" and r.scenario == "ingest":
+                    bare = next((b for b in rows if b.app == "bare" and
+                                 (b.workers, b.scenario) == (r.workers, r.scenario)), None)
+                    if bare and bare.result["throughput"]:
+                        r.ratio = r.result["throughput"] / bare.result["throughput"]
+
+            if args.profile:
+                sys.path.insert(0, str(BENCH_DIR))
+                from profile_summary import load, summarise
+
+                if shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None \
+                        and shutil.which("py-spy") is None:
+                    raise BenchError("--profile needs py-spy: pip install py-spy")
+                profile_dir = Path(args.profile)
+                profile_dir.mkdir(parents=True, exist_ok=True)
+                server = start("service", 1)
+                out = profile_dir / "service-ingest.txt"
+                result, _ = drive_ingest(ctx, server, "service", 1, None, profile_to=out)
+                stop(server)
+                summary = (summarise(load(str(out)), 25, WEBHOOK_STAGES) if out.exists()
+                           else "no profile")
+                (profile_dir / "service-ingest.summary.txt").write_text(summary + "\n")
+                print(f"profile service ingest ({result['throughput']:.0f}/s under py-spy): "
+                      f"{out}\n{summary}", flush=True)
+
+            if "lag" in args.scenario_list:
+                # Start from an empty queue and inbox: the edge runs left their callbacks
+                # queued for a worker that was not running.
+                purge_redis(args.redis_url)
+                query(dsn, 'DELETE FROM "inbound_event"')
+                server = start("service", args.lag_server_workers)
+                worker = start_worker(ctx)
+                servers.append(worker)
+                print(f"lag: service (serve --workers {args.lag_server_workers}) and one "
+                      f"`ccm-gateway worker` running; {args.lag_rate:g}/s for "
+                      f"{args.lag_duration:g} s ...", flush=True)
+                lag = drive_lag(ctx, server, worker)
+                stop(worker)
+                stop(server)
+
+        print()
+        if rows:
+            print(f"results ({machine()}; PostgreSQL at {args.pg_host}:{args.pg_port}, db "
+                  f"{args.db}; client {args.client}; warm-up {args.warmup:g} s; arq worker "
+                  f"stopped; latency from scheduled send time in open loop)")
+            print(table(rows, show_other=True))
+            print("thrpt/s: callbacks accepted (202, not a duplicate) per second. CPU cores: "
+                  "server / all PostgreSQL / load generator / every other process on the "
+                  "machine (outside load).")
+            print("ratio: service / bare throughput, closed loop, same workers.")
+        if lag is not None:
+            print()
+            print(lag_report(lag, args))
+        print()
+        for line in targets(rows, lag, args):
+            print(line)
+        if not args.no_verify and db_created:
+            report = json.loads(run_cli(["verify"], env, timeout=600, ok_codes=(0, 1)) or "{}")
+            counts = query(dsn, 'SELECT (SELECT count(*) FROM "inbound_event") AS inbox, '
+                           '(SELECT count(*) FROM "ledger_entry") AS entries, '
+                           '(SELECT count(*) FROM "audit_event") AS audit')[0]
+            print(f"\nccm-gateway verify: ok={report.get('ok')} ({counts['inbox']} inbox "
+                  f"events, {counts['entries']} ledger entries, {counts['audit']} audit events)")
+            if not report.get("ok"):
+                print(json.dumps(report, indent=2)[:4000])
+                exit_code = 1
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps({
+                "started": started.isoformat(), "machine": machine(), "argv": sys.argv,
+                "rows": [r.__dict__ for r in rows], "lag": lag}, indent=2, default=str))
+    except BenchError as exc:
+        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
+        exit_code = 1
+    except KeyboardInterrupt as exc:
+        print(f"\ninterrupted ({exc}); cleaning up", file=sys.stderr)
+        exit_code = 130
+    finally:
+        for server in list(servers):
+            stop_server(server)
+        if db_created and not args.keep_db:
+            try:
+                drop_database(args)
+                print(f"dropped database {args.db}")
+            except Exception as exc:  # noqa: BLE001 - report, never mask the run's outcome
+                print(f"could not drop database {args.db}: {exc}", file=sys.stderr)
+        if redis_checked:  # never touch a database that was not empty at the start
+            with contextlib.suppress(Exception):
+                purge_redis(args.redis_url)
+        if exit_code == 0 and not args.keep_logs:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"logs kept in {workdir}", file=sys.stderr)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
