@@ -295,6 +295,13 @@ async def _payment_refunded(actor: Actor, key: str, event: InboundEvent,
         raise RetryLater(f"payment {c.reference!r} is not in the ledger yet")
     amount, original = await _amount(customer, c, at)
     refunded = await ledger.refunded_minor(payment)
+    if c.amount_is_total:
+        # A running total (Stripe's amount_refunded): apply what is new. An older total
+        # delivered late has nothing new. With a conversion, the entry's original
+        # amount is the converted running total, not this refund's part of it.
+        amount -= refunded
+        if amount <= 0:
+            return {"refunds": str(payment.id), "nothing_new": True}
     if refunded + amount > -payment.amount_minor:
         raise Rejected("REFUND_EXCEEDS_PAYMENT", f"refunds of payment {c.reference!r} would "
                        f"exceed its amount")

@@ -132,6 +132,9 @@ class FieldSpec:
     value: str | bool | None = None
     amount_format: str | None = None  # amount only: minor | decimal
     upper: bool = False
+    # amount of payment.refunded only: the running total refunded so far for the
+    # reference (Stripe's amount_refunded), not this refund's own amount.
+    total: bool = False
 
     def describe(self) -> str:
         return ".".join(self.path) if self.path else f"{self.name} (constant)"
@@ -190,6 +193,9 @@ class CanonicalEvent:
     gate: str | None
     occurred_at: datetime | None
     description: str | None
+    # The amount is the running total refunded for ``reference``; processing applies
+    # the difference from what it has refunded already.
+    amount_is_total: bool = False
 
 
 # --- loading ----------------------------------------------------------------------
@@ -508,6 +514,7 @@ class _Reader:
             self.fail(node, field, f"a vendor event type must be 1 to {MAX_ID_CHARS} characters")
         spec = self.mapping(node, field, required=("canonical", "fields"), optional=())
         canonical = self.choice(spec["canonical"], f"{field}.canonical", CANONICAL_TYPES)
+        self._canonical = canonical  # field_spec checks options that only some types allow
         required, optional = FIELD_RULES[canonical]
         fields_field = f"{field}.fields"
         entries = self.mapping(spec["fields"], fields_field, required=required,
@@ -523,10 +530,14 @@ class _Reader:
                                        "so that 1250 is never read the wrong way")
             return FieldSpec(name, path=self.path(node, field, body_format))
         if name == "amount":
-            spec = self.mapping(node, field, required=("path", "format"), optional=())
+            spec = self.mapping(node, field, required=("path", "format"), optional=("total",))
+            total = self.boolean(spec["total"], f"{field}.total") if "total" in spec else False
+            if total and self._canonical != "payment.refunded":
+                self.fail(spec["total"], f"{field}.total",
+                          "only a payment.refunded amount can be a running total")
             return FieldSpec(name, path=self.path(spec["path"], f"{field}.path", body_format),
                              amount_format=self.choice(spec["format"], f"{field}.format",
-                                                       AMOUNT_FORMATS))
+                                                       AMOUNT_FORMATS), total=total)
         options = () if name == "granted" else ("upper",)
         spec = self.mapping(node, field, optional=("path", "value", *options))
         if ("path" in spec) == ("value" in spec):
@@ -737,6 +748,7 @@ def normalise(profile: Profile, event_type: str | None, document: dict[str, Any]
         gate=read.text("gate"),
         occurred_at=occurred_at,
         description=read.text("description", free_text=True),
+        amount_is_total=bool((spec := mapping.field("amount")) and spec.total),
     )
 
 

@@ -145,6 +145,7 @@ SAMPLE_EVENTS = [
     ("stripe", "charge.refunded", event(
         "payment.refunded", "cus_R4nD0mCu5t0m", amount_minor=20000, currency="USD",
         reference="pi_3QJ8sLHn7f2KxY0a1Zz9yX8w", description="Invoice INV-2026-0042",
+        amount_is_total=True,
         occurred_at=utc(2026, 11, 24, 10, 15))),
     ("generic-bms", "site_charge.created", event(
         "charge.posted", "TEN-0042", amount_minor=3750, currency="EUR", site_code="SITE-NORTH",
@@ -1055,6 +1056,13 @@ BAD_PROFILES = [
      "content_types.0", "not a media type"),
     ("content-types-empty", "body: json\n", "body: json\ncontent_types: []\n", 4,
      "content_types", "non-empty list"),
+    ("amount-total-not-bool", "format: decimal}", "format: decimal, total: maybe}", 23,
+     "events.refund.fields.amount.total", "true or false"),
+    ("amount-total-not-a-refund", "canonical: payment.refunded\n    fields:\n      customer: who\n"
+     "      amount: {path: amt, format: decimal}",
+     "canonical: payment.succeeded\n    fields:\n      customer: who\n"
+     "      amount: {path: amt, format: decimal, total: true}", 23,
+     "events.refund.fields.amount.total", "only a payment.refunded amount"),
 ]
 
 

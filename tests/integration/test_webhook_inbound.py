@@ -356,3 +356,26 @@ async def test_secret_rotation_overlap(gql, make_integration, linked_customer, s
 async def test_verify_is_clean_after_webhook_traffic():
     report = await verify_all()
     assert report["ok"], report
+
+
+async def test_stripe_partial_refunds_apply_the_new_part_of_the_running_total(
+        make_integration, linked_customer, send_stripe):
+    hook = await make_integration("stripe")
+    customer = await linked_customer(hook, "cus_part")
+    payment = stripe_event("payment_intent.succeeded",
+                           payment_intent("cus_part", 10000, pi="pi_part"))
+    assert (await settled((await send_stripe(hook, payment)).json()["id"])).status \
+        == InboundStatus.APPLIED
+
+    def refunded(total: int) -> dict:
+        return stripe_event("charge.refunded", {
+            "id": "ch_part", "object": "charge", "amount": 10000, "amount_refunded": total,
+            "currency": "usd", "customer": "cus_part", "payment_intent": "pi_part"})
+
+    first, second, late = refunded(3000), refunded(7000), refunded(3000)
+    for event in (first, second, late):  # the first total delivered again, late
+        outcome = await settled((await send_stripe(hook, event)).json()["id"])
+        assert outcome.status == InboundStatus.APPLIED, outcome.last_error
+    refunds = [e.amount_minor for e in await entries(customer) if e.kind == EntryKind.REFUND]
+    assert refunds == [3000, 4000]
+    assert await balance(customer) == -10000 + 7000
