@@ -379,3 +379,45 @@ async def test_stripe_partial_refunds_apply_the_new_part_of_the_running_total(
     refunds = [e.amount_minor for e in await entries(customer) if e.kind == EntryKind.REFUND]
     assert refunds == [3000, 4000]
     assert await balance(customer) == -10000 + 7000
+
+
+async def test_metrics_count_callbacks_refusals_and_outcomes(client, make_integration,
+                                                             linked_customer, send_stripe):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    hook = await make_integration("stripe")
+    await linked_customer(hook, "cus_metrics")
+    ok = await send_stripe(hook, stripe_event("payment_intent.succeeded",
+                                              payment_intent("cus_metrics", 10)))
+    await settled(ok.json()["id"])
+    stale = await send_stripe(hook, stripe_event("payment_intent.succeeded",
+                                                 payment_intent("cus_metrics", 10)),
+                              timestamp=int(time.time()) - 3600)
+    assert stale.status_code == 401
+
+    async def scrape() -> dict:
+        text = (await client.get("/metrics")).text
+        found = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.labels.get("integration") == hook.slug:
+                    key = (sample.name, tuple(sorted(sample.labels.items())))
+                    found[key] = sample.value
+        return found
+
+    def value(found: dict, name: str, **labels: str) -> float:
+        return found.get((name, tuple(sorted({"integration": hook.slug, **labels}.items()))), 0)
+
+    from testkit import eventually
+
+    async def counted() -> dict | None:
+        found = await scrape()
+        done = value(found, "webhook_events_processed_total", outcome="applied") == 1
+        return found if done else None
+
+    found = await eventually(counted)
+    assert value(found, "webhook_callbacks_received_total") == 2
+    assert value(found, "webhook_callbacks_refused_total",
+                 reason="TIMESTAMP_OUT_OF_TOLERANCE") == 1
+    assert value(found, "webhook_ingest_seconds_count") == 1
+    assert value(found, "webhook_sync_lag_seconds_count") == 1
