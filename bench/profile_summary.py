@@ -75,15 +75,21 @@ def load(path: str) -> list[tuple[list[str], int]]:
 
 def summarise(samples: list[tuple[list[str], int]], top: int = 15,
               stages: list[tuple[str, str]] | None = None) -> str:
-    """``stages``: (label, regex) pairs to report instead of the GraphQL ones (STAGES)."""
+    """``stages``: (label, regex) pairs to report instead of the GraphQL ones (STAGES). A regex
+    is searched in each frame; one written ``stack:<regex>`` in the whole stack, its frames
+    joined by ";" (to say "this call made from that line")."""
     total = sum(n for _, n in samples)
     if not total:
         return "no samples"
     out = [f"{total} samples"]
     out.append("stages (inclusive):")
     for label, pattern in stages or STAGES:
-        rx = re.compile(pattern)
-        n = sum(c for frames, c in samples if any(rx.search(f) for f in frames))
+        if pattern.startswith("stack:"):
+            rx = re.compile(pattern[6:])
+            n = sum(c for frames, c in samples if rx.search(";".join(frames)))
+        else:
+            rx = re.compile(pattern)
+            n = sum(c for frames, c in samples if any(rx.search(f) for f in frames))
         out.append(f"  {100 * n / total:5.1f} %  {label}")
     out.append("libraries (self time of the innermost Python frame):")
     by_lib: Counter[str] = Counter()

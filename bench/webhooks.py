@@ -114,7 +114,9 @@ WEBHOOK_STAGES: list[tuple[str, str]] = [
     ("  RequestIdMiddleware (+ access log)", r"^RequestIdMiddleware\.__call__ "),
     ("    access log (logging + JsonFormatter)", r"\(logging/__init__\.py|^JsonFormatter\."),
     ("  webhook_endpoint", r"^webhook_endpoint \(ccm_gateway/integration/endpoints"),
-    ("    integration lookup (Integration.get_or_none)", r"^(\w+\.)?get_or_none \(tortoise/"),
+    ("    integration lookup (Integration.get_or_none)",
+     r"stack:webhook_endpoint \(ccm_gateway/integration/endpoints\.py:\d+\);"
+     r"(QuerySet|Model\.get_or_none)"),
     ("    rate limit (GCRA EVALSHA)", r"^_rate_limit \(ccm_gateway/integration/endpoints"),
     ("    resolve_profile", r"^resolve_profile \(ccm_gateway/integration/service"),
     ("    read body", r"^_read_body \(ccm_gateway/integration/endpoints"),
@@ -127,6 +129,7 @@ WEBHOOK_STAGES: list[tuple[str, str]] = [
     ("    metrics (Redis HINCRBY / MULTI)", r"^Metrics\.(inc|observe) "),
     ("ORM: tortoise + pypika (asyncpg included)", r"\((tortoise|pypika_tortoise)/"),
     ("  asyncpg", r"\(asyncpg/"),
+    ("    pool release (asyncpg's reset query)", r"^PoolConnectionHolder\.release "),
     ("redis-py (all Redis calls)", r"\(redis/"),
     ("JSON encode/decode (json module)", r"\(json/"),
 ]
