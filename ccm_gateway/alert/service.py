@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from ccm_gateway.alert.models import Alert, AlertSeverity
-from ccm_gateway.errors import BadInput
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 
 
 async def raise_alert(kind: str, severity: AlertSeverity, message: str, *,
@@ -28,12 +26,5 @@ async def page_alerts(*, kind: str | None, integration_id: Any, first: int, afte
         query = query.filter(kind=kind)
     if integration_id is not None:
         query = query.filter(integration_id=integration_id)
-    if after is not None:
-        created, last_id = decode_cursor(after, 2)
-        try:
-            key, at = uuid.UUID(last_id), datetime.fromisoformat(created)
-        except ValueError:
-            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
-        query = query.filter(created_at__lte=at).exclude(created_at=at, id__gte=key)
-    rows = await query.order_by("-created_at", "-id").limit(first + 1)
-    return Page.of(rows, first, lambda a: encode_cursor(a.created_at.isoformat(), a.id))
+    return await page_newest_first(query, time_field="created_at", first=first, after=after,
+                                   id_type=uuid.UUID)

@@ -26,7 +26,6 @@ from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.types import (
     CreditAccount,
     Hold,
-    HoldStatus,
     InvoicingCycle,
     LedgerEntry,
     LedgerFilter,

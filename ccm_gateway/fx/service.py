@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
-from tortoise.expressions import Q
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.audit.service import Actor
@@ -26,7 +25,7 @@ from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.fx.models import FxRate
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.money import currency_exponent
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 
 MAX_RATE_INTEGER_DIGITS = 12
 MAX_RATE_DECIMALS = 12
@@ -234,15 +233,5 @@ async def page_rates(base: str | None = None, quote: str | None = None, *, first
         query = query.filter(base=_check_currency(base, "base"))
     if quote is not None:
         query = query.filter(quote=_check_currency(quote, "quote"))
-    if after:
-        effective, last_id = decode_cursor(after, 2)
-        try:
-            effective_at, row_id = datetime.fromisoformat(effective), int(last_id)
-            if effective_at.tzinfo is None:
-                raise ValueError
-        except ValueError:
-            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
-        query = query.filter(Q(effective_at__lt=effective_at)
-                             | Q(effective_at=effective_at, id__lt=row_id))
-    rows = await query.order_by("-effective_at", "-id").limit(first + 1)
-    return Page.of(rows, first, lambda r: encode_cursor(r.effective_at.isoformat(), r.id))
+    return await page_newest_first(query, time_field="effective_at", first=first, after=after,
+                                   id_type=int)

@@ -27,7 +27,7 @@ from ccm_gateway.integration.models import (
     InboundStatus,
     Integration,
 )
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 
 log = logging.getLogger("ccm_gateway.integration.inbox")
 
@@ -106,15 +106,8 @@ async def page_events(flt: EventFilter, *, first: int, after: str | None,
         query = query.filter(received_at__gte=flt.received_after)
     if flt.received_before is not None:
         query = query.filter(received_at__lt=flt.received_before)
-    if after is not None:
-        at, last_id = decode_cursor(after, 2)
-        try:
-            key, when = uuid.UUID(last_id), datetime.fromisoformat(at)
-        except ValueError:
-            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
-        query = query.filter(Q(received_at__lt=when) | Q(received_at=when, id__lt=key))
-    rows = await query.order_by("-received_at", "-id").limit(first + 1)
-    return Page.of(rows, first, lambda e: encode_cursor(e.received_at.isoformat(), e.id))
+    return await page_newest_first(query, time_field="received_at", first=first, after=after,
+                                   id_type=uuid.UUID)
 
 
 async def get_event(event_id: Any) -> InboundEvent:

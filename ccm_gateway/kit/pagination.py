@@ -7,7 +7,10 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from tortoise.expressions import Q
 
 from ccm_gateway.errors import BadInput
 
@@ -48,3 +51,22 @@ def check_page_size(first: int, max_page_size: int) -> None:
         raise BadInput(f"first must be between 1 and {max_page_size}", field="first")
 
 
+
+
+async def page_newest_first(query: Any, *, time_field: str, first: int, after: str | None,
+                            id_type: Callable[[str], Any]) -> Page:
+    """A page of ``query`` ordered by ``time_field`` then id, newest first; the cursor
+    holds both, so rows sharing a timestamp are neither skipped nor repeated."""
+    if after:
+        at_text, last_text = decode_cursor(after, 2)
+        try:
+            at, last_id = datetime.fromisoformat(at_text), id_type(last_text)
+            if at.tzinfo is None:
+                raise ValueError(at_text)
+        except ValueError:
+            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
+        query = query.filter(Q(**{f"{time_field}__lt": at})
+                             | Q(**{time_field: at, "id__lt": last_id}))
+    rows = await query.order_by(f"-{time_field}", "-id").limit(first + 1)
+    return Page.of(rows, first,
+                   lambda row: encode_cursor(getattr(row, time_field).isoformat(), row.id))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
@@ -22,7 +22,7 @@ from ccm_gateway.audit.service import Actor
 from ccm_gateway.customer.models import Customer, CustomerStatus, Site
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit.money import currency_exponent, format_minor
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 from ccm_gateway.ledger import idempotency
 from ccm_gateway.ledger.models import (
     CreditAccount,
@@ -779,16 +779,8 @@ async def list_entries(
         query = query.filter(occurred_at__gte=flt.occurred_from)
     if flt.occurred_to:
         query = query.filter(occurred_at__lt=flt.occurred_to)
-    if after:
-        recorded, last_id = decode_cursor(after, 2)
-        try:
-            recorded_at, last_uuid = datetime.fromisoformat(recorded), uuid.UUID(last_id)
-        except ValueError:
-            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
-        query = query.filter(Q(recorded_at__lt=recorded_at)
-                             | Q(recorded_at=recorded_at, id__lt=last_uuid))
-    rows = await query.order_by("-recorded_at", "-id").limit(first + 1)
-    return Page.of(rows, first, lambda e: encode_cursor(e.recorded_at.isoformat(), e.id))
+    return await page_newest_first(query, time_field="recorded_at", first=first, after=after,
+                                   id_type=uuid.UUID)
 
 
 async def get_hold(hold_id: Any) -> Hold:
