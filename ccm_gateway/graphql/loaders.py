@@ -31,6 +31,7 @@ class Loaders:
         self.site_limits_by_account = DataLoader(self._site_limits)
         self.external_refs_by_customer = DataLoader(self._external_refs)
         self.pending_holds_by_account = DataLoader(self._pending_holds)
+        self.integration_health = DataLoader(self._integration_health)
 
     @staticmethod
     async def _accounts(keys: list[Any]) -> list[Any]:
@@ -49,6 +50,13 @@ class Loaders:
     async def _external_refs(keys: list[Any]) -> list[list[Any]]:
         rows = await ExternalRef.filter(customer_id__in=keys).order_by("system", "external_id")
         return _many(rows, keys, "customer_id")
+
+    @staticmethod
+    async def _integration_health(keys: list[Any]) -> list[Any]:
+        from ccm_gateway.integration.service import health
+
+        found = await health(keys)
+        return [found[k] for k in keys]
 
     @staticmethod
     async def _pending_holds(keys: list[Any]) -> list[list[Any]]:

@@ -87,8 +87,8 @@ class Integration:
                    version=m.version, created_at=m.created_at)
 
     @strawberry.field
-    async def health(self) -> IntegrationHealth:
-        h = (await integration_service.health([self._m.id]))[self._m.id]
+    async def health(self, info: CtxInfo) -> IntegrationHealth:
+        h = await info.context.loaders.integration_health.load(self._m.id)
         return IntegrationHealth(last_event_at=h.last_event_at, received_last_24h=h.received,
                                  failed_last_24h=h.failed, failure_rate=h.failure_rate,
                                  dead_letters=h.dead_letters, parked=h.parked)

@@ -229,3 +229,17 @@ async def test_alerts_are_listed_newest_first(gql, make_integration, send_stripe
     assert page["edges"][0]["node"]["kind"] == "webhook.parked.unknown_customer"
     assert page["edges"][0]["node"]["severity"] == "WARNING"
     assert page["pageInfo"]["hasNextPage"]
+
+
+async def test_a_page_of_integrations_with_health_costs_a_fixed_number_of_queries(
+        gql, make_integration, count_queries):
+    for _ in range(3):
+        await make_integration("stripe")
+    query = """query($n: Int) { integrations(first: $n) { edges { node { slug
+        health { receivedLast24h failureRate deadLetters } } } } }"""
+    counts = []
+    for size in (2, 10):
+        count_queries.count = 0
+        assert len((await gql(query, {"n": size})).data["integrations"]["edges"]) == size
+        counts.append(count_queries.count)
+    assert counts[0] == counts[1]
