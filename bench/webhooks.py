@@ -77,6 +77,7 @@ from run import (  # noqa: E402
     run_load,
     seed,
     signals_as_interrupt,
+    start_py_spy,
     start_server,
     stop_server,
     table,
@@ -132,6 +133,29 @@ WEBHOOK_STAGES: list[tuple[str, str]] = [
     ("    pool release (asyncpg's reset query)", r"^PoolConnectionHolder\.release "),
     ("redis-py (all Redis calls)", r"\(redis/"),
     ("JSON encode/decode (json module)", r"\(json/"),
+]
+
+
+# Stages of the worker's processing of one inbox event (inclusive shares).
+WORKER_STAGES: list[tuple[str, str]] = [
+    ("arq job run (Worker.run_job)", r"^Worker\.run_job "),
+    ("  process_inbound task", r"^process_inbound \(ccm_gateway/integration/tasks"),
+    ("    processing.process", r"^process \(ccm_gateway/integration/processing"),
+    ("      _attempt", r"^_attempt \(ccm_gateway/integration/processing"),
+    ("        _normalise (profile parse)", r"^_normalise \(ccm_gateway/integration/processing"),
+    ("        _customer (ExternalRef lookup)", r"^_customer \(ccm_gateway/integration/processing"),
+    ("        ledger.post_entry", r"^post_entry \(ccm_gateway/ledger/service"),
+    ("          audit.record", r"^record \(ccm_gateway/audit/service"),
+    ("        _settle (event update)", r"^_settle \(ccm_gateway/integration/processing"),
+    ("      transactions (tortoise in_transaction)", r"^TransactionContext.*\.__a(enter|exit)__ "
+                                                     r"|in_transaction"),
+    ("    metrics", r"^Metrics\.(inc|observe) "),
+    ("  arq bookkeeping (job fetch, result, in-progress keys)", r"\(arq/"),
+    ("logging (arq's per-job log lines)", r"\(logging/"),
+    ("ORM: tortoise + pypika (asyncpg included)", r"\((tortoise|pypika_tortoise)/"),
+    ("  pypika SQL building", r"\(pypika_tortoise/"),
+    ("  asyncpg", r"\(asyncpg/"),
+    ("redis-py", r"\(redis/"),
 ]
 
 
@@ -337,7 +361,9 @@ def start_worker(ctx: Ctx, timeout: float = 30.0) -> Server:
     raise BenchError(f"worker not ready within {timeout:.0f} s:\n{worker.log_tail()}")
 
 
-def drive_lag(ctx: Ctx, server: Server, worker: Server) -> dict[str, Any]:
+def drive_lag(ctx: Ctx, server: Server, worker: Server,
+              profile_to: Path | None = None) -> dict[str, Any]:
+    """``profile_to``: py-spy the worker process over the warm-up and the measured window."""
     args = ctx.args
     slug = SLUGS["lag"]
     count = int(args.lag_rate * (args.warmup + args.lag_duration)) + 10
@@ -348,8 +374,18 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server) -> dict[str, Any]:
             "--duration", str(args.lag_duration), "--requests", str(count),
             "--warmup", str(args.warmup), "--client", args.client,
             "--mode", "open", "--rate", str(args.lag_rate)]
-    result, cpu = run_load(server, argv, "service/lag", warmup=args.warmup,
-                           duration=args.lag_duration, others={"worker": worker.pid})
+    spy = (start_py_spy(worker.pid, args.warmup + args.lag_duration + 1, profile_to)
+           if profile_to else None)
+    try:
+        result, cpu = run_load(server, argv, "service/lag", warmup=args.warmup,
+                               duration=args.lag_duration, others={"worker": worker.pid})
+    finally:
+        if spy is not None:
+            try:
+                spy.wait(30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait(5)
     sent_done = time.time()
     integration_id = ctx.ids[slug]
     status_sql = ('SELECT status, count(*) AS n FROM "inbound_event" WHERE integration_id = $1 '
@@ -383,6 +419,13 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server) -> dict[str, Any]:
     applied_times = sorted(r["recorded_at"] or r["applied_at"] for r in rows)
     span = ((applied_times[-1] - applied_times[0]).total_seconds()
             if len(applied_times) > 1 else 0.0)
+    # Worker CPU per event while the load ran: its cores over the events it applied then.
+    until = since + dt.timedelta(seconds=result["duration_s"])
+    in_window = query(ctx.dsn, """
+        SELECT count(*) AS n FROM "inbound_event" WHERE integration_id = $1
+        AND applied_at >= $2 AND applied_at < $3""", integration_id, since, until)[0]["n"]
+    worker_ms = (cpu.get("worker", 0.0) * result["duration_s"] / in_window * 1000
+                 if in_window else None)
     return {
         "load": result, "cpu": cpu, "statuses": statuses, "pending": pending,
         "drained": pending == 0, "drain_wait_s": round(drained_after, 1),
@@ -392,6 +435,8 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server) -> dict[str, Any]:
         "posted_p50_s": _pct(posted, 50), "posted_p99_s": _pct(posted, 99),
         "posted_max_s": round(posted[-1], 3) if posted else None,
         "apply_rate": round(len(applied_times) / span, 1) if span else None,
+        "applied_during_load": in_window,
+        "worker_cpu_ms_per_event": round(worker_ms, 2) if worker_ms else None,
     }
 
 
@@ -468,7 +513,9 @@ def lag_report(lag: dict[str, Any], args: argparse.Namespace) -> str:
         f"last callback was answered"
         + ("" if lag["drained"] else f" ({lag['pending']} still received/retrying; timeout "
                                      f"{args.lag_timeout:g} s)"),
-        f"  worker apply rate: {_fmt(lag['apply_rate'])} events/s (first to last applied)",
+        f"  worker apply rate: {_fmt(lag['apply_rate'])} events/s (first to last applied); "
+        f"{lag['applied_during_load']} applied while the load ran, at "
+        f"{_fmt(lag['worker_cpu_ms_per_event'], '.2f')} ms of worker CPU each",
         f"  lag applied_at - received_at: p50 {_fmt(lag['lag_p50_s'], '.3f')} s, "
         f"p99 {_fmt(lag['lag_p99_s'], '.3f')} s, max {_fmt(lag['lag_max_s'], '.3f')} s",
         f"  (applied_at is taken when the worker starts the event; the ledger entry's "
@@ -494,8 +541,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=80_000,
                    help="cap on measured callbacks per closed-loop run (bodies are "
                         "pre-signed: this many plus the warm-up's share are generated)")
-    p.add_argument("--rates", default="2000",
-                   help="open-loop rates for ingest-open, comma-separated (default 2000)")
+    p.add_argument("--rates", default="500,2000",
+                   help="open-loop rates for ingest-open, comma-separated (default 500,2000: "
+                        "the lag scenario's rate and the target)")
     p.add_argument("--ramp", type=float, default=1.0,
                    help="closed loop: seconds over which connections are opened")
     p.add_argument("--client", choices=["raw", "aiohttp", "httpx"], default="raw")
@@ -506,7 +554,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="customers linked to bench-lag (payments spread over them)")
     p.add_argument("--lag-rate", type=float, default=500.0)
     p.add_argument("--lag-duration", type=float, default=20.0)
-    p.add_argument("--lag-timeout", type=float, default=90.0,
+    p.add_argument("--lag-timeout", type=float, default=120.0,
                    help="seconds to wait for the worker to settle the backlog afterwards")
     p.add_argument("--lag-server-workers", type=int, default=1,
                    help="`serve --workers` during lag (the arq worker is always one process)")
@@ -697,7 +745,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"lag: service (serve --workers {args.lag_server_workers}) and one "
                       f"`ccm-gateway worker` running; {args.lag_rate:g}/s for "
                       f"{args.lag_duration:g} s ...", flush=True)
-                lag = drive_lag(ctx, server, worker)
+                lag_profile = Path(args.profile) / "worker-lag.txt" if args.profile else None
+                lag = drive_lag(ctx, server, worker, lag_profile)
+                if lag_profile is not None:
+                    from profile_summary import load, summarise
+
+                    summary = (summarise(load(str(lag_profile)), 25, WORKER_STAGES)
+                               if lag_profile.exists() else "no profile")
+                    lag_profile.with_suffix(".summary.txt").write_text(summary + "\n")
+                    print(f"profile of the worker during lag: {lag_profile}\n{summary}",
+                          flush=True)
                 stop(worker)
                 stop(server)
 
