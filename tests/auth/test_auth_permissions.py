@@ -27,6 +27,7 @@ from ccm_gateway.audit.service import Actor
 from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
 from ccm_gateway.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from ccm_gateway.config import DEV_SECRET_KEY
 from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.integration.models import (
@@ -257,7 +258,9 @@ async def _update_trusted_issuer(world: World) -> Case:
 async def _integration(world: World) -> str:
     async with in_transaction():
         created = await integration_service.create_integration(
-            Actor(type="user", id="perm-setup"), SecretBox("perm-test-secret-key"),
+            # The session app's key: every stored secret must stay readable by it
+            # (tests/auth/test_auth_rotate_master.py re-encrypts them all).
+            Actor(type="user", id="perm-setup"), SecretBox(DEV_SECRET_KEY),
             slug=unique("perm"), name="Perm", kind=IntegrationKind.ERP, profile="stripe",
             segments=["*"])
     return str(created.integration.id)
