@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from arq.constants import in_progress_key_prefix, job_key_prefix
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -62,7 +63,7 @@ async def receive(queue: Any, integration: Integration, profile: profiles.Profil
         first = await InboundEvent.get(integration_id=integration.id,
                                        external_id=env.external_id)
         return Received(first.id, str(first.status), True, first.result)
-    await enqueue(queue, event_id)
+    await enqueue(queue, event_id)  # job id: job_id_for(event_id, RECEIVED, 0)
     return Received(event_id, InboundStatus.RECEIVED.value, False)
 
 
@@ -151,18 +152,42 @@ async def replay(actor: Actor, event_ids: Sequence[Any]) -> list[InboundEvent]:
 
 async def sweep(queue: Any, *, older_than: timedelta, now: datetime | None = None,
                 batch: int = 1000) -> int:
-    """Enqueue events that should be in progress but whose queue message is gone."""
+    """Enqueue events that should be in progress but whose queue message is gone.
+
+    An event whose own job still waits in the queue is left to it: under a backlog,
+    re-enqueueing those would only add no-op jobs. A job held by a worker that died
+    keeps its in-progress mark for about an hour, so a held job counts as gone."""
     now = now or datetime.now(UTC)
     cutoff = now - older_than
     due = await InboundEvent.filter(
         Q(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
         | Q(status=InboundStatus.RETRYING, next_attempt_at__lt=cutoff)
-    ).order_by("received_at").limit(batch).values_list("id", flat=True)
+    ).order_by("received_at").limit(batch).values_list("id", "status", "attempts")
+    if not due:
+        return 0
+    async with queue.pipeline(transaction=False) as pipe:
+        for event_id, status, attempts in due:
+            job_id = job_id_for(event_id, InboundStatus(status), attempts)
+            pipe.exists(job_key_prefix + job_id)
+            pipe.exists(in_progress_key_prefix + job_id)
+        flags = await pipe.execute()
     stamp = now.strftime("%Y%m%d%H%M")
-    for event_id in due:
+    swept = 0
+    for i, (event_id, _, _) in enumerate(due):
+        queued, held = flags[2 * i], flags[2 * i + 1]
+        if queued and not held:
+            continue
         # A per-sweep job id: arq refuses an id whose earlier job's result it still keeps.
         await enqueue(queue, event_id, job_suffix=f":sweep{stamp}")
-    return len(due)
+        swept += 1
+    return swept
+
+
+def job_id_for(event_id: Any, status: InboundStatus, attempts: int) -> str:
+    """The job that receive() or a scheduled retry enqueued for an event in this state."""
+    if status == InboundStatus.RETRYING:
+        return f"inbound:{event_id}:try{attempts}"
+    return f"inbound:{event_id}"
 
 
 async def purge_payloads(*, older_than_days: int, now: datetime | None = None,

@@ -168,6 +168,7 @@ async def _retry_or_bury(event_id: Any, exc: Exception, *, delays: tuple[int, ..
         event.next_attempt_at = now + timedelta(seconds=delay)
         event.last_error = error
         await event.save(update_fields=["status", "attempts", "next_attempt_at", "last_error"])
+    # The job id inbox.job_id_for() expects for a RETRYING event with these attempts.
     await enqueue(queue, event_id, defer_seconds=delay, job_suffix=f":try{event.attempts}")
     return Outcome(InboundStatus.RETRYING, integration.slug)
 

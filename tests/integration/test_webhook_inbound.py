@@ -421,3 +421,18 @@ async def test_metrics_count_callbacks_refusals_and_outcomes(client, make_integr
                  reason="TIMESTAMP_OUT_OF_TOLERANCE") == 1
     assert value(found, "webhook_ingest_seconds_count") == 1
     assert value(found, "webhook_sync_lag_seconds_count") == 1
+
+
+async def test_sweep_leaves_an_event_whose_job_still_waits_in_the_queue(app, make_integration):
+    hook = await make_integration("stripe")
+    waiting = await InboundEvent.create(
+        id=uuid.uuid4(), integration_id=hook.id, external_id=f"evt_{uuid.uuid4().hex}",
+        event_type="customer.created", content_type="application/json",
+        payload=b'{"id": "x", "type": "customer.created"}',
+        received_at=datetime.now(UTC) - timedelta(minutes=5))
+    # Its own job, deferred so that it is still queued when the sweep looks.
+    await inbox.enqueue(app.state.queue, waiting.id, defer_seconds=3600)
+    await inbox.sweep(app.state.queue, older_than=timedelta(seconds=60))
+    assert await app.state.queue.keys(f"arq:job:inbound:{waiting.id}:sweep*") == []
+    assert (await InboundEvent.get(id=waiting.id)).status == InboundStatus.RECEIVED
+    await InboundEvent.filter(id=waiting.id).update(status=InboundStatus.IGNORED)
