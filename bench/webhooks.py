@@ -541,9 +541,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=80_000,
                    help="cap on measured callbacks per closed-loop run (bodies are "
                         "pre-signed: this many plus the warm-up's share are generated)")
-    p.add_argument("--rates", default="500,2000",
-                   help="open-loop rates for ingest-open, comma-separated (default 500,2000: "
-                        "the lag scenario's rate and the target)")
+    p.add_argument("--rates", default="2000",
+                   help="open-loop rates for ingest-open, comma-separated (default 2000, the "
+                        "target; e.g. 500,1000,2000 for a ladder, about 30-45 s per rate, "
+                        "app and worker count)")
     p.add_argument("--ramp", type=float, default=1.0,
                    help="closed loop: seconds over which connections are opened")
     p.add_argument("--client", choices=["raw", "aiohttp", "httpx"], default="raw")
@@ -553,7 +554,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--customers", type=int, default=200,
                    help="customers linked to bench-lag (payments spread over them)")
     p.add_argument("--lag-rate", type=float, default=500.0)
-    p.add_argument("--lag-duration", type=float, default=20.0)
+    p.add_argument("--lag-duration", type=float, default=15.0)
     p.add_argument("--lag-timeout", type=float, default=120.0,
                    help="seconds to wait for the worker to settle the backlog afterwards")
     p.add_argument("--lag-server-workers", type=int, default=1,
