@@ -590,10 +590,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--lag-server-workers: 1 to 16")
     if any(not 0 < r <= 50_000 for r in args.rate_list) or not 0 < args.lag_rate <= 50_000:
         p.error("rates in (0, 50000]")
-    # Bodies are signed before each run: the last must still be inside the 300 s tolerance.
-    if args.warmup + max(args.duration, args.lag_duration) + 20 > MAX_SIGNED_AGE:
+    # Bodies are signed before each run: the last must still be inside the 300 s tolerance
+    # (40 s: loading them, the open loop's drain after the warm-up and a request's timeout).
+    if args.warmup + max(args.duration, args.lag_duration) + 40 > MAX_SIGNED_AGE:
         p.error(f"--warmup + --duration/--lag-duration must stay under "
-                f"{MAX_SIGNED_AGE - 20} s (the callbacks are signed beforehand)")
+                f"{MAX_SIGNED_AGE - 40} s (the callbacks are signed beforehand)")
     if not 0 < args.duration or not 0 <= args.warmup <= 60 or not 0 < args.lag_timeout <= 900:
         p.error("--duration > 0, --warmup in [0, 60], --lag-timeout in (0, 900]")
     if not 1 <= args.customers <= 10_000 or not 1 <= args.concurrency <= 1024:
