@@ -46,6 +46,7 @@ import hmac
 import json
 import os
 import random
+import shlex
 import shutil
 import subprocess
 import sys
@@ -138,24 +139,27 @@ WEBHOOK_STAGES: list[tuple[str, str]] = [
 
 # Stages of the worker's processing of one inbox event (inclusive shares).
 WORKER_STAGES: list[tuple[str, str]] = [
-    ("arq job run (Worker.run_job)", r"^Worker\.run_job "),
-    ("  process_inbound task", r"^process_inbound \(ccm_gateway/integration/tasks"),
-    ("    processing.process", r"^process \(ccm_gateway/integration/processing"),
-    ("      _attempt", r"^_attempt \(ccm_gateway/integration/processing"),
-    ("        _normalise (profile parse)", r"^_normalise \(ccm_gateway/integration/processing"),
-    ("        _customer (ExternalRef lookup)", r"^_customer \(ccm_gateway/integration/processing"),
-    ("        ledger.post_entry", r"^post_entry \(ccm_gateway/ledger/service"),
-    ("          audit.record", r"^record \(ccm_gateway/audit/service"),
-    ("        _settle (event update)", r"^_settle \(ccm_gateway/integration/processing"),
-    ("      transactions (tortoise in_transaction)", r"^TransactionContext.*\.__a(enter|exit)__ "
-                                                     r"|in_transaction"),
-    ("    metrics", r"^Metrics\.(inc|observe) "),
-    ("  arq bookkeeping (job fetch, result, in-progress keys)", r"\(arq/"),
+    ("arq Worker.run_job (the job itself runs in a task of its own)", r"^Worker\.run_job "),
+    ("arq, all frames (job fetch, in-progress keys, result)", r"\(arq/"),
+    ("process_inbound task", r"^process_inbound \(ccm_gateway/integration/tasks"),
+    ("  processing.process", r"^process \(ccm_gateway/integration/processing"),
+    ("    _attempt", r"^_attempt \(ccm_gateway/integration/processing"),
+    ("      _normalise (profile parse)", r"^_normalise \(ccm_gateway/integration/processing"),
+    ("      _customer (ExternalRef lookup)", r"^_customer \(ccm_gateway/integration/processing"),
+    ("      ledger.post_entry", r"^post_entry \(ccm_gateway/ledger/service"),
+    ("        idempotency.run_once", r"^run_once \(ccm_gateway/ledger/idempotency"),
+    ("        audit.record", r"^record \(ccm_gateway/audit/service"),
+    ("      _settle (event update)", r"^_settle \(ccm_gateway/integration/processing"),
+    ("    transactions (tortoise in_transaction)", r"^TransactionContext.*\.__a(enter|exit)__ "
+                                                   r"|in_transaction"),
+    ("  metrics", r"^Metrics\.(inc|observe) "),
     ("logging (arq's per-job log lines)", r"\(logging/"),
     ("ORM: tortoise + pypika (asyncpg included)", r"\((tortoise|pypika_tortoise)/"),
     ("  pypika SQL building", r"\(pypika_tortoise/"),
     ("  asyncpg", r"\(asyncpg/"),
     ("redis-py", r"\(redis/"),
+    ("socket writes (asyncio transport.write: the send, and waiting to run again)",
+     r"^_SelectorSocketTransport\.write "),
 ]
 
 
@@ -341,9 +345,12 @@ def drive_ingest(ctx: Ctx, server: Server, app: str, workers: int, rate: float |
 def start_worker(ctx: Ctx, timeout: float = 30.0) -> Server:
     """``ccm-gateway worker`` in its own session; ready once arq has written its health key."""
     cli = shutil.which("ccm-gateway", path=str(Path(sys.executable).parent)) or "ccm-gateway"
+    argv = [cli, "worker"]
+    if ctx.args.worker_cmd:
+        argv = shlex.split(ctx.args.worker_cmd.format(python=sys.executable))
     log_path = ctx.workdir / "worker.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([cli, "worker"], env=ctx.env, cwd=REPO_DIR, stdout=log,
+        proc = subprocess.Popen(argv, env=ctx.env, cwd=REPO_DIR, stdout=log,
                                 stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     worker = Server("worker", proc, 0, log_path, "")
     r = redis_client(ctx.args.redis_url)
@@ -559,6 +566,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="seconds to wait for the worker to settle the backlog afterwards")
     p.add_argument("--lag-server-workers", type=int, default=1,
                    help="`serve --workers` during lag (the arq worker is always one process)")
+    p.add_argument("--worker-cmd", metavar="TEMPLATE",
+                   help="start the worker with this command instead of `ccm-gateway worker` "
+                        "(A/B runs); {python} is substituted")
     p.add_argument("--profile", metavar="DIR",
                    help="after the measured runs, profile the 1-worker service with py-spy "
                         "under the ingest closed loop; stacks and a summary go here")
