@@ -275,8 +275,9 @@ async def update_integration(
         integration.segments = _check_segments(segments)
         changed.append("segments")
     if rate_limit_per_second is not None or rate_limit_burst is not None:
-        per_second = rate_limit_per_second or integration.rate_limit_per_second
-        burst = rate_limit_burst or integration.rate_limit_burst
+        per_second = (integration.rate_limit_per_second if rate_limit_per_second is None
+                      else rate_limit_per_second)
+        burst = integration.rate_limit_burst if rate_limit_burst is None else rate_limit_burst
         _check_rate(per_second, burst)
         integration.rate_limit_per_second, integration.rate_limit_burst = per_second, burst
         changed += ["rate_limit_per_second", "rate_limit_burst"]

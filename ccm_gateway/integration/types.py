@@ -7,6 +7,7 @@ principals can neither see nor manage them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -232,8 +233,8 @@ async def _enqueue_replayed(info: CtxInfo, events: list[models.InboundEvent]) ->
     queue = info.context.queue
     for event in events:
         if event.status == models.InboundStatus.RECEIVED:
-            await inbox.enqueue(queue, event.id, job_suffix=f":replay{event.attempts}"
-                                f"{datetime.now().timestamp():.0f}")
+            # A fresh job id: arq refuses one whose earlier result it still keeps.
+            await inbox.enqueue(queue, event.id, job_suffix=f":replay-{uuid.uuid4().hex[:12]}")
 
 
 @strawberry.type

@@ -101,6 +101,10 @@ async def test_update_is_versioned_and_audited(gql):
     assert updated["name"] == "ERP west" and updated["version"] == 2
     assert updated["segments"] == ["haulage", "retail"]
     assert updated["rateLimit"] == {"perSecond": 10, "burst": 20}
+    zero = await gql(UPDATE, {"input": {"id": integration_id,
+                                        "rateLimit": {"perSecond": 0, "burst": 5}}})
+    assert zero.error_code == "BAD_USER_INPUT"
+    assert zero.errors[0]["extensions"]["field"] == "rateLimit.perSecond"
     stale = await gql(UPDATE, {"input": {"id": integration_id, "expectedVersion": 1,
                                          "name": "lost"}})
     assert stale.error_code == "CONFLICT"
