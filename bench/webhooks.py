@@ -30,7 +30,7 @@ What it does, start to end (see bench/README.md, "Webhook ingestion"):
 
 Everything is on loopback addresses; every loop is bounded in count and time.
 
-    /work/venv/bin/python bench/webhooks.py                      # defaults, ~5 minutes
+    /work/venv/bin/python bench/webhooks.py                      # defaults, ~4-5 minutes
     /work/venv/bin/python bench/webhooks.py --workers 1 --duration 5 --lag-duration 10
     /work/venv/bin/python bench/webhooks.py --profile /tmp/ccm-webhook-profile
 """
