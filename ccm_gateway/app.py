@@ -34,6 +34,7 @@ from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
 from ccm_gateway.integration.endpoints import webhook_endpoint
+from ccm_gateway.kit.metrics import Metrics
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.metrics_endpoint import metrics_endpoint
@@ -189,6 +190,12 @@ class GraphQLApp(GraphQL):
                        queue=getattr(request.app.state, "queue", None))
 
 
+async def _flush_every_second(metrics: Metrics) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        await metrics.flush()
+
+
 def create_app(settings: Settings) -> Starlette:
     tokens = TokenService(settings, KeyRing(settings))
     graphql_app = GraphQLApp(settings, tokens)
@@ -201,6 +208,9 @@ def create_app(settings: Settings) -> Starlette:
             # One limiter for every integration; each hit passes its own rate and burst.
             app.state.integration_limiter = RateLimiter(queue, 1, 1,
                                                         prefix=INTEGRATION_RATE_PREFIX)
+            app.state.metrics = Metrics(queue, buffered=True)
+            flusher = asyncio.create_task(_flush_every_second(app.state.metrics),
+                                          name="metrics-flush")
             worker_task = None
             worker = None
             if settings.run_worker_in_process:
@@ -209,6 +219,10 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 yield
             finally:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+                await app.state.metrics.flush()
                 if worker is not None and worker_task is not None:
                     worker_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

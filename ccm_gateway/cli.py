@@ -112,7 +112,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
               "`ccm-gateway serve` runs the worker itself", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings))
+    import uvloop  # installed with uvicorn[standard]; the API runs on it too
+
+    try:
+        uvloop.run(run_worker(settings))
+    except asyncio.CancelledError:
+        pass  # SIGTERM / SIGINT: arq cancelled its tasks and closed; a normal stop
     return 0
 
 

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from ccm_gateway.integration import inbox, profiles
 from ccm_gateway.integration.models import Integration
-from ccm_gateway.integration.service import active_secrets, resolve_profile
+from ccm_gateway.integration.service import EdgeIntegration, edge_integration
 from ccm_gateway.kit.metrics import Metrics
 from ccm_gateway.kit.ratelimit import RateLimiter
 
@@ -40,16 +40,16 @@ async def webhook_endpoint(request: Request) -> Response:
     started = time.perf_counter()
     slug = request.path_params["integration"]
     queue = request.app.state.queue
-    metrics = Metrics(queue)
-    integration = await Integration.get_or_none(slug=slug, deleted_at__isnull=True)
-    if integration is None:
+    metrics: Metrics = request.app.state.metrics
+    edge = await edge_integration(request.app.state.secret_box, slug)
+    if edge is None:
         # No metrics label for a name nobody configured: it would let callers
         # create unbounded label values.
         return _refusal(404, "NOT_FOUND", f"no integration {slug!r}")
-    labels = {"integration": integration.slug}
+    labels = {"integration": edge.integration.slug}
     await metrics.inc("webhook_callbacks_received", labels)
     try:
-        received = await _receive(request, integration, queue)
+        received = await _receive(request, edge, queue)
     except _Refused as refused:
         await metrics.inc("webhook_callbacks_refused", labels | {"reason": refused.reason})
         return refused.response
@@ -61,13 +61,13 @@ async def webhook_endpoint(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if received.duplicate else 202)
 
 
-async def _receive(request: Request, integration: Integration, queue: Any) -> inbox.Received:
+async def _receive(request: Request, edge: EdgeIntegration, queue: Any) -> inbox.Received:
     settings = request.app.state.settings
+    integration, profile = edge.integration, edge.profile
     if not integration.enabled:
         raise _Refused(_refusal(403, "INTEGRATION_DISABLED",
                                 f"integration {integration.slug} is disabled"), "DISABLED")
-    await _rate_limit(request, integration, queue)
-    profile = await resolve_profile(integration.profile)
+    await _rate_limit(request, integration)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in profile.content_types:
         raise _Refused(_refusal(415, "UNSUPPORTED_MEDIA_TYPE",
@@ -77,9 +77,7 @@ async def _receive(request: Request, integration: Integration, queue: Any) -> in
     headers = {k.lower(): v for k, v in request.headers.items()}
     now = datetime.now(UTC)
     try:
-        profiles.verify(profile, headers, body,
-                        active_secrets(request.app.state.secret_box, integration, now),
-                        now=now.timestamp())
+        profiles.verify(profile, headers, body, edge.active_secrets(now), now=now.timestamp())
     except profiles.SignatureRefused as exc:
         raise _Refused(_refusal(401, exc.reason, exc.message), exc.reason) from None
     try:
@@ -88,7 +86,7 @@ async def _receive(request: Request, integration: Integration, queue: Any) -> in
         raise _Refused(_refusal(400, "MALFORMED_BODY", exc.message), "MALFORMED_BODY") from None
 
 
-async def _rate_limit(request: Request, integration: Integration, queue: Any) -> None:
+async def _rate_limit(request: Request, integration: Integration) -> None:
     limiter: RateLimiter = request.app.state.integration_limiter
     try:
         decision = await limiter.hit(str(integration.id),

@@ -9,6 +9,7 @@ so the database alone guarantees progress.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -69,11 +71,23 @@ async def receive(queue: Any, integration: Integration, profile: profiles.Profil
 
 async def enqueue(queue: Any, event_id: Any, *, defer_seconds: float = 0,
                   job_suffix: str = "") -> None:
-    """Wake a worker; best effort (the sweep enqueues again whatever this loses)."""
+    """Wake a worker; best effort (the sweep enqueues again whatever this loses).
+
+    arq's ``enqueue_job`` spends three round trips making job ids unique (WATCH,
+    EXISTS, MULTI); the inbox's event ids are unique already, so this writes the
+    same job record and queue entry in one MULTI, NX so that a job still waiting
+    under this id is left as it is."""
+    job_id = f"inbound:{event_id}{job_suffix}"
+    enqueued_ms = round(time.time() * 1000)
+    score = enqueued_ms + round(defer_seconds * 1000)
+    job = serialize_job(PROCESS_JOB, (str(event_id),), {}, None, enqueued_ms,
+                        serializer=queue.job_serializer)
     try:
-        await queue.enqueue_job(PROCESS_JOB, str(event_id),
-                                _job_id=f"inbound:{event_id}{job_suffix}",
-                                _defer_by=defer_seconds or None)
+        async with queue.pipeline(transaction=True) as pipe:
+            pipe.set(job_key_prefix + job_id, job,
+                     px=score - enqueued_ms + queue.expires_extra_ms, nx=True)
+            pipe.zadd(queue.default_queue_name, {job_id: score}, nx=True)
+            await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("could not enqueue inbound event %s (the sweep will): %s", event_id,
                     exc.__class__.__name__)

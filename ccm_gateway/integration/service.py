@@ -117,6 +117,7 @@ async def upload_profile(actor: Actor, source: str) -> profiles.Profile:
         await ProtocolProfileRecord.filter(id=row.id).update(source=source,
                                                              version=row.version + 1)
     _uploaded.pop(profile.name, None)
+    _edge_cache.clear()  # integrations on this profile read it again
     await record(actor, "protocol_profile.upload", object_type="protocol_profile",
                  object_id=profile.name, before=before,
                  after={"name": profile.name, "scheme": profile.scheme,
@@ -238,6 +239,7 @@ async def _save(actor: Actor, action: str, integration: Integration,
                 before: dict[str, Any], *fields: str) -> Integration:
     integration.version += 1
     await integration.save(update_fields=[*fields, "version", "updated_at"])
+    _edge_cache.pop(integration.slug, None)
     await record(actor, action, object_type="integration", object_id=integration.id,
                  before=before, after=describe(integration))
     return integration
@@ -332,14 +334,55 @@ async def rotate_secret(actor: Actor, box: SecretBox, integration_id: Any, *,
     return WithSecret(integration, plain if generated else None)
 
 
-def active_secrets(box: SecretBox, integration: Integration, now: datetime) -> list[str]:
-    """The secrets a callback may be signed with right now: current, then previous."""
+# --- the webhook edge's view -----------------------------------------------------
+
+# How long an API process reuses an integration it has read (with its secrets
+# decrypted and its profile resolved). A change made in another process (disable,
+# rotation, new limits) reaches this one within this many seconds; the process that
+# makes a change forgets its copy at once.
+EDGE_CACHE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeIntegration:
+    integration: Integration
+    profile: profiles.Profile
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+
+    def active_secrets(self, now: datetime) -> list[str]:
+        """The secrets a callback may be signed with right now: current, then previous."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+
+_edge_cache: dict[str, tuple[float, EdgeIntegration]] = {}
+
+
+async def edge_integration(box: SecretBox, slug: str) -> EdgeIntegration | None:
+    """The live (not deleted) integration behind ``/webhooks/{slug}``, cached briefly.
+
+    Unknown slugs are not cached, so callers cannot grow the cache with made-up names."""
+    now = time.monotonic()
+    cached = _edge_cache.get(slug)
+    if cached is not None and now - cached[0] < EDGE_CACHE_SECONDS:
+        return cached[1]
+    integration = await Integration.get_or_none(slug=slug, deleted_at__isnull=True)
+    if integration is None:
+        _edge_cache.pop(slug, None)
+        return None
     context = _context(integration.id)
-    secrets = [box.decrypt(integration.secret, context=context)]
-    expires = integration.previous_secret_expires_at
-    if integration.previous_secret and expires is not None and now < expires:
-        secrets.append(box.decrypt(integration.previous_secret, context=context))
-    return secrets
+    edge = EdgeIntegration(
+        integration, await resolve_profile(integration.profile),
+        box.decrypt(integration.secret, context=context),
+        box.decrypt(integration.previous_secret, context=context)
+        if integration.previous_secret else None,
+        integration.previous_secret_expires_at)
+    _edge_cache[slug] = (now, edge)
+    return edge
 
 
 async def reencrypt_secrets(box: SecretBox) -> int:

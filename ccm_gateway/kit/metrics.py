@@ -113,11 +113,40 @@ FAMILIES: Mapping[str, Family] = _declare(
 class Metrics:
     """Counters and histograms of ``FAMILIES``, shared through ``redis``."""
 
-    def __init__(self, redis: Any, *, prefix: str = "ccm:metrics:") -> None:
+    def __init__(self, redis: Any, *, prefix: str = "ccm:metrics:",
+                 buffered: bool = False) -> None:
         self.redis = redis
         self.prefix = prefix
         self._warned_at: float | None = None
         self._dropped = 0
+        # Buffered: counts add up in memory and ``flush()`` writes them in one round
+        # trip (the API flushes every second), which keeps Redis off the request path.
+        # A crash loses at most the unflushed second; metrics are not the ledger.
+        self._pending: dict[str, dict[str, int]] | None = {} if buffered else None
+
+    def _add(self, key: str, field: str, amount: int) -> None:
+        assert self._pending is not None
+        fields = self._pending.setdefault(key, {})
+        fields[field] = fields.get(field, 0) + amount
+
+    async def flush(self) -> None:
+        """Write the buffered counts (no-op unbuffered); on a Redis error they are kept
+        for the next flush."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        try:
+            # MULTI/EXEC: a scrape never sees a histogram bucket without its sum.
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for key, fields in pending.items():
+                    for field, amount in fields.items():
+                        pipe.hincrby(key, field, amount)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            for key, fields in pending.items():
+                for field, amount in fields.items():
+                    self._add(key, field, amount)
+            self._dropped_one("flush", exc)
 
     async def inc(self, name: str, labels: Mapping[str, str] | None = None,
                   amount: int = 1) -> None:
@@ -125,6 +154,9 @@ class Metrics:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise ValueError(f"{name}: a counter goes up by a whole number, not {amount!r}")
         series = _series(family, labels)
+        if self._pending is not None:
+            self._add(self.prefix + name, series, amount)
+            return
         try:
             await self.redis.hincrby(self.prefix + name, series, amount)
         except (RedisError, OSError) as exc:
@@ -141,6 +173,10 @@ class Metrics:
         series = _series(family, labels)
         bucket = bisect_left(family.buckets, value)  # "le" is inclusive
         key = self.prefix + name
+        if self._pending is not None:
+            self._add(key, f"{bucket}:{series}", 1)
+            self._add(key, f"sum:{series}", round(value * 1_000_000))
+            return
         try:
             # MULTI/EXEC: a scrape never sees a bucket without its sum; still one round trip.
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -152,6 +188,7 @@ class Metrics:
 
     async def render(self) -> str:
         """Every family in text exposition format 0.0.4; raises if Redis is unreachable."""
+        await self.flush()  # this process's own counts are never a second behind
         async with self.redis.pipeline(transaction=False) as pipe:
             for family in FAMILIES.values():
                 pipe.hgetall(self.prefix + family.name)

@@ -436,3 +436,21 @@ async def test_sweep_leaves_an_event_whose_job_still_waits_in_the_queue(app, mak
     assert await app.state.queue.keys(f"arq:job:inbound:{waiting.id}:sweep*") == []
     assert (await InboundEvent.get(id=waiting.id)).status == InboundStatus.RECEIVED
     await InboundEvent.filter(id=waiting.id).update(status=InboundStatus.IGNORED)
+
+
+async def test_a_change_made_by_another_process_reaches_the_edge_within_its_cache_time(
+        make_integration, send_stripe, monkeypatch):
+    from ccm_gateway.integration import service as integration_service
+    from ccm_gateway.integration.models import Integration
+
+    hook = await make_integration("stripe")
+
+    def event() -> dict:
+        return stripe_event("customer.created", {"id": "c"})
+
+    assert (await send_stripe(hook, event())).status_code == 202  # now cached here
+    # Another API process disables it: a row update this process hears nothing of.
+    await Integration.filter(id=hook.id).update(enabled=False)
+    assert (await send_stripe(hook, event())).status_code == 202  # the cached copy, < 2 s
+    monkeypatch.setattr(integration_service, "EDGE_CACHE_SECONDS", 0.0)  # time has passed
+    assert (await send_stripe(hook, event())).status_code == 403

@@ -303,3 +303,39 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def test_buffered_counts_reach_redis_only_when_flushed(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    api, other = Metrics(queues[0], buffered=True), Metrics(queues[1])
+    label = {"integration": "stripe"}
+    for _ in range(3):
+        await api.inc("webhook_callbacks_received", label)
+    await api.observe("webhook_ingest_seconds", label, 0.004)
+
+    # Another process sees nothing yet ...
+    assert not parse(await other.render())["webhook_callbacks_received"].samples
+    # ... until this one flushes, in one MULTI with histogram bucket and sum together.
+    await api.flush()
+    text = await other.render()
+    assert samples(text, "webhook_callbacks_received") == {
+        ("webhook_callbacks_received_total", (("integration", "stripe"),)): 3}
+    ingest = samples(text, "webhook_ingest_seconds")
+    assert ingest[("webhook_ingest_seconds_count", (("integration", "stripe"),))] == 1
+    assert ingest[("webhook_ingest_seconds_sum", (("integration", "stripe"),))] == 0.004
+    await api.flush()  # nothing pending: nothing added twice
+    assert samples(await other.render(), "webhook_callbacks_received")[
+        ("webhook_callbacks_received_total", (("integration", "stripe"),))] == 3
+
+
+async def test_buffered_counts_survive_a_failed_flush(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    down = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    metrics = Metrics(down, buffered=True)
+    await metrics.inc("webhook_callbacks_received", {"integration": "stripe"}, amount=5)
+    await metrics.flush()  # Redis unreachable: logged, kept
+    await down.aclose()
+    metrics.redis = queues[0]
+    await metrics.flush()
+    assert samples(await Metrics(queues[1]).render(), "webhook_callbacks_received") == {
+        ("webhook_callbacks_received_total", (("integration", "stripe"),)): 5}
