@@ -104,6 +104,7 @@ class IntegrationWithSecret:
 
 @strawberry.type(description="A verified callback in the inbox.")
 class InboundEvent:
+    _m: strawberry.Private[models.InboundEvent]
     id: strawberry.ID
     integration_id: strawberry.ID
     external_id: str = strawberry.field(description="The vendor's event id.")
@@ -122,7 +123,7 @@ class InboundEvent:
 
     @classmethod
     def of(cls, m: models.InboundEvent) -> InboundEvent:
-        return cls(id=strawberry.ID(str(m.id)),
+        return cls(_m=m, id=strawberry.ID(str(m.id)),
                    integration_id=strawberry.ID(str(m.integration_id)),
                    external_id=m.external_id, event_type=m.event_type,
                    canonical_type=m.canonical_type, status=InboundStatus(str(m.status)),
@@ -132,6 +133,14 @@ class InboundEvent:
                    occurred_at=m.occurred_at, received_at=m.received_at,
                    applied_at=m.applied_at, result=m.result,
                    payload_retained=m.payload is not None)
+
+    @strawberry.field(extensions=requires(P.INTEGRATION_WRITE),
+                      description="The raw callback as received (UTF-8, undecodable bytes "
+                                  "replaced), for inspecting a dead letter before replaying "
+                                  "it; null once retention deleted it.")
+    def payload(self) -> str | None:
+        raw = self._m.payload
+        return None if raw is None else bytes(raw).decode("utf-8", errors="replace")
 
 
 @strawberry.type(description="How a vendor's callbacks are verified and read.")

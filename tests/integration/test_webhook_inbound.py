@@ -228,7 +228,7 @@ async def test_unknown_customer_is_parked_with_an_alert_then_replayed(
     assert await balance(customer) == -700
 
 
-async def test_segment_not_allowed_is_dead_lettered(make_integration, linked_customer,
+async def test_segment_not_allowed_is_dead_lettered(gql, make_integration, linked_customer,
                                                     send_stripe):
     hook = await make_integration("stripe", segments=["retail"])
     customer = await linked_customer(hook, "cus_seg")  # segment "haulage"
@@ -237,6 +237,12 @@ async def test_segment_not_allowed_is_dead_lettered(make_integration, linked_cus
     dead = await settled(response.json()["id"])
     assert dead.status == InboundStatus.DEAD
     assert dead.last_error.startswith("SEGMENT_NOT_ALLOWED")
+    # An admin inspects the dead letter as it was received.
+    shown = await gql("""query($id: ID!) { inboundEvent(id: $id) {
+        status lastError payload payloadRetained } }""", {"id": str(dead.id)})
+    node = shown.data["inboundEvent"]
+    assert node["status"] == "DEAD" and node["payloadRetained"]
+    assert json.loads(node["payload"])["data"]["object"]["customer"] == "cus_seg"
     assert await Alert.filter(kind="webhook.dead_letter", integration_id=hook.id).exists()
     assert await balance(customer) == 0
 
