@@ -77,14 +77,19 @@ async def test_standard_webhooks_signature_from_the_official_library(
         make_integration, linked_customer, send):
     hook = await make_integration("standard-webhooks")
     assert hook.secret.startswith("whsec_")
+    customer = await linked_customer(hook, "sw-1")
     body = json.dumps({"type": "payment.succeeded", "timestamp": datetime.now(UTC).isoformat(),
-                       "data": {"customer": "sw-1", "amount": "12.34", "currency": "USD",
+                       "data": {"customer": "sw-1", "amount": "12.34", "currency": "usd",
                                 "reference": "pay-1"}})
-    response = await send(hook.slug, body, standard_headers(body, hook.secret))
+    headers = standard_headers(body, hook.secret, msg_id="msg_sw_1")
+    response = await send(hook.slug, body, headers)
     assert response.status_code == 202, response.text
-    # The profile's paths decide what is read; it is enough here that the event settles.
     event = await settled(response.json()["id"])
-    assert event.status in (InboundStatus.APPLIED, InboundStatus.PARKED), event.last_error
+    assert event.status == InboundStatus.APPLIED, event.last_error
+    assert event.external_id == "msg_sw_1"  # the webhook-id header
+    assert await balance(customer) == -1234
+    (entry,) = await entries(customer)
+    assert entry.external_ref == "pay-1"
 
 
 # --- refusals: right code, no trace ------------------------------------------------
