@@ -116,19 +116,29 @@ WEBHOOK_STAGES: list[tuple[str, str]] = [
     ("  RequestIdMiddleware (+ access log)", r"^RequestIdMiddleware\.__call__ "),
     ("    access log (logging + JsonFormatter)", r"\(logging/__init__\.py|^JsonFormatter\."),
     ("  webhook_endpoint", r"^webhook_endpoint \(ccm_gateway/integration/endpoints"),
+    # Since 38d861a the integration comes from a 2 s per-process cache (edge_integration);
+    # the ORM lookup, the decrypt and resolve_profile run only on a miss. Before it, the
+    # endpoint called Integration.get_or_none, active_secrets and resolve_profile itself.
+    ("    edge_integration (2 s cache; lookup on a miss)",
+     r"^edge_integration \(ccm_gateway/integration/service"),
     ("    integration lookup (Integration.get_or_none)",
-     r"stack:webhook_endpoint \(ccm_gateway/integration/endpoints\.py:\d+\);"
-     r"(QuerySet|Model\.get_or_none)"),
+     (r"stack:(webhook_endpoint \(ccm_gateway/integration/endpoints|edge_integration "
+      r"\(ccm_gateway/integration/service)\.py:\d+\);(QuerySet|Model\.get_or_none)")),
     ("    rate limit (GCRA EVALSHA)", r"^_rate_limit \(ccm_gateway/integration/endpoints"),
     ("    resolve_profile", r"^resolve_profile \(ccm_gateway/integration/service"),
     ("    read body", r"^_read_body \(ccm_gateway/integration/endpoints"),
-    ("    secret decrypt (SecretBox)", r"^active_secrets \(ccm_gateway/integration/service"),
+    ("    secret decrypt (SecretBox)",
+     r"^active_secrets \(ccm_gateway/integration/service|^SecretBox\.decrypt "),
     ("    signature verify (profiles.verify)", r"^verify \(ccm_gateway/integration/profiles"),
     ("    inbox.receive", r"^receive \(ccm_gateway/integration/inbox"),
     ("      parse body + envelope", r"^(parse_body|envelope) \(ccm_gateway/integration/prof"),
     ("      InboundEvent.create (ORM insert)", r"^(\w+\.)?create \(tortoise/models"),
-    ("      enqueue (arq enqueue_job)", r"^enqueue \(ccm_gateway/integration/inbox"),
-    ("    metrics (Redis HINCRBY / MULTI)", r"^Metrics\.(inc|observe) "),
+    ("      enqueue (arq enqueue_job; since 38d861a one MULTI)",
+     r"^enqueue \(ccm_gateway/integration/inbox"),
+    ("    metrics (Redis HINCRBY / MULTI; since 38d861a in memory)",
+     r"^Metrics\.(inc|observe) "),
+    ("metrics flush task (since 38d861a: one MULTI a second)",
+     r"^(Metrics\.flush|_flush_every_second) "),
     ("ORM: tortoise + pypika (asyncpg included)", r"\((tortoise|pypika_tortoise)/"),
     ("  asyncpg", r"\(asyncpg/"),
     ("    pool release (asyncpg's reset query)", r"^PoolConnectionHolder\.release "),
@@ -158,8 +168,8 @@ WORKER_STAGES: list[tuple[str, str]] = [
     ("  pypika SQL building", r"\(pypika_tortoise/"),
     ("  asyncpg", r"\(asyncpg/"),
     ("redis-py", r"\(redis/"),
-    ("socket writes (asyncio transport.write: the send, and waiting to run again)",
-     r"^_SelectorSocketTransport\.write "),
+    (("socket writes (asyncio transport.write: the send, and waiting to run again; "
+      "uvloop's, since 38d861a, is C and not seen)"), r"^_SelectorSocketTransport\.write "),
 ]
 
 
