@@ -69,6 +69,7 @@ def build_worker(queue: ArqRedis, settings: Settings, **overrides: Any) -> Worke
         # lag of a quiet queue well under a second; 20 jobs at once overlap their
         # database round trips.
         "max_jobs": 20,
+        "queue_read_limit": 20,  # read no more than it can start (arq reads 100)
         "poll_delay": 0.05,
     }
     options.update(overrides)
