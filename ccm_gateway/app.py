@@ -34,7 +34,7 @@ from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
 from ccm_gateway.integration.endpoints import webhook_endpoint
-from ccm_gateway.kit.metrics import Metrics
+from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.metrics_endpoint import metrics_endpoint
@@ -190,12 +190,6 @@ class GraphQLApp(GraphQL):
                        queue=getattr(request.app.state, "queue", None))
 
 
-async def _flush_every_second(metrics: Metrics) -> None:
-    while True:
-        await asyncio.sleep(1.0)
-        await metrics.flush()
-
-
 def create_app(settings: Settings) -> Starlette:
     tokens = TokenService(settings, KeyRing(settings))
     graphql_app = GraphQLApp(settings, tokens)
@@ -209,7 +203,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.integration_limiter = RateLimiter(queue, 1, 1,
                                                         prefix=INTEGRATION_RATE_PREFIX)
             app.state.metrics = Metrics(queue, buffered=True)
-            flusher = asyncio.create_task(_flush_every_second(app.state.metrics),
+            flusher = asyncio.create_task(flush_every_second(app.state.metrics),
                                           name="metrics-flush")
             worker_task = None
             worker = None

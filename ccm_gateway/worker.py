@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -11,6 +13,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker, create_worker
 
 from ccm_gateway.config import Settings
+from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.ledger import tasks as ledger_tasks
 
@@ -51,6 +54,23 @@ async def open_queue(settings: Settings) -> ArqRedis:
                     job_deserializer=deserialize)
 
 
+async def _start_metrics(ctx: dict[str, Any]) -> None:
+    """Jobs count into one buffered Metrics, written to Redis every second."""
+    ctx["metrics"] = Metrics(ctx["redis"], buffered=True)
+    ctx["metrics_flusher"] = asyncio.create_task(flush_every_second(ctx["metrics"]),
+                                                 name="worker-metrics-flush")
+
+
+async def _stop_metrics(ctx: dict[str, Any]) -> None:
+    flusher = ctx.pop("metrics_flusher", None)
+    if flusher is not None:
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+    if "metrics" in ctx:
+        await ctx["metrics"].flush()
+
+
 def build_worker(queue: ArqRedis, settings: Settings, **overrides: Any) -> Worker:
     """A worker on ``queue``; the caller has initialised Tortoise already."""
     # fakeredis lacks INFO, which arq only logs at start-up.
@@ -60,6 +80,8 @@ def build_worker(queue: ArqRedis, settings: Settings, **overrides: Any) -> Worke
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
         "ctx": {"settings": settings},
+        "on_startup": _start_metrics,
+        "on_shutdown": _stop_metrics,
         "cron_jobs": CRON_JOBS,
         "redis_pool": queue,
         "handle_signals": False,

@@ -19,6 +19,7 @@ from typing import Any
 from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import serialize_job
 from redis.exceptions import RedisError
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
@@ -55,18 +56,47 @@ async def receive(queue: Any, integration: Integration, profile: profiles.Profil
     document = profiles.parse_body(profile, body)
     env = profiles.envelope(profile, headers, document)
     event_id = uuid.uuid4()
-    try:
-        await InboundEvent.create(
-            id=event_id, integration_id=integration.id, external_id=env.external_id,
-            event_type=(env.event_type or "")[:200] or None, status=InboundStatus.RECEIVED,
-            content_type=content_type[:100], payload=body, occurred_at=env.occurred_at,
-            received_at=now)
-    except IntegrityError:
+    event_type = (env.event_type or "")[:200] or None
+    if not await _insert(event_id, integration.id, env.external_id, event_type,
+                         content_type[:100], body, env.occurred_at, now):
         first = await InboundEvent.get(integration_id=integration.id,
                                        external_id=env.external_id)
         return Received(first.id, str(first.status), True, first.result)
     await enqueue(queue, event_id)  # job id: job_id_for(event_id, RECEIVED, 0)
     return Received(event_id, InboundStatus.RECEIVED.value, False)
+
+
+# The hottest statement of the edge, written out on PostgreSQL: building it through the
+# ORM cost about a quarter of a callback's CPU. The CTE makes Tortoise fetch the
+# RETURNING row (it runs a bare INSERT without reading rows).
+_INSERT_PG = """
+WITH new AS (
+  INSERT INTO "inbound_event" ("id", "integration_id", "external_id", "event_type",
+    "status", "content_type", "payload", "occurred_at", "received_at", "attempts")
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)
+  ON CONFLICT ("integration_id", "external_id") DO NOTHING
+  RETURNING "id")
+SELECT "id" FROM new"""
+
+
+async def _insert(event_id: uuid.UUID, integration_id: Any, external_id: str,
+                  event_type: str | None, content_type: str, body: bytes,
+                  occurred_at: datetime | None, now: datetime) -> bool:
+    """Store a new inbox row; False when this vendor event id is there already."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        _, rows = await connection.execute_query(_INSERT_PG, [
+            event_id, integration_id, external_id, event_type,
+            InboundStatus.RECEIVED.value, content_type, body, occurred_at, now])
+        return bool(rows)
+    try:
+        await InboundEvent.create(
+            id=event_id, integration_id=integration_id, external_id=external_id,
+            event_type=event_type, status=InboundStatus.RECEIVED, content_type=content_type,
+            payload=body, occurred_at=occurred_at, received_at=now)
+    except IntegrityError:
+        return False
+    return True
 
 
 async def enqueue(queue: Any, event_id: Any, *, defer_seconds: float = 0,

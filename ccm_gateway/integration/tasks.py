@@ -25,7 +25,7 @@ async def process_inbound(ctx: dict[str, Any], event_id: str) -> str | None:
                                        queue=ctx["redis"])
     if outcome is None:
         return None
-    metrics = Metrics(ctx["redis"])
+    metrics: Metrics = ctx.get("metrics") or Metrics(ctx["redis"])
     labels = {"integration": outcome.integration_slug}
     if outcome.status == InboundStatus.RETRYING:
         await metrics.inc("webhook_events_retried", labels)

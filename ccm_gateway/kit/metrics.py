@@ -24,6 +24,8 @@ wrong label names) raises ``ValueError`` at once; that is a bug, not an outage.
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import logging
 import math
@@ -331,3 +333,10 @@ def _text(value: bytes | str) -> str:
 
 
 __all__ = ["FAMILIES", "Family", "MAX_LABEL_VALUE_LENGTH", "Metrics"]
+
+
+async def flush_every_second(metrics: Metrics) -> None:
+    """Run for the life of a process that buffers its metrics; cancel it to stop."""
+    while True:
+        await asyncio.sleep(1.0)
+        await metrics.flush()
