@@ -18,8 +18,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
-from tortoise.transactions import in_transaction
 from tortoise.contrib.starlette import RegisterTortoise
+from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit.service import Actor, record
 from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_endpoint

@@ -13,8 +13,8 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker, create_worker
 
 from ccm_gateway.config import Settings
-from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.integration import tasks as integration_tasks
+from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
 
 log = logging.getLogger("ccm_gateway.worker")
@@ -28,9 +28,10 @@ def deserialize(data: bytes) -> dict[str, Any]:
     return json.loads(data)
 
 
-# A job killed with its worker is rerun by arq only after its in-progress key expires
-# (about the timeout); a short timeout keeps that wait short. The sweep covers the rest.
-# keep_result=0: nothing reads job results, and storing one costs a Redis write per event.
+# A job killed with its worker keeps arq's in-progress mark for the longest function
+# timeout + 10 s (about an hour, for the retention cron), so the inbox sweep, not arq,
+# recovers it; 60 s bounds one stuck attempt. keep_result=0: nothing reads job
+# results, and storing one costs a Redis write per event.
 FUNCTIONS = [func(integration_tasks.process_inbound, timeout=60, keep_result=0)]
 CRON_JOBS = [
     cron(ledger_tasks.expire_holds, name="hold.expire", second={0}, run_at_startup=True,

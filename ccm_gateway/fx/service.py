@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
-
 from ccm_gateway.audit import service as audit
 from ccm_gateway.audit.service import Actor
 from ccm_gateway.errors import BadInput, Conflict, NotFound

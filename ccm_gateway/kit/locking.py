@@ -8,6 +8,7 @@ process, and SQLite itself allows one writer.
 from __future__ import annotations
 
 import hashlib
+
 from tortoise import connections
 
 

@@ -25,7 +25,6 @@ wrong label names) raises ``ValueError`` at once; that is a bug, not an outage.
 from __future__ import annotations
 
 import asyncio
-
 import json
 import logging
 import math
