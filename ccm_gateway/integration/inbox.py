@@ -62,7 +62,7 @@ async def receive(queue: Any, integration: Integration, profile: profiles.Profil
         first = await InboundEvent.get(integration_id=integration.id,
                                        external_id=env.external_id)
         return Received(first.id, str(first.status), True, first.result)
-    await enqueue(queue, event_id)  # job id: job_id_for(event_id, RECEIVED, 0)
+    await enqueue(queue, event_id)
     return Received(event_id, InboundStatus.RECEIVED.value, False)
 
 
@@ -100,14 +100,15 @@ async def _insert(event_id: uuid.UUID, integration_id: Any, external_id: str,
 
 
 async def enqueue(queue: Any, event_id: Any, *, defer_seconds: float = 0,
-                  job_suffix: str = "") -> None:
+                  job_id: str | None = None) -> None:
     """Wake a worker; best effort (the sweep enqueues again whatever this loses).
+    ``job_id`` defaults to the id of a newly received event's job (``job_id_for``).
 
     arq's ``enqueue_job`` spends three round trips making job ids unique (WATCH,
     EXISTS, MULTI); the inbox's event ids are unique already, so this writes the
     same job record and queue entry in one MULTI, NX so that a job still waiting
     under this id is left as it is."""
-    job_id = f"inbound:{event_id}{job_suffix}"
+    job_id = job_id or job_id_for(event_id, InboundStatus.RECEIVED)
     enqueued_ms = round(time.time() * 1000)
     score = enqueued_ms + round(defer_seconds * 1000)
     job = serialize_job(PROCESS_JOB, (str(event_id),), {}, None, enqueued_ms,
@@ -221,14 +222,16 @@ async def sweep(queue: Any, *, older_than: timedelta, now: datetime | None = Non
         queued, held = flags[2 * i], flags[2 * i + 1]
         if queued and not held:
             continue
-        # A per-sweep job id: arq refuses an id whose earlier job's result it still keeps.
-        await enqueue(queue, event_id, job_suffix=f":sweep{stamp}")
+        # A per-sweep job id: a job held by a dead worker keeps its record under the
+        # old id, and enqueue() leaves an existing record as it is.
+        await enqueue(queue, event_id, job_id=f"inbound:{event_id}:sweep{stamp}")
         swept += 1
     return swept
 
 
-def job_id_for(event_id: Any, status: InboundStatus, attempts: int) -> str:
-    """The job that receive() or a scheduled retry enqueued for an event in this state."""
+def job_id_for(event_id: Any, status: InboundStatus, attempts: int = 0) -> str:
+    """The job that receive() or a scheduled retry enqueues for an event in this state;
+    the sweep checks it to tell a queued event from one whose message was lost."""
     if status == InboundStatus.RETRYING:
         return f"inbound:{event_id}:try{attempts}"
     return f"inbound:{event_id}"

@@ -35,7 +35,7 @@ from ccm_gateway.customer.models import Customer, ExternalRef, Site
 from ccm_gateway.errors import CCMError
 from ccm_gateway.fx import service as fx
 from ccm_gateway.integration import profiles
-from ccm_gateway.integration.inbox import enqueue
+from ccm_gateway.integration.inbox import enqueue, job_id_for
 from ccm_gateway.integration.models import (
     AccessEvent,
     BalanceReport,
@@ -168,8 +168,8 @@ async def _retry_or_bury(event_id: Any, exc: Exception, *, delays: tuple[int, ..
         event.next_attempt_at = now + timedelta(seconds=delay)
         event.last_error = error
         await event.save(update_fields=["status", "attempts", "next_attempt_at", "last_error"])
-    # The job id inbox.job_id_for() expects for a RETRYING event with these attempts.
-    await enqueue(queue, event_id, defer_seconds=delay, job_suffix=f":try{event.attempts}")
+    await enqueue(queue, event_id, defer_seconds=delay,
+                  job_id=job_id_for(event_id, InboundStatus.RETRYING, event.attempts))
     return Outcome(InboundStatus.RETRYING, integration.slug)
 
 

@@ -113,6 +113,13 @@ async def upload_profile(actor: Actor, source: str) -> profiles.Profile:
         await ProtocolProfileRecord.create(name=profile.name, source=source)
         before = None
     else:
+        old = profiles.load_profile(row.source, f"uploaded profile {row.name}")
+        if old.scheme != profile.scheme and await Integration.exists(profile=profile.name):
+            # Their stored secrets are in the old scheme's format (as update_integration
+            # refuses for one integration).
+            raise BadInput(f"integrations use profile {profile.name!r}: its signature scheme "
+                           f"cannot change from {old.scheme} to {profile.scheme}",
+                           field="source")
         before = {"version": row.version}
         await ProtocolProfileRecord.filter(id=row.id).update(source=source,
                                                              version=row.version + 1)

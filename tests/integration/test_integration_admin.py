@@ -247,3 +247,20 @@ async def test_a_page_of_integrations_with_health_costs_a_fixed_number_of_querie
         assert len((await gql(query, {"n": size})).data["integrations"]["edges"]) == size
         counts.append(count_queries.count)
     assert counts[0] == counts[1]
+
+
+
+async def test_an_uploaded_profile_in_use_keeps_its_signature_scheme(gql, make_integration):
+    upload = """mutation($input: UploadProtocolProfileInput!) {
+        uploadProtocolProfile(input: $input) { name } }"""
+    name = f"inuse-{uuid.uuid4().hex[:6]}"
+    stripe_like = open(_profile("stripe")).read().replace("name: stripe", f"name: {name}", 1)
+    assert (await gql(upload, {"input": {"source": stripe_like}})).data
+    await make_integration(name)
+    bms_like = open(_profile("generic-bms")).read().replace("name: generic-bms",
+                                                            f"name: {name}", 1)
+    refused = await gql(upload, {"input": {"source": bms_like}})
+    assert refused.error_code == "BAD_USER_INPUT"
+    assert refused.errors[0]["extensions"]["field"] == "source"
+    listed = await gql("query { protocolProfiles { name scheme } }")
+    assert {"name": name, "scheme": "stripe"} in listed.data["protocolProfiles"]
