@@ -26,6 +26,8 @@ class Actor:
     type: str
     id: str
     request_id: str | None = None
+    # The partner a partner-portal principal acts for; its idempotency keys are the partner's.
+    partner_id: str | None = None
 
 
 SYSTEM_ACTOR = Actor(type="system", id="ccm-gateway")

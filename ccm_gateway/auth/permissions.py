@@ -81,4 +81,5 @@ class Principal:
                             f"{', '.join(sorted(self.roles)) or 'none'} do not grant it")
 
     def actor(self, request_id: str | None) -> Actor:
-        return Actor(type=self.kind, id=self.subject, request_id=request_id)
+        return Actor(type=self.kind, id=self.subject, request_id=request_id,
+                     partner_id=self.partner_id)

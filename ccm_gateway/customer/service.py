@@ -120,7 +120,7 @@ async def create_customer(
             await link_external_ref(actor, customer.id, system=system, external_id=external_id)
         return {"customer_id": str(customer.id)}
 
-    outcome = await idempotency.run_once("customer.create", idempotency_key, request, run)
+    outcome = await idempotency.run_once(actor, "customer.create", idempotency_key, request, run)
     return await Customer.get(id=outcome["customer_id"])
 
 

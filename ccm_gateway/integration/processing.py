@@ -288,36 +288,24 @@ async def _payment_failed(actor: Actor, key: str, event: InboundEvent,
 async def _payment_refunded(actor: Actor, key: str, event: InboundEvent,
                             integration: Integration, customer: Customer,
                             c: profiles.CanonicalEvent, at: datetime) -> dict[str, Any]:
-    payment = await LedgerEntry.filter(
-        account__customer_id=customer.id, kind=EntryKind.PAYMENT, external_ref=c.reference,
-        source_id=integration.slug).order_by("recorded_at").first()
-    if payment is None:
-        # Deliveries arrive out of order: the payment may still be on its way.
-        raise RetryLater(f"payment {c.reference!r} is not in the ledger yet")
+    if not c.reference:
+        raise Rejected("MALFORMED", "payment.refunded needs the payment's reference")
     amount, original = await _amount(customer, c, at)
-    refunded = await ledger.refunded_minor(payment)
-    if c.amount_is_total:
-        # A running total (Stripe's amount_refunded): apply what is new. An older total
-        # delivered late has nothing new. With a conversion, the entry's original
-        # amount is the converted running total, not this refund's part of it.
-        amount -= refunded
-        if amount <= 0:
-            return {"refunds": str(payment.id), "nothing_new": True}
-    if refunded + amount > -payment.amount_minor:
-        raise Rejected("REFUND_EXCEEDS_PAYMENT", f"refunds of payment {c.reference!r} would "
-                       f"exceed its amount")
-    if refunded == 0 and amount == -payment.amount_minor and original is None:
-        entry = await ledger.reverse_entry(actor, payment.id, reason=c.description or
-                                           "refunded by the payment processor",
-                                           idempotency_key=key)
-    else:
-        posted = await ledger.post_entry(
-            actor, customer.id, EntryKind.REFUND, amount, customer.currency,
-            site_id=payment.site_id, occurred_at=_not_future(at), external_ref=c.reference,
+    # With a conversion and a running total, the entry's original amount is the
+    # converted running total, not this refund's part of it.
+    try:
+        refund = await ledger.refund_payment(
+            actor, customer.id, payment_ref=c.reference, amount_minor=amount,
+            running_total=c.amount_is_total, occurred_at=_not_future(at),
             description=c.description, idempotency_key=key, original=original)
-        assert isinstance(posted, LedgerEntry)  # refunds are never declined
-        entry = posted
-    return {"entry_id": str(entry.id), "refunds": str(payment.id)}
+    except ledger.PaymentNotFound:
+        # Deliveries arrive out of order: the payment may still be on its way.
+        raise RetryLater(f"payment {c.reference!r} is not in the ledger yet") from None
+    except ledger.RefundExceedsPayment as exc:
+        raise Rejected("REFUND_EXCEEDS_PAYMENT", exc.message) from None
+    if refund.entry is None:
+        return {"refunds": str(refund.payment.id), "nothing_new": True}
+    return {"entry_id": str(refund.entry.id), "refunds": str(refund.payment.id)}
 
 
 async def _charge_posted(actor: Actor, key: str, event: InboundEvent, integration: Integration,

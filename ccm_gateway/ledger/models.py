@@ -107,6 +107,12 @@ class LedgerEntry(Model):
         "models.LedgerEntry", related_name="reversed_by", null=True, on_delete=fields.RESTRICT
     )
     reverses_id: object
+    # The payment a refund gives money back from; refunds of one payment never exceed it.
+    refunds = fields.ForeignKeyField(
+        "models.LedgerEntry", related_name="refunded_by", null=True, on_delete=fields.RESTRICT,
+        db_index=True,
+    )
+    refunds_id: object
     hold = fields.ForeignKeyField(
         "models.Hold", related_name="entries", null=True, on_delete=fields.RESTRICT
     )
@@ -151,6 +157,9 @@ class IdempotencyRecord(Model):
 
     id = fields.BigIntField(primary_key=True)
     scope = fields.CharField(max_length=64)
+    # Whose key it is (idempotency.key_owner): one caller's key never blocks another's.
+    # Records from before keys had owners carry "" and replay for any caller.
+    owner = fields.CharField(max_length=250)
     key = fields.CharField(max_length=200)
     request_hash = fields.CharField(max_length=64)
     response = fields.JSONField()
@@ -158,4 +167,4 @@ class IdempotencyRecord(Model):
 
     class Meta:
         table = "idempotency_record"
-        unique_together = (("scope", "key"),)
+        unique_together = (("scope", "owner", "key"),)

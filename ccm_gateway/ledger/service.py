@@ -137,7 +137,8 @@ def hold_snapshot(hold: Hold) -> dict[str, Any]:
 
 
 def entry_snapshot(entry: LedgerEntry) -> dict[str, Any]:
-    return {
+    refund = {"refunds_id": str(entry.refunds_id)} if entry.refunds_id else {}
+    return refund | {
         "kind": str(entry.kind),
         "amount_minor": entry.amount_minor,
         "currency": entry.currency,
@@ -444,7 +445,7 @@ async def authorize(
         return {"hold_id": str(hold.id)}
 
     placed: list[Hold] = []
-    outcome = await idempotency.run_once("hold.authorize", idempotency_key, request, place)
+    outcome = await idempotency.run_once(actor, "hold.authorize", idempotency_key, request, place)
     if "declined" in outcome:
         return Declined.from_json(outcome)
     # A replay loads the first hold as it is now; a fresh one is already in hand.
@@ -517,7 +518,7 @@ async def capture(
                            stream=customer_stream(account.customer_id))
         return {"hold_id": str(hold.id)}
 
-    outcome = await idempotency.run_once("hold.capture", idempotency_key, request, run)
+    outcome = await idempotency.run_once(actor, "hold.capture", idempotency_key, request, run)
     return await Hold.get(id=outcome["hold_id"])
 
 
@@ -621,7 +622,7 @@ async def post_entry(
                               over_limit=over_limit, original=original)
         return {"entry_id": str(entry.id)}
 
-    outcome = await idempotency.run_once("entry.post", idempotency_key, request, run)
+    outcome = await idempotency.run_once(actor, "entry.post", idempotency_key, request, run)
     if "declined" in outcome:
         return Declined.from_json(outcome)
     return await LedgerEntry.get(id=outcome["entry_id"])
@@ -632,6 +633,7 @@ async def _append(
     amount_minor: int, site_id: Any, occurred_at: datetime, external_ref: str | None,
     description: str | None, idempotency_key: str | None, over_limit: bool = False,
     reverses: LedgerEntry | None = None, original: Original | None = None,
+    refunds: LedgerEntry | None = None,
 ) -> LedgerEntry:
     """Append one entry and move the cached balances with it (account row already locked)."""
     await CreditAccount.filter(id=account.id).update(
@@ -643,7 +645,7 @@ async def _append(
         amount_minor=amount_minor, currency=account.currency, source_type=_source_type(actor),
         source_id=actor.id, idempotency_key=idempotency_key, external_ref=external_ref,
         description=description, occurred_at=occurred_at, over_limit=over_limit,
-        reverses=reverses,
+        reverses=reverses, refunds=refunds,
         original_amount_minor=original.amount_minor if original else None,
         original_currency=original.currency if original else None,
         fx_rate=original.fx_rate if original else None,
@@ -665,34 +667,128 @@ async def reverse_entry(
         if original is None:
             raise NotFound(f"ledger entry {entry_id} not found", field="entryId")
         account = await CreditAccount.filter(id=original.account_id).select_for_update().get()
-        if original.kind == EntryKind.REVERSAL:
-            raise Conflict("a reversal cannot be reversed; post a new entry instead",
-                           field="entryId")
-        if await LedgerEntry.exists(reverses_id=original.id):
-            raise Conflict(f"ledger entry {entry_id} is already reversed", field="entryId")
-        site_limit = await _site_limit(account, original.site_id, lock=True)
-        entry = await _append(
-            actor, account, site_limit, kind=EntryKind.REVERSAL,
-            amount_minor=-original.amount_minor, site_id=original.site_id,
-            occurred_at=datetime.now(UTC), external_ref=original.external_ref,
-            description=reason or f"reversal of {original.id}", idempotency_key=idempotency_key,
-            reverses=original,
-        )
+        if original.kind == EntryKind.PAYMENT and await refunded_minor(original) > 0:
+            # A reversal gives back the whole payment; with refunds on top, more than
+            # was paid would go back.
+            raise Conflict(f"ledger entry {entry_id} is a payment with refunds; reverse the "
+                           "refunds first", field="entryId")
+        entry = await _reverse(actor, account, original, reason=reason,
+                               idempotency_key=idempotency_key)
         return {"entry_id": str(entry.id)}
 
-    outcome = await idempotency.run_once("entry.reverse", idempotency_key, request, run)
+    outcome = await idempotency.run_once(actor, "entry.reverse", idempotency_key, request, run)
     return await LedgerEntry.get(id=outcome["entry_id"])
 
 
+async def _reverse(actor: Actor, account: CreditAccount, original: LedgerEntry, *,
+                   reason: str | None, idempotency_key: str | None) -> LedgerEntry:
+    """The reversal of ``original`` (its account row locked by the caller)."""
+    if original.kind == EntryKind.REVERSAL:
+        raise Conflict("a reversal cannot be reversed; post a new entry instead",
+                       field="entryId")
+    if await LedgerEntry.exists(reverses_id=original.id):
+        raise Conflict(f"ledger entry {original.id} is already reversed", field="entryId")
+    site_limit = await _site_limit(account, original.site_id, lock=True)
+    return await _append(
+        actor, account, site_limit, kind=EntryKind.REVERSAL,
+        amount_minor=-original.amount_minor, site_id=original.site_id,
+        occurred_at=datetime.now(UTC), external_ref=original.external_ref,
+        description=reason or f"reversal of {original.id}", idempotency_key=idempotency_key,
+        reverses=original,
+    )
+
+
 async def refunded_minor(payment: LedgerEntry) -> int:
-    """How much of a payment is refunded: all of it once reversed, else the refund entries
-    that name its external reference."""
+    """How much of a payment has gone back: all of it once reversed, else its refunds
+    less the refunds that were themselves reversed. Exact only under the account lock."""
     if await LedgerEntry.exists(reverses_id=payment.id):
         return -payment.amount_minor
-    if payment.external_ref is None:
+    refunds = await LedgerEntry.filter(refunds_id=payment.id).values_list("id", "amount_minor")
+    if not refunds:
         return 0
-    return await _sum(LedgerEntry.filter(account_id=payment.account_id, kind=EntryKind.REFUND,
-                                         external_ref=payment.external_ref), "amount_minor")
+    undone = await _sum(LedgerEntry.filter(reverses_id__in=[r[0] for r in refunds]),
+                        "amount_minor")
+    return sum(r[1] for r in refunds) + undone
+
+
+class PaymentNotFound(NotFound):
+    """The payment a refund names is not in the ledger (yet)."""
+
+
+class RefundExceedsPayment(Conflict):
+    """Refunds of a payment may not give back more than it paid."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    payment: LedgerEntry
+    entry: LedgerEntry | None  # None: a running total that held nothing new
+
+
+async def refund_payment(
+    actor: Actor,
+    customer_id: Any,
+    *,
+    payment_ref: str,
+    amount_minor: int,
+    running_total: bool = False,
+    occurred_at: datetime | None = None,
+    description: str | None = None,
+    idempotency_key: str | None = None,
+    original: Original | None = None,
+) -> Refund:
+    """Give money back from the payment this actor posted under ``payment_ref``.
+
+    Refunds of one payment are serialised on the customer's account row, so the
+    amount already refunded is read under the lock and refunds never exceed the
+    payment, however many arrive at once. A ``running_total`` (Stripe's
+    ``amount_refunded``) applies only the part not yet applied; a lower total
+    arriving late applies nothing. A refund of the whole payment at once is
+    its reversal.
+    """
+    _check_amount(amount_minor)
+    _check_aware(occurred_at, "occurredAt")
+    request = {"customer_id": str(customer_id), "payment_ref": payment_ref,
+               "amount_minor": amount_minor, "running_total": running_total,
+               "occurred_at": occurred_at.isoformat() if occurred_at else None,
+               "description": description,
+               "original": original.to_json() if original else None}
+
+    async def run() -> dict[str, Any]:
+        account = await get_account(customer_id, lock=True)
+        payment = await LedgerEntry.filter(
+            account_id=account.id, kind=EntryKind.PAYMENT, external_ref=payment_ref,
+            source_id=actor.id).order_by("recorded_at").first()
+        if payment is None:
+            raise PaymentNotFound(f"payment {payment_ref!r} is not in the ledger",
+                                  field="reference")
+        paid = -payment.amount_minor
+        refunded = await refunded_minor(payment)
+        amount = amount_minor - refunded if running_total else amount_minor
+        if amount <= 0:
+            return {"payment_id": str(payment.id), "entry_id": None}
+        if refunded + amount > paid:
+            raise RefundExceedsPayment(f"refunds of payment {payment_ref!r} would exceed its amount: "
+                           f"{format_minor(refunded, account.currency)} refunded already of "
+                           f"{format_minor(paid, account.currency)} {account.currency}",
+                           field="amount")
+        if refunded == 0 and amount == paid and original is None:
+            entry = await _reverse(actor, account, payment,
+                                   reason=description or "refunded in full",
+                                   idempotency_key=idempotency_key)
+        else:
+            entry = await _append(
+                actor, account, await _site_limit(account, payment.site_id, lock=True),
+                kind=EntryKind.REFUND, amount_minor=amount, site_id=payment.site_id,
+                occurred_at=occurred_at or datetime.now(UTC), external_ref=payment_ref,
+                description=description, idempotency_key=idempotency_key, original=original,
+                refunds=payment)
+        return {"payment_id": str(payment.id), "entry_id": str(entry.id)}
+
+    outcome = await idempotency.run_once(actor, "entry.refund", idempotency_key, request, run)
+    payment = await LedgerEntry.get(id=outcome["payment_id"])
+    entry = await LedgerEntry.get(id=outcome["entry_id"]) if outcome["entry_id"] else None
+    return Refund(payment, entry)
 
 
 # --- verification ---------------------------------------------------------
