@@ -374,3 +374,66 @@ async def test_postgres_check_constraints_refuse_bad_amounts(tmp_path: Path) -> 
                 await CreditAccount.filter(id=account.id).update(held_minor=-1)
             with pytest.raises(IntegrityError, match="ck_site_limit_limit_nonneg"):
                 await SiteLimit.create(account=account, site=site, limit_minor=-1)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+async def test_key_owners_migration_keeps_old_records_and_links_old_refunds(
+    dialect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 3 on a database with data: idempotency records written before owners get
+    the legacy owner '' (so they keep replaying), and refunds a vendor posted before the
+    refund link existed are linked to their payment, through the append-only trigger."""
+    import shutil
+
+    import ccm_gateway.db as db_module
+
+    chain = sorted((migrations_dir(dialect) / "models").glob("[0-9]*_*.py"))
+    key_owners = next(p for p in chain if "key_owners_refund_links" in p.name)
+    before = tmp_path / "chain" / dialect
+    (before / "models").mkdir(parents=True)
+    for path in chain:
+        if path.name < key_owners.name:
+            shutil.copy(path, before / "models" / path.name)
+    ids = {name: str(uuid.uuid4()) for name in ("customer", "account", "payment", "refund",
+                                                "manual")}
+    now = "2026-11-30 10:00:00+00:00"
+    async with temp_database(dialect, tmp_path) as url:
+        monkeypatch.setattr(db_module, "migrations_dir", lambda d: before)
+        await migrate(Settings(database_url=url))
+        async with connected(url) as conn:
+            await conn.execute_script(f"""
+                INSERT INTO customer (id, name, segment, risk_profile, status, currency,
+                                      version, created_at, updated_at)
+                VALUES ('{ids["customer"]}', 'Old', 'retail', 'medium', 'active', 'EUR', 1,
+                        '{now}', '{now}');
+                INSERT INTO credit_account (id, customer_id, currency, credit_limit_minor,
+                    posted_balance_minor, held_minor, net_days, invoicing_cycle, version,
+                    updated_at)
+                VALUES ('{ids["account"]}', '{ids["customer"]}', 'EUR', 0, -600, 0, 30,
+                        'monthly', 1, '{now}');
+                INSERT INTO idempotency_record (scope, key, request_hash, response, created_at)
+                VALUES ('hold.authorize', 'old-key', 'abc', '{{}}', '{now}');""")
+            for name, kind, amount, source in (("payment", "payment", -1000, "stripe-eu"),
+                                               ("refund", "refund", 300, "stripe-eu"),
+                                               ("manual", "refund", 100, "alice")):
+                await conn.execute_script(f"""
+                    INSERT INTO ledger_entry (id, account_id, kind, amount_minor, currency,
+                        source_type, source_id, external_ref, over_limit, occurred_at,
+                        recorded_at)
+                    VALUES ('{ids[name]}', '{ids["account"]}', '{kind}', {amount}, 'EUR',
+                            'integration', '{source}', 'pi_old', FALSE, '{now}', '{now}');""")
+        monkeypatch.undo()
+        assert await migrate(Settings(database_url=url)) == [key_owners.name]
+        async with connected(url) as conn:
+            records = await conn.execute_query_dict("SELECT scope, owner, key "
+                                                    "FROM idempotency_record")
+            links = {str(r["id"]): r["refunds_id"] and str(r["refunds_id"])
+                     for r in await conn.execute_query_dict(
+                         "SELECT id, refunds_id FROM ledger_entry")}
+            # The trigger is back after the backfill.
+            with pytest.raises(IntegrityError, match="append-only"):
+                await conn.execute_script(
+                    f"UPDATE ledger_entry SET description = 'x' WHERE id = '{ids['refund']}'")
+    assert records == [{"scope": "hold.authorize", "owner": "", "key": "old-key"}]
+    assert links == {ids["payment"]: None, ids["refund"]: ids["payment"],
+                     ids["manual"]: None}
