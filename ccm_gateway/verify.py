@@ -1,4 +1,6 @@
-"""`ccm-gateway verify`: balances equal their entries, and the audit chains are intact."""
+"""`ccm-gateway verify`: balances equal their entries, refunds, captures, reversals and
+idempotency records are consistent, every applied webhook has exactly one effect, and the
+audit chains are intact."""
 
 from __future__ import annotations
 
@@ -10,16 +12,22 @@ from tortoise import Tortoise
 from ccm_gateway.audit import service as audit_service
 from ccm_gateway.config import Settings
 from ccm_gateway.db import tortoise_config
-from ccm_gateway.ledger import service as ledger_service
+from ccm_gateway.integration.verification import verify_inbox
+from ccm_gateway.ledger.verification import verify_balances, verify_ledger
 
 
 async def verify_all() -> dict[str, Any]:
-    accounts, mismatches = await ledger_service.verify_balances()
+    accounts, mismatches = await verify_balances()
+    ledger_problems = await verify_ledger()
+    inbound, inbox_problems = await verify_inbox()
     events, breaks = await audit_service.verify_chains()
     return {
-        "ok": not mismatches and not breaks,
+        "ok": not (mismatches or ledger_problems or inbox_problems or breaks),
         "accounts_checked": accounts,
         "balance_mismatches": [asdict(m) for m in mismatches],
+        "ledger_problems": [asdict(p) for p in ledger_problems],
+        "applied_events_checked": inbound,
+        "inbox_problems": [asdict(p) for p in inbox_problems],
         "audit_events_checked": events,
         "audit_chain_breaks": [asdict(b) for b in breaks],
     }

@@ -78,11 +78,12 @@ class Outcome:
     lag_seconds: float | None = None
 
 
-def idempotency_key(integration: Integration, external_id: str) -> str:
-    key = f"{integration.slug}:{external_id}"
+def idempotency_key(integration_slug: str, external_id: str) -> str:
+    """The ledger key of a vendor event, in its integration's own key namespace."""
+    key = f"{integration_slug}:{external_id}"
     if len(key) <= 200:
         return key
-    return f"{integration.slug}:sha256:{hashlib.sha256(external_id.encode()).hexdigest()}"
+    return f"{integration_slug}:sha256:{hashlib.sha256(external_id.encode()).hexdigest()}"
 
 
 async def process(event_id: Any, *, delays: tuple[int, ...], queue: Any,
@@ -208,7 +209,7 @@ async def _apply(event: InboundEvent, integration: Integration,
         raise Rejected("SEGMENT_NOT_ALLOWED", f"integration {integration.slug} may not write "
                        f"to customers of segment {customer.segment!r}")
     actor = Actor(type="integration", id=integration.slug, request_id=str(event.id))
-    key = idempotency_key(integration, event.external_id)
+    key = idempotency_key(integration.slug, event.external_id)
     occurred_at = canonical.occurred_at or event.occurred_at or event.received_at
     try:
         handler = _HANDLERS[canonical.type]

@@ -791,60 +791,6 @@ async def refund_payment(
     return Refund(payment, entry)
 
 
-# --- verification ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceMismatch:
-    customer_id: str
-    what: str
-    cached_minor: int
-    computed_minor: int
-
-
-async def verify_balances() -> tuple[int, list[BalanceMismatch]]:
-    """Recompute every cached balance from entries and pending holds."""
-    async with in_transaction():
-        posted = await _grouped(LedgerEntry.all(), "account_id", "amount_minor")
-        held = await _grouped(Hold.filter(status=HoldStatus.PENDING), "account_id", "amount_minor")
-        site_posted = await _grouped(LedgerEntry.filter(site_id__isnull=False),
-                                     ("account_id", "site_id"), "amount_minor")
-        site_held = await _grouped(Hold.filter(status=HoldStatus.PENDING, site_id__isnull=False),
-                                   ("account_id", "site_id"), "amount_minor")
-        accounts = await CreditAccount.all().values(
-            "id", "customer_id", "posted_balance_minor", "held_minor")
-        site_limits = await SiteLimit.all().values(
-            "account_id", "site_id", "posted_minor", "held_minor")
-    by_account = {a["id"]: str(a["customer_id"]) for a in accounts}
-    problems = []
-    for a in accounts:
-        for what, cached, computed in (
-            ("posted balance", a["posted_balance_minor"], posted.get(a["id"], 0)),
-            ("held", a["held_minor"], held.get(a["id"], 0)),
-        ):
-            if cached != computed:
-                problems.append(BalanceMismatch(str(a["customer_id"]), what, cached, computed))
-    for s in site_limits:
-        key = (s["account_id"], s["site_id"])
-        for what, cached, computed in (
-            (f"site {s['site_id']} posted", s["posted_minor"], site_posted.get(key, 0)),
-            (f"site {s['site_id']} held", s["held_minor"], site_held.get(key, 0)),
-        ):
-            if cached != computed:
-                problems.append(BalanceMismatch(by_account[s["account_id"]], what, cached,
-                                                computed))
-    return len(accounts), problems
-
-
-async def _grouped(query: Any, key: str | tuple[str, ...], field: str) -> dict[Any, int]:
-    keys = (key,) if isinstance(key, str) else key
-    rows = await query.annotate(total=Sum(field)).group_by(*keys).values(*keys, "total")
-    return {
-        (row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)): int(row["total"] or 0)
-        for row in rows
-    }
-
-
 # --- reading --------------------------------------------------------------
 
 
