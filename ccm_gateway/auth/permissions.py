@@ -72,6 +72,11 @@ class Principal:
             perms |= ROLE_PERMISSIONS[role]
         return cls(subject, kind, roles, frozenset(perms), partner_id)
 
+    @property
+    def administers_integrations(self) -> bool:
+        """May link refs in integrations' ref systems: an operator's integration admin."""
+        return self.partner_id is None and Permission.INTEGRATION_WRITE in self.permissions
+
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
 

@@ -59,3 +59,14 @@ class ExternalRef(Model):
     class Meta:
         table = "external_ref"
         unique_together = (("system", "external_id"),)
+
+
+class ReservedRefSystem(Model):
+    """A ref system an integration resolves customers by: only principals that administer
+    integrations link refs in it, so no partner can claim a vendor's customer id."""
+
+    name = fields.CharField(max_length=64, primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reserved_ref_system"

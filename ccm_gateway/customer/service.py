@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,8 +14,15 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.audit.service import Actor
-from ccm_gateway.customer.models import Customer, CustomerStatus, ExternalRef, RiskProfile, Site
-from ccm_gateway.errors import BadInput, Conflict, NotFound
+from ccm_gateway.customer.models import (
+    Customer,
+    CustomerStatus,
+    ExternalRef,
+    ReservedRefSystem,
+    RiskProfile,
+    Site,
+)
+from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
@@ -93,6 +101,7 @@ async def create_customer(
     partner_id: str | None = None,
     external_refs: list[tuple[str, str]] = (),  # type: ignore[assignment]
     idempotency_key: str | None = None,
+    administers_integrations: bool = False,
 ) -> Customer:
     """Create a customer with its credit account (and external refs) in one step."""
     name = _text(name, "name", _MAX_NAME)
@@ -117,7 +126,8 @@ async def create_customer(
                            | {"account": ledger_service.account_snapshot(account)},
                            stream=ledger_service.customer_stream(customer.id))
         for system, external_id in external_refs:
-            await link_external_ref(actor, customer.id, system=system, external_id=external_id)
+            await link_external_ref(actor, customer.id, system=system, external_id=external_id,
+                                    administers_integrations=administers_integrations)
         return {"customer_id": str(customer.id)}
 
     outcome = await idempotency.run_once(actor, "customer.create", idempotency_key, request, run)
@@ -173,12 +183,33 @@ async def update_customer(
     return customer
 
 
+async def reserve_ref_system(name: str) -> None:
+    """From now on only integration administrators link refs in ``name`` (idempotent)."""
+    await ReservedRefSystem.get_or_create(name=name)
+
+
+async def check_ref_systems(systems: Sequence[str], *, administers_integrations: bool) -> None:
+    """Refuse links in a ref system an integration resolves customers by, unless the
+    principal administers integrations: a partner that linked a vendor's customer id to
+    its own customer would be credited that customer's payments."""
+    if administers_integrations or not systems:
+        return
+    reserved = await ReservedRefSystem.filter(name__in=list(set(systems))) \
+        .order_by("name").values_list("name", flat=True)
+    if reserved:
+        raise Forbidden(f"ref system {reserved[0]!r} belongs to an integration; only "
+                        "integration administrators link its refs", field="system")
+
+
 async def link_external_ref(
-    actor: Actor, customer_id: Any, *, system: str, external_id: str
+    actor: Actor, customer_id: Any, *, system: str, external_id: str,
+    administers_integrations: bool,
 ) -> ExternalRef:
-    """Map (system, external id) to a customer; linking the same pair again is a no-op."""
+    """Map (system, external id) to a customer; linking the same pair again is a no-op.
+    Every link is audited."""
     system = _text(system, "system", _MAX_SHORT)
     external_id = _text(external_id, "externalId", _MAX_NAME)
+    await check_ref_systems([system], administers_integrations=administers_integrations)
     customer = await get_customer(customer_id)
     existing = await ExternalRef.filter(system=system, external_id=external_id).first()
     if existing is not None:

@@ -243,7 +243,8 @@ class CustomerMutation:
                 invoicing_cycle=ledger_models.InvoicingCycle(input.invoicing_cycle.value),
                 partner_id=scope or input.partner_id,
                 external_refs=[(r.system, r.external_id) for r in input.external_refs or []],
-                idempotency_key=input.idempotency_key)
+                idempotency_key=input.idempotency_key,
+                administers_integrations=info.context.principal.administers_integrations)
         return Customer.of(customer)
 
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
@@ -265,5 +266,6 @@ class CustomerMutation:
         async with in_transaction():
             await customer_service.link_external_ref(
                 info.context.actor, customer.id, system=input.system,
-                external_id=input.external_id)
+                external_id=input.external_id,
+                administers_integrations=info.context.principal.administers_integrations)
         return Customer.of(customer)

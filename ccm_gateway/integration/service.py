@@ -22,6 +22,7 @@ from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.customer import service as customer_service
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.integration import profiles
 from ccm_gateway.integration.models import (
@@ -222,6 +223,7 @@ async def create_integration(
     except IntegrityError:
         raise Conflict(f"an integration with slug {slug!r} exists already (deleted ones "
                        "keep their slug)", field="slug") from None
+    await customer_service.reserve_ref_system(ref_system)
     await record(actor, "integration.create", object_type="integration",
                  object_id=integration.id, after=describe(integration))
     return WithSecret(integration, plain if generated else None)
@@ -278,6 +280,7 @@ async def update_integration(
         changed.append("profile")
     if ref_system is not None:
         _check_ref_system(ref_system)
+        await customer_service.reserve_ref_system(ref_system)
         integration.ref_system = ref_system
         changed.append("ref_system")
     if segments is not None:
