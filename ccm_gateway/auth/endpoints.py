@@ -27,6 +27,7 @@ from ccm_gateway.auth.models import ApiClient
 from ccm_gateway.auth.permissions import Role
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.kit.ratelimit import RateLimiter
+from ccm_gateway.kit.text import text_problem
 
 log = logging.getLogger("ccm_gateway.auth")
 
@@ -86,10 +87,21 @@ async def _form(request: Request) -> dict[str, str]:
         raise OAuthError("invalid_request", "the body is not a valid form") from None
     values: dict[str, str] = {}
     for key, value in pairs:
+        _check_text("a parameter name", key)
         if key in values:  # RFC 6749 §3.2: parameters must not repeat
             raise OAuthError("invalid_request", f"parameter {key!r} is repeated")
+        _check_text(key, value)
         values[key] = value
     return values
+
+
+def _check_text(name: str, value: str) -> None:
+    """Refuse text the databases cannot store before it reaches a lookup or the audit log.
+    For a secret it matters too: HMAC pads keys with zero bytes, so scrypt takes
+    "secret\x00" for "secret"."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise OAuthError("invalid_request", f"{name} {problem}")
 
 
 def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str, str]:
@@ -112,7 +124,10 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str, str]
         if not sep:
             raise _invalid_client("malformed HTTP Basic credentials")
         # RFC 6749 §2.3.1: both are form-urlencoded before Basic encoding.
-        return "client_secret_basic", unquote_plus(user), unquote_plus(password)
+        client_id, secret = unquote_plus(user), unquote_plus(password)
+        _check_text("client_id", client_id)
+        _check_text("client_secret", secret)
+        return "client_secret_basic", client_id, secret
     if not in_form:
         raise _invalid_client("client authentication is required")
     client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
