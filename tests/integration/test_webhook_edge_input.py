@@ -5,6 +5,7 @@ one in a customer ref or reference was accepted and then retried for hours."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import hmac
@@ -12,6 +13,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from webhook_kit import (  # noqa: F401 - fixtures
@@ -137,3 +139,18 @@ async def test_long_free_text_is_still_accepted_and_cut_to_its_column(make_integ
     assert (await settled(response.json()["id"])).status == InboundStatus.APPLIED
     entry = await LedgerEntry.get(account__customer_id=customer)
     assert entry.description == "d" * 500
+
+
+async def test_form_bodies_are_checked_the_same_way(make_integration, send):
+    hook = await make_integration("legacy-form")
+    body = urlencode({"txn_id": f"LG-{uuid.uuid4().hex}", "txn_type": "PAYMENT_OK",
+                      "account": "ACC" + NUL, "amount": "1.00", "ccy": "usd",
+                      "ts": "2026-01-01T00:00:00+00:00"})
+    ts = str(int(time.time()))
+    mac = hmac.new(hook.secret.encode(), f"{ts}:{body}".encode(), hashlib.sha256).digest()
+    headers = {"X-Legacy-Signature": "sha256=" + base64.b64encode(mac).decode(),
+               "X-Legacy-Timestamp": ts, "Content-Type": "application/x-www-form-urlencoded"}
+    response = await send(hook.slug, body, headers)
+    assert response.status_code == 400, response.text
+    assert "account (customer) must not contain NUL" in response.json()["detail"]
+    assert await inbox_count(hook.slug) == 0
