@@ -27,6 +27,7 @@ from ccm_gateway.auth.models import ApiClient
 from ccm_gateway.auth.permissions import Role
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.kit.ratelimit import RateLimiter
+from ccm_gateway.kit.text import text_problem
 
 log = logging.getLogger("ccm_gateway.auth")
 
@@ -36,11 +37,14 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 _ID_MAX = 64  # longest client id worth looking up / auditing
 
 # Brute force: failed client authentications (a wrong secret, an unknown, revoked or
-# expired client) are counted per client_id presented and per client IP, in GCRA
-# buckets on the queue's Redis; a success is refunded. Once a bucket is empty, every
-# attempt on it is refused with 429 before the secret is checked, the right secret
-# included, until the bucket refills. Module constants until settings carry them.
-FAILED_AUTH_PER_CLIENT = (10 / 60, 10)  # (rate per second, burst): 10 a minute
+# expired client) are counted per (client_id presented, client IP) and, more widely, per
+# client IP, in GCRA buckets on the queue's Redis; a success is refunded. Once a bucket
+# is empty, every attempt on it is refused with 429 before the secret is checked, the
+# right secret included, until the bucket refills. No bucket is per client_id alone:
+# that would let anyone who knows a client id lock its owner out from elsewhere, and a
+# secret of 256 random bits needs no such bucket against guessing from many addresses.
+# Module constants until settings carry them.
+FAILED_AUTH_PER_CLIENT = (10 / 60, 10)  # per (client id, IP): (rate per second, burst)
 FAILED_AUTH_PER_IP = (30 / 60, 30)  # an address may try a few clients
 FAILED_AUTH_PREFIX = "ccm:oauth-failed:"
 FAILED_AUTH_CLOCK: Callable[[], float] | None = None  # None: the Redis server's clock
@@ -83,10 +87,21 @@ async def _form(request: Request) -> dict[str, str]:
         raise OAuthError("invalid_request", "the body is not a valid form") from None
     values: dict[str, str] = {}
     for key, value in pairs:
+        _check_text("a parameter name", key)
         if key in values:  # RFC 6749 §3.2: parameters must not repeat
             raise OAuthError("invalid_request", f"parameter {key!r} is repeated")
+        _check_text(key, value)
         values[key] = value
     return values
+
+
+def _check_text(name: str, value: str) -> None:
+    """Refuse text the databases cannot store before it reaches a lookup or the audit log.
+    For a secret it matters too: HMAC pads keys with zero bytes, so scrypt takes
+    "secret\x00" for "secret"."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise OAuthError("invalid_request", f"{name} {problem}")
 
 
 def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str, str]:
@@ -109,7 +124,10 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str, str]
         if not sep:
             raise _invalid_client("malformed HTTP Basic credentials")
         # RFC 6749 §2.3.1: both are form-urlencoded before Basic encoding.
-        return "client_secret_basic", unquote_plus(user), unquote_plus(password)
+        client_id, secret = unquote_plus(user), unquote_plus(password)
+        _check_text("client_id", client_id)
+        _check_text("client_secret", secret)
+        return "client_secret_basic", client_id, secret
     if not in_form:
         raise _invalid_client("client authentication is required")
     client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
@@ -128,10 +146,11 @@ async def _refuse(request: Request, client_id: str, method: str, reason: str) ->
 
 
 def _failure_buckets(request: Request, client_id: str) -> list[tuple[str, tuple[float, int]]]:
-    buckets = [(f"client:{client_id[:_ID_MAX]}", FAILED_AUTH_PER_CLIENT)]
     peer = request.scope.get("client")
+    address = peer[0] if peer else "unknown"
+    buckets = [(f"client-ip:{client_id[:_ID_MAX]}|{address}", FAILED_AUTH_PER_CLIENT)]
     if peer:
-        buckets.append((f"ip:{peer[0]}", FAILED_AUTH_PER_IP))
+        buckets.append((f"ip:{address}", FAILED_AUTH_PER_IP))
     return buckets
 
 
@@ -144,8 +163,8 @@ def _limiter(request: Request) -> RateLimiter | None:
 
 
 async def _spend_attempt(request: Request, client_id: str) -> list[tuple[str, float]]:
-    """Spend one attempt from this client id's and this address's buckets, before any
-    secret is checked; 429 when either is empty. Spending first (and refunding a
+    """Spend one attempt from the (client id, address) bucket and the address's, before
+    any secret is checked; 429 when either is empty. Spending first (and refunding a
     success) means concurrent guesses cannot all slip past the check. Returns the
     buckets to refund. Fails open when Redis is down, like the GraphQL limiter."""
     limiter = _limiter(request)

@@ -52,9 +52,12 @@ async def receive(queue: Any, integration: Integration, profile: profiles.Profil
                   now: datetime) -> Received:
     """Store a verified callback; a vendor event id seen before returns the first one.
 
-    Raises ``profiles.MalformedBody`` before anything is stored."""
+    Raises ``profiles.MalformedBody`` before anything is stored, for a mapped event whose
+    fields do not read too: told now, the vendor can fix it, where a stored event that
+    processing cannot read would only go dead. The worker normalises it again."""
     document = profiles.parse_body(profile, body)
     env = profiles.envelope(profile, headers, document)
+    profiles.normalise(profile, env.event_type, document, env.occurred_at)
     event_id = uuid.uuid4()
     event_type = (env.event_type or "")[:200] or None
     if not await _insert(event_id, integration.id, env.external_id, event_type,

@@ -37,6 +37,7 @@ from ccm_gateway.errors import BadInput
 from ccm_gateway.integration import signatures
 from ccm_gateway.integration.signatures import SignatureRefused, SignatureSpec
 from ccm_gateway.kit.money import currency_exponent, parse_amount
+from ccm_gateway.kit.text import text_problem
 
 __all__ = [
     "CANONICAL_TYPES", "CanonicalEvent", "Envelope", "MalformedBody", "Profile", "ProfileError",
@@ -54,6 +55,9 @@ DEFAULT_CONTENT_TYPES = {"json": ("application/json",),
 MAX_PROFILE_BYTES = 64 * 1024
 MAX_ID_CHARS = 200
 MAX_TEXT_CHARS = 500
+# The longest value of a canonical text field, where the column it is stored in or looked
+# up against is shorter than MAX_ID_CHARS (Site.code); no site can have a longer code.
+FIELD_MAX_CHARS = {"site": 64}
 MAX_FORM_FIELDS = 1000
 # A real profile is six levels deep; the cap keeps hostile uploads off the recursion limit.
 MAX_NESTING = 20
@@ -147,7 +151,12 @@ class EventMapping:
     fields: tuple[FieldSpec, ...]
 
     def field(self, name: str) -> FieldSpec | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, FieldSpec]:
+        # normalise() asks for each field once per callback, at the edge and in the worker.
+        return {f.name: f for f in self.fields}
 
 
 @dataclass(frozen=True)
@@ -679,6 +688,9 @@ def _event_type(source: ValueSource, headers: Mapping[str, str],
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_CHARS:
         raise MalformedBody(f"event type ({source.describe()}) must be a string of 1 to "
                             f"{MAX_ID_CHARS} characters")
+    problem = text_problem(value)
+    if problem is not None:
+        raise MalformedBody(f"event type ({source.describe()}) {problem}")
     return value
 
 
@@ -784,14 +796,20 @@ class _FieldReader:
             value = str(value)
         if not isinstance(value, str):
             raise MalformedBody(f"{spec.describe()} ({name}) must be a string, got {value!r}")
+        problem = text_problem(value)
+        if problem is not None:
+            raise MalformedBody(f"{spec.describe()} ({name}) {problem}")
         if free_text:
             # Vendors' free text (failure messages) may run long; losing its tail beats
             # refusing the payment event that carries it.
             return value[:MAX_TEXT_CHARS]
-        if not 1 <= len(value) <= MAX_ID_CHARS:
-            raise MalformedBody(f"{spec.describe()} ({name}) must be 1 to {MAX_ID_CHARS} "
+        if spec.upper:
+            value = value.upper()
+        longest = FIELD_MAX_CHARS.get(name, MAX_ID_CHARS)
+        if not 1 <= len(value) <= longest:
+            raise MalformedBody(f"{spec.describe()} ({name}) must be 1 to {longest} "
                                 "characters")
-        return value.upper() if spec.upper else value
+        return value
 
     def currency(self) -> str | None:
         code = self.text("currency")

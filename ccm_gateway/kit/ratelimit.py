@@ -140,6 +140,38 @@ class RateLimiter:
         await self._refund(keys=[self.prefix + key], args=[interval_us, now_us])
 
 
+class LocalBlocks:
+    """Keys a shared limiter refused, remembered in this process until it would allow them
+    again, so a hot path can refuse a known-spent key before doing the work the limit
+    protects, without a round trip to Redis for every request that is not spent.
+
+    Only refusals are cached, so this never allows more than the shared bucket does; each
+    process learns a refusal on its own, at the cost of one request per key per window.
+    At most ``max_keys`` are kept, the oldest dropped first, so a sender with many keys
+    cannot grow it; an evicted key is learnt again the same way."""
+
+    def __init__(self, *, max_keys: int = 10_000) -> None:
+        self.max_keys = max_keys
+        self._until: dict[str, float] = {}
+
+    def retry_after(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may be tried again; 0 when it is not blocked."""
+        until = self._until.get(key)
+        if until is None:
+            return 0.0
+        if until <= now:
+            del self._until[key]
+            return 0.0
+        return until - now
+
+    def block(self, key: str, now: float, seconds: float) -> None:
+        self._until.pop(key, None)
+        while len(self._until) >= self.max_keys:
+            # Oldest first: with windows of one length, the first to expire.
+            del self._until[next(iter(self._until))]
+        self._until[key] = now + seconds
+
+
 def _check(rate: float, burst: int) -> None:
     if not 0 <= rate <= MAX_RATE_PER_SECOND:
         raise ValueError(f"rate must be between 0 and {MAX_RATE_PER_SECOND} per second")
@@ -147,4 +179,4 @@ def _check(rate: float, burst: int) -> None:
         raise ValueError("burst must be at least 1")
 
 
-__all__ = ["RateLimiter", "Decision", "MAX_RATE_PER_SECOND"]
+__all__ = ["MAX_RATE_PER_SECOND", "Decision", "LocalBlocks", "RateLimiter"]

@@ -307,10 +307,12 @@ async def test_wrong_secrets_lock_the_client_out_until_the_window_passes(app, fr
     assert await AuditEvent.filter(action="oauth.client_auth_refused",
                                    object_id=created.client_id).count() == refusals == burst
 
-    # The limit is on the client id: from another address it is locked out as well.
+    # The limit is on the client id from this address: elsewhere the owner is not locked out
+    # (tests/auth/test_auth_lockout.py).
     transport = httpx.ASGITransport(app=app, client=("10.255.0.1", 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://ccm.test") as other:
-        assert_throttled(await token_response(other, created.client_id, created.client_secret))
+        response = await token_response(other, created.client_id, created.client_secret)
+        assert response.status_code == 200, response.text
 
     # Once the window has passed (a clock two minutes on), the right secret works again.
     monkeypatch.setattr(endpoints, "FAILED_AUTH_CLOCK", lambda: time.time() + 120)
