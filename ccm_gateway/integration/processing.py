@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.alert.models import AlertSeverity
@@ -101,7 +102,16 @@ async def process(event_id: Any, *, delays: tuple[int, ...], queue: Any,
     except Exception as exc:  # noqa: BLE001 - whatever failed, the event must not be lost
         log.warning("inbound event %s failed: %s", event_id, exc.__class__.__name__,
                     exc_info=not isinstance(exc, (RetryLater, CCMError)))
-        return await _retry_or_bury(event_id, exc, delays=delays, queue=queue, now=now)
+        # Data the database refuses is refused on every try: dead-letter it at once.
+        return await _retry_or_bury(event_id, exc, delays=() if _is_data_error(exc) else delays,
+                                    queue=queue, now=now)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """A value the database cannot store (PostgreSQL's data exceptions, or text that does
+    not encode), as opposed to a connection or lock problem that may pass."""
+    return isinstance(exc, UnicodeError) or isinstance(exc.__cause__, asyncpg.DataError) \
+        or isinstance(exc.__cause__, UnicodeError)
 
 
 async def _attempt(event: InboundEvent, integration: Integration, now: datetime) -> Outcome:

@@ -147,3 +147,27 @@ async def test_concurrent_partial_refunds_over_the_payment_apply_one_and_dead_le
     assert refunds == [6000]
     assert await balance(customer) == -10000 + 6000
     assert (await verify_all())["ok"]
+
+
+async def test_data_the_database_refuses_is_dead_lettered_at_once(
+        app, make_integration, linked_customer, send_stripe, monkeypatch):
+    """Not retried through the whole schedule: the same value fails on every try."""
+    from ccm_gateway.integration import processing
+
+    hook = await make_integration("stripe")
+    ref = f"cus_{uuid.uuid4().hex[:8]}"
+    await linked_customer(hook, ref)
+    lookup = processing._customer
+
+    async def unstorable(integration: Any, customer_ref: str) -> Any:
+        # The real query, with a value no database accepts (the edge refuses such
+        # values; this is what a future field the edge missed would meet).
+        return await lookup(integration, customer_ref + "\ud800")
+
+    monkeypatch.setattr(processing, "_customer", unstorable)
+    response = await send_stripe(hook, stripe_event("payment_intent.succeeded",
+                                                    payment_intent(ref, 100)))
+    event = await settled(response.json()["id"])
+
+    assert event.status == InboundStatus.DEAD, event.last_error
+    assert event.attempts == 1
