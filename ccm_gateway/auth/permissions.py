@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ccm_gateway.audit.service import Actor
 from ccm_gateway.errors import Forbidden
+
+if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
+QueryT = TypeVar("QueryT", bound="QuerySet[Any]")
 
 
 class Permission(StrEnum):
@@ -82,3 +88,13 @@ class Principal:
 
     def actor(self, request_id: str | None) -> Actor:
         return Actor(type=self.kind, id=self.subject, request_id=request_id)
+
+
+def readable_by(principal: Principal, query: QueryT, partner_field: str) -> QueryT:
+    """``query`` narrowed to the rows ``principal`` may read: a partner principal reads only
+    what belongs to its own customers. ``partner_field`` is the path from the queried model to
+    the owning customer's ``partner_id``. Each domain's readable-by-principal queries go
+    through here, so the rule is written once."""
+    if principal.partner_id is None:
+        return query
+    return query.filter(**{partner_field: principal.partner_id})

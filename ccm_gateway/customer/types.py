@@ -16,7 +16,6 @@ from ccm_gateway.graphql.common import (
     Connection,
     CtxInfo,
     MoneyInput,
-    check_partner,
     page_size,
     requires,
 )
@@ -174,11 +173,6 @@ class LinkExternalRefInput:
     external_id: str
 
 
-async def _visible(info: CtxInfo, customer: models.Customer) -> Customer:
-    check_partner(info, customer.partner_id, f"customer {customer.id}")
-    return Customer.of(customer)
-
-
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(extensions=requires(P.CUSTOMER_READ),
@@ -187,23 +181,24 @@ class CustomerQuery:
                        external_ref: ExternalRefInput | None = None) -> Customer:
         if (id is None) == (external_ref is None):
             raise BadInput("give exactly one of id or externalRef")
+        principal = info.context.principal
         if id is not None:
-            found = await customer_service.get_customer(id)
+            found = await customer_service.get_readable_customer(principal, id)
         else:
-            found = await customer_service.get_customer_by_external_ref(
-                external_ref.system, external_ref.external_id)  # type: ignore[union-attr]
-        return await _visible(info, found)
+            found = await customer_service.get_readable_customer_by_external_ref(
+                principal, external_ref.system, external_ref.external_id)  # type: ignore[union-attr]
+        return Customer.of(found)
 
     @strawberry.field(extensions=requires(P.CUSTOMER_READ), description="Ordered by name.")
     async def customers(self, info: CtxInfo, first: int | None = None, after: str | None = None,
                         filter: CustomerFilter | None = None) -> Connection[Customer]:
         flt = filter or CustomerFilter()
         page = await customer_service.list_customers(
+            info.context.principal,
             customer_service.CustomerFilter(
                 segment=flt.segment,
                 status=models.CustomerStatus(flt.status.value) if flt.status else None,
-                name_contains=flt.name_contains, utilization_above=flt.utilization_above,
-                partner_id=info.context.principal.partner_id),
+                name_contains=flt.name_contains, utilization_above=flt.utilization_above),
             first=page_size(info, first), after=after,
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, Customer.of)
@@ -248,7 +243,7 @@ class CustomerMutation:
 
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
     async def update_customer(self, info: CtxInfo, input: UpdateCustomerInput) -> Customer:
-        await _visible(info, await customer_service.get_customer(input.id))
+        await customer_service.get_readable_customer(info.context.principal, input.id)
         async with in_transaction():
             customer = await customer_service.update_customer(
                 info.context.actor, input.id, expected_version=input.expected_version,
@@ -260,8 +255,8 @@ class CustomerMutation:
 
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
     async def link_external_ref(self, info: CtxInfo, input: LinkExternalRefInput) -> Customer:
-        customer = await customer_service.get_customer(input.customer_id, "customerId")
-        await _visible(info, customer)
+        customer = await customer_service.get_readable_customer(
+            info.context.principal, input.customer_id, "customerId")
         async with in_transaction():
             await customer_service.link_external_ref(
                 info.context.actor, customer.id, system=input.system,
