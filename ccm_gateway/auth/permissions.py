@@ -86,6 +86,11 @@ class Principal:
             raise Forbidden(f"{permission.value} is required; roles "
                             f"{', '.join(sorted(self.roles)) or 'none'} do not grant it")
 
+    def require_unscoped(self, action: str) -> None:
+        """Refuse a partner principal what spans every partner's customers."""
+        if self.partner_id is not None:
+            raise Forbidden(f"partner principals cannot {action}")
+
     def actor(self, request_id: str | None) -> Actor:
         return Actor(type=self.kind, id=self.subject, request_id=request_id)
 

@@ -145,6 +145,16 @@ def readable_customers(principal: Principal) -> QuerySet[Customer]:
     return readable_by(principal, Customer.all(), "partner_id")
 
 
+def owning_partner(principal: Principal, requested: str | None) -> str | None:
+    """The partner a customer that ``principal`` creates belongs to: a partner principal's
+    own, so what it creates stays readable to it and to no other partner."""
+    if principal.partner_id is None:
+        return requested
+    if requested not in (None, principal.partner_id):
+        raise BadInput("a partner can only create its own customers", field="partnerId")
+    return principal.partner_id
+
+
 async def get_readable_customer(
     principal: Principal, customer_id: Any, field: str = "id"
 ) -> Customer:

@@ -225,9 +225,7 @@ class CustomerMutation:
                 raise BadInput("creditLimit.currency must equal the customer's currency",
                                field="creditLimit.currency")
             limit = input.credit_limit.minor("creditLimit.amount", allow_zero=True)
-        scope = info.context.principal.partner_id
-        if scope is not None and input.partner_id not in (None, scope):
-            raise BadInput("a partner can only create its own customers", field="partnerId")
+        partner_id = customer_service.owning_partner(info.context.principal, input.partner_id)
         async with in_transaction():
             customer = await customer_service.create_customer(
                 info.context.actor, name=input.name, segment=input.segment,
@@ -236,7 +234,7 @@ class CustomerMutation:
                 status=models.CustomerStatus(input.status.value), credit_limit_minor=limit,
                 net_days=input.net_days,
                 invoicing_cycle=ledger_models.InvoicingCycle(input.invoicing_cycle.value),
-                partner_id=scope or input.partner_id,
+                partner_id=partner_id,
                 external_refs=[(r.system, r.external_id) for r in input.external_refs or []],
                 idempotency_key=input.idempotency_key)
         return Customer.of(customer)
