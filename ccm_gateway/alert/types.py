@@ -12,7 +12,6 @@ from strawberry.scalars import JSON
 from ccm_gateway.alert import models
 from ccm_gateway.alert import service as alert_service
 from ccm_gateway.auth.permissions import Permission as P
-from ccm_gateway.errors import Forbidden
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 from ccm_gateway.kit.ids import parse_uuid
 
@@ -47,8 +46,7 @@ class AlertQuery:
     async def alerts(self, info: CtxInfo, kind: str | None = None,
                      integration_id: strawberry.ID | None = None, first: int | None = None,
                      after: str | None = None) -> Connection[Alert]:
-        if info.context.principal.partner_id is not None:
-            raise Forbidden("partner principals cannot list alerts")
+        info.context.principal.require_unscoped("list alerts")
         page = await alert_service.page_alerts(
             kind=kind,
             integration_id=parse_uuid(str(integration_id), "integrationId")

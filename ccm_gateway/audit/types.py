@@ -10,7 +10,6 @@ from strawberry.scalars import JSON
 from ccm_gateway.audit import models
 from ccm_gateway.audit import service as audit_service
 from ccm_gateway.auth.permissions import Permission as P
-from ccm_gateway.errors import Forbidden
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 
 
@@ -54,9 +53,8 @@ class AuditQuery:
     @strawberry.field(extensions=requires(P.AUDIT_READ), description="Newest first.")
     async def audit_log(self, info: CtxInfo, first: int | None = None, after: str | None = None,
                         filter: AuditFilter | None = None) -> Connection[AuditEvent]:
-        if info.context.principal.partner_id is not None:
-            # The log spans every customer; a partner sees only its own customers.
-            raise Forbidden("partner principals cannot read the audit log")
+        # The log spans every customer; a partner sees only its own customers.
+        info.context.principal.require_unscoped("read the audit log")
         flt = filter or AuditFilter()
         page = await audit_service.list_events(
             audit_service.AuditFilter(object_id=flt.object_id, action=flt.action,

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ccm_gateway.audit.service import Actor
 from ccm_gateway.errors import Forbidden
+
+if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
+QueryT = TypeVar("QueryT", bound="QuerySet[Any]")
 
 
 class Permission(StrEnum):
@@ -85,6 +91,21 @@ class Principal:
             raise Forbidden(f"{permission.value} is required; roles "
                             f"{', '.join(sorted(self.roles)) or 'none'} do not grant it")
 
+    def require_unscoped(self, action: str) -> None:
+        """Refuse a partner principal what spans every partner's customers."""
+        if self.partner_id is not None:
+            raise Forbidden(f"partner principals cannot {action}")
+
     def actor(self, request_id: str | None) -> Actor:
         return Actor(type=self.kind, id=self.subject, request_id=request_id,
                      partner_id=self.partner_id)
+
+
+def readable_by(principal: Principal, query: QueryT, partner_field: str) -> QueryT:
+    """``query`` narrowed to the rows ``principal`` may read: a partner principal reads only
+    what belongs to its own customers. ``partner_field`` is the path from the queried model to
+    the owning customer's ``partner_id``. Each domain's readable-by-principal queries go
+    through here, so the rule is written once."""
+    if principal.partner_id is None:
+        return query
+    return query.filter(**{partner_field: principal.partner_id})

@@ -21,7 +21,7 @@ from ccm_gateway.auth.models import ApiClient as ApiClientModel
 from ccm_gateway.auth.models import TrustedIssuerRecord
 from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.auth.permissions import Role
-from ccm_gateway.errors import BadInput, Forbidden
+from ccm_gateway.errors import BadInput
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 
 ApiClientRole = strawberry.enum(Enum("ApiClientRole", {r.name: r.value for r in Role}))
@@ -79,10 +79,9 @@ class RevokeApiClientInput:
 
 
 def _not_partner(info: CtxInfo, what: str = "API clients") -> None:
-    if info.context.principal.partner_id is not None:
-        # A client or an issuer is not scoped to a partner: it would see (or let
-        # its tokens name) every partner's customers.
-        raise Forbidden(f"partner principals cannot manage {what}")
+    # A client or an issuer is not scoped to a partner: it would see (or let
+    # its tokens name) every partner's customers.
+    info.context.principal.require_unscoped(f"manage {what}")
 
 
 def _grantor(info: CtxInfo) -> frozenset[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,10 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, RawSQL
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.audit.service import Actor
+from ccm_gateway.auth.permissions import Principal, readable_by
 from ccm_gateway.customer.models import (
     Customer,
     CustomerStatus,
@@ -141,9 +144,52 @@ async def get_customer(customer_id: Any, field: str = "id") -> Customer:
     return customer
 
 
-async def get_customer_by_external_ref(system: str, external_id: str) -> Customer:
-    ref = await ExternalRef.filter(system=system, external_id=external_id) \
-        .select_related("customer").first()
+# --- reading for a principal ------------------------------------------------
+# Every lookup made for a caller goes through these, so an object the caller may
+# not see gets exactly the answer of one that does not exist, and a message names
+# only what the caller sent.
+
+
+def readable_customers(principal: Principal) -> QuerySet[Customer]:
+    """The customers ``principal`` may read."""
+    return readable_by(principal, Customer.all(), "partner_id")
+
+
+def owning_partner(principal: Principal, requested: str | None) -> str | None:
+    """The partner a customer that ``principal`` creates belongs to: a partner principal's
+    own, so what it creates stays readable to it and to no other partner."""
+    if principal.partner_id is None:
+        return requested
+    if requested not in (None, principal.partner_id):
+        raise BadInput("a partner can only create its own customers", field="partnerId")
+    return principal.partner_id
+
+
+async def get_readable_customer(
+    principal: Principal, customer_id: Any, field: str = "id"
+) -> Customer:
+    found = await readable_customers(principal).get_or_none(id=parse_uuid(customer_id, field))
+    if found is None:
+        raise NotFound(f"customer {customer_id} not found", field=field)
+    return found
+
+
+async def readable_customer_id(
+    principal: Principal, customer_id: Any, field: str = "customerId"
+) -> uuid.UUID:
+    """The id of a customer ``principal`` may read. For an unscoped principal this costs no
+    query: the hot paths (credit checks, holds) read the account anyway, and that read
+    answers the same NOT_FOUND for a customer that does not exist."""
+    if principal.partner_id is None:
+        return parse_uuid(customer_id, field)
+    return (await get_readable_customer(principal, customer_id, field)).id
+
+
+async def get_readable_customer_by_external_ref(
+    principal: Principal, system: str, external_id: str
+) -> Customer:
+    ref = await readable_by(principal, ExternalRef.filter(system=system, external_id=external_id),
+                            "customer__partner_id").select_related("customer").first()
     if ref is None:
         raise NotFound(f"no customer for {system}:{external_id}", field="externalRef")
     return ref.customer
@@ -239,23 +285,21 @@ class CustomerFilter:
     status: CustomerStatus | None = None
     name_contains: str | None = None
     utilization_above: float | None = None
-    partner_id: str | None = None
 
 
 async def list_customers(
-    flt: CustomerFilter, *, first: int, after: str | None, max_page_size: int
+    principal: Principal, flt: CustomerFilter, *, first: int, after: str | None,
+    max_page_size: int,
 ) -> Page:
-    """Customers ordered by name then id, with keyset pagination."""
+    """The customers ``principal`` may read, ordered by name then id, with keyset pagination."""
     check_page_size(first, max_page_size)
-    query = Customer.all()
+    query = readable_customers(principal)
     if flt.segment:
         query = query.filter(segment=flt.segment)
     if flt.status:
         query = query.filter(status=flt.status)
     if flt.name_contains:
         query = query.filter(name__icontains=flt.name_contains)
-    if flt.partner_id is not None:
-        query = query.filter(partner_id=flt.partner_id)
     if flt.utilization_above is not None:
         if not 0 <= flt.utilization_above <= 100:
             raise BadInput("utilizationAbove must be between 0 and 100", field="utilizationAbove")

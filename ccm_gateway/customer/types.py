@@ -16,7 +16,6 @@ from ccm_gateway.graphql.common import (
     Connection,
     CtxInfo,
     MoneyInput,
-    check_partner,
     page_size,
     requires,
 )
@@ -174,11 +173,6 @@ class LinkExternalRefInput:
     external_id: str
 
 
-async def _visible(info: CtxInfo, customer: models.Customer) -> Customer:
-    check_partner(info, customer.partner_id, f"customer {customer.id}")
-    return Customer.of(customer)
-
-
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(extensions=requires(P.CUSTOMER_READ),
@@ -187,23 +181,24 @@ class CustomerQuery:
                        external_ref: ExternalRefInput | None = None) -> Customer:
         if (id is None) == (external_ref is None):
             raise BadInput("give exactly one of id or externalRef")
+        principal = info.context.principal
         if id is not None:
-            found = await customer_service.get_customer(id)
+            found = await customer_service.get_readable_customer(principal, id)
         else:
-            found = await customer_service.get_customer_by_external_ref(
-                external_ref.system, external_ref.external_id)  # type: ignore[union-attr]
-        return await _visible(info, found)
+            found = await customer_service.get_readable_customer_by_external_ref(
+                principal, external_ref.system, external_ref.external_id)  # type: ignore[union-attr]
+        return Customer.of(found)
 
     @strawberry.field(extensions=requires(P.CUSTOMER_READ), description="Ordered by name.")
     async def customers(self, info: CtxInfo, first: int | None = None, after: str | None = None,
                         filter: CustomerFilter | None = None) -> Connection[Customer]:
         flt = filter or CustomerFilter()
         page = await customer_service.list_customers(
+            info.context.principal,
             customer_service.CustomerFilter(
                 segment=flt.segment,
                 status=models.CustomerStatus(flt.status.value) if flt.status else None,
-                name_contains=flt.name_contains, utilization_above=flt.utilization_above,
-                partner_id=info.context.principal.partner_id),
+                name_contains=flt.name_contains, utilization_above=flt.utilization_above),
             first=page_size(info, first), after=after,
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, Customer.of)
@@ -230,9 +225,7 @@ class CustomerMutation:
                 raise BadInput("creditLimit.currency must equal the customer's currency",
                                field="creditLimit.currency")
             limit = input.credit_limit.minor("creditLimit.amount", allow_zero=True)
-        scope = info.context.principal.partner_id
-        if scope is not None and input.partner_id not in (None, scope):
-            raise BadInput("a partner can only create its own customers", field="partnerId")
+        partner_id = customer_service.owning_partner(info.context.principal, input.partner_id)
         async with in_transaction():
             customer = await customer_service.create_customer(
                 info.context.actor, name=input.name, segment=input.segment,
@@ -241,7 +234,7 @@ class CustomerMutation:
                 status=models.CustomerStatus(input.status.value), credit_limit_minor=limit,
                 net_days=input.net_days,
                 invoicing_cycle=ledger_models.InvoicingCycle(input.invoicing_cycle.value),
-                partner_id=scope or input.partner_id,
+                partner_id=partner_id,
                 external_refs=[(r.system, r.external_id) for r in input.external_refs or []],
                 idempotency_key=input.idempotency_key,
                 administers_integrations=info.context.principal.administers_integrations)
@@ -249,7 +242,7 @@ class CustomerMutation:
 
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
     async def update_customer(self, info: CtxInfo, input: UpdateCustomerInput) -> Customer:
-        await _visible(info, await customer_service.get_customer(input.id))
+        await customer_service.get_readable_customer(info.context.principal, input.id)
         async with in_transaction():
             customer = await customer_service.update_customer(
                 info.context.actor, input.id, expected_version=input.expected_version,
@@ -261,8 +254,8 @@ class CustomerMutation:
 
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
     async def link_external_ref(self, info: CtxInfo, input: LinkExternalRefInput) -> Customer:
-        customer = await customer_service.get_customer(input.customer_id, "customerId")
-        await _visible(info, customer)
+        customer = await customer_service.get_readable_customer(
+            info.context.principal, input.customer_id, "customerId")
         async with in_transaction():
             await customer_service.link_external_ref(
                 info.context.actor, customer.id, system=input.system,

@@ -12,7 +12,6 @@ import strawberry
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.auth.permissions import Permission as P
-from ccm_gateway.errors import Forbidden
 from ccm_gateway.fx import models
 from ccm_gateway.fx import service as fx_service
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
@@ -60,8 +59,7 @@ class FxQuery:
 class FxMutation:
     @strawberry.mutation(extensions=requires(P.FX_WRITE))
     async def set_fx_rate(self, info: CtxInfo, input: SetFxRateInput) -> FxRate:
-        if info.context.principal.partner_id is not None:
-            raise Forbidden("partner principals cannot set FX rates")
+        info.context.principal.require_unscoped("set FX rates")
         async with in_transaction():
             rate = await fx_service.set_rate(info.context.actor, input.base, input.quote,
                                              input.rate, input.effective_at)

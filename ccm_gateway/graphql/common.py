@@ -10,7 +10,6 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from ccm_gateway.auth.permissions import Permission
-from ccm_gateway.errors import NotFound
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.kit.money import format_minor, parse_amount
 from ccm_gateway.kit.pagination import Page
@@ -78,13 +77,6 @@ class Connection(Generic[T]):
 
 def page_size(info: CtxInfo, first: int | None) -> int:
     return info.context.settings.default_page_size if first is None else first
-
-
-def check_partner(info: CtxInfo, partner_id: str | None, what: str) -> None:
-    """A partner principal sees only its own customers; others look like they don't exist."""
-    scope = info.context.principal.partner_id
-    if scope is not None and partner_id != scope:
-        raise NotFound(f"{what} not found")
 
 
 DateTime = datetime

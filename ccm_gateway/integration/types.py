@@ -17,7 +17,6 @@ from strawberry.scalars import JSON
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.auth.permissions import Permission as P
-from ccm_gateway.errors import Forbidden
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 from ccm_gateway.integration import inbox, models
 from ccm_gateway.integration import service as integration_service
@@ -31,8 +30,7 @@ InboundStatus = strawberry.enum(
 
 
 def _not_partner(info: CtxInfo) -> None:
-    if info.context.principal.partner_id is not None:
-        raise Forbidden("partner principals cannot see or manage integrations")
+    info.context.principal.require_unscoped("see or manage integrations")
 
 
 def _box(info: CtxInfo) -> SecretBox:

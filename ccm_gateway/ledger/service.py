@@ -15,12 +15,15 @@ from typing import Any
 
 from tortoise.expressions import F
 from tortoise.functions import Sum
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.audit.service import Actor
+from ccm_gateway.auth.permissions import Principal, readable_by
 from ccm_gateway.customer.models import Customer, CustomerStatus, Site
 from ccm_gateway.errors import BadInput, Conflict, NotFound
+from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent, format_minor
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 from ccm_gateway.ledger import idempotency
@@ -825,8 +828,32 @@ async def list_entries(
                                    id_type=uuid.UUID)
 
 
-async def get_hold(hold_id: Any) -> Hold:
-    hold = await Hold.get_or_none(id=hold_id)
+# --- reading for a principal ------------------------------------------------
+# As in customer/service.py: a hold or an entry the caller may not see answers
+# exactly as one that does not exist.
+
+_OWNER_PARTNER = "account__customer__partner_id"
+
+
+def readable_holds(principal: Principal) -> QuerySet[Hold]:
+    return readable_by(principal, Hold.all(), _OWNER_PARTNER)
+
+
+def readable_entries(principal: Principal) -> QuerySet[LedgerEntry]:
+    return readable_by(principal, LedgerEntry.all(), _OWNER_PARTNER)
+
+
+async def get_readable_hold(principal: Principal, hold_id: Any, field: str = "holdId") -> Hold:
+    hold = await readable_holds(principal).get_or_none(id=parse_uuid(hold_id, field))
     if hold is None:
-        raise NotFound(f"hold {hold_id} not found", field="holdId")
+        raise NotFound(f"hold {hold_id} not found", field=field)
     return hold
+
+
+async def get_readable_entry(
+    principal: Principal, entry_id: Any, field: str = "entryId"
+) -> LedgerEntry:
+    entry = await readable_entries(principal).get_or_none(id=parse_uuid(entry_id, field))
+    if entry is None:
+        raise NotFound(f"ledger entry {entry_id} not found", field=field)
+    return entry

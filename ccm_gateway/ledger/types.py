@@ -12,7 +12,8 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.customer import service as customer_service
-from ccm_gateway.graphql.common import CtxInfo, Money, MoneyInput, check_partner, requires
+from ccm_gateway.customer.models import Customer
+from ccm_gateway.graphql.common import CtxInfo, Money, MoneyInput, requires
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.ledger import models
 from ccm_gateway.ledger import service as ledger_service
@@ -295,27 +296,14 @@ class VoidHoldInput:
     hold_id: strawberry.ID
 
 
-async def _visible_customer(info: CtxInfo, customer_id: object, field: str = "customerId"):
-    customer = await customer_service.get_customer(parse_uuid(customer_id, field), field)
-    check_partner(info, customer.partner_id, f"customer {customer_id}")
-    return customer
+async def _readable_customer(info: CtxInfo, customer_id: object) -> Customer:
+    return await customer_service.get_readable_customer(info.context.principal, customer_id,
+                                                        "customerId")
 
 
-async def _visible_customer_id(info: CtxInfo, customer_id: object,
-                               field: str = "customerId") -> uuid.UUID:
-    """The customer's id, checked against a partner scope; the hot paths (credit
-    checks, holds) leave the existence check to the service's own read."""
-    if info.context.principal.partner_id is None:
-        return parse_uuid(customer_id, field)
-    return (await _visible_customer(info, customer_id, field)).id
-
-
-async def _visible_hold(info: CtxInfo, hold_id: object) -> models.Hold:
-    hold = await ledger_service.get_hold(parse_uuid(hold_id, "holdId"))
-    if info.context.principal.partner_id is not None:
-        account = await models.CreditAccount.get(id=hold.account_id)
-        await _visible_customer(info, account.customer_id)
-    return hold
+async def _readable_customer_id(info: CtxInfo, customer_id: object) -> uuid.UUID:
+    return await customer_service.readable_customer_id(info.context.principal, customer_id,
+                                                       "customerId")
 
 
 def _opt_uuid(value: object, field: str):
@@ -329,7 +317,8 @@ class LedgerQuery:
     async def credit_check(self, info: CtxInfo, customer_id: strawberry.ID, amount: MoneyInput,
                            site_id: strawberry.ID | None = None) -> CreditCheckResult:
         decision = await ledger_service.credit_check(
-            await _visible_customer_id(info, customer_id), amount.minor(), amount.currency, _opt_uuid(site_id, "siteId"))
+            await _readable_customer_id(info, customer_id), amount.minor(), amount.currency,
+            _opt_uuid(site_id, "siteId"))
         return CreditCheckResult(
             approved=decision.approved,
             reason=DeclineReason(decision.reason.value) if decision.reason else None,
@@ -341,20 +330,20 @@ class LedgerQuery:
     async def gate_access(self, info: CtxInfo, site_id: strawberry.ID,
                           customer_id: strawberry.ID) -> GateAccessResult:
         decision = await ledger_service.gate_access(
-            parse_uuid(site_id, "siteId"), await _visible_customer_id(info, customer_id))
+            parse_uuid(site_id, "siteId"), await _readable_customer_id(info, customer_id))
         return GateAccessResult(allowed=decision.allowed, reason=decision.reason,
                                 message=decision.message)
 
     @strawberry.field(extensions=requires(P.LEDGER_READ))
     async def hold(self, info: CtxInfo, id: strawberry.ID) -> Hold:
-        return Hold.of(await _visible_hold(info, id))
+        return Hold.of(await ledger_service.get_readable_hold(info.context.principal, id))
 
 
 @strawberry.type
 class LedgerMutation:
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_WRITE))
     async def set_credit_limit(self, info: CtxInfo, input: SetCreditLimitInput) -> CreditAccount:
-        customer = await _visible_customer(info, input.customer_id)
+        customer = await _readable_customer(info, input.customer_id)
         limit = input.limit.minor("limit.amount", allow_zero=True)
         async with in_transaction():
             account = await ledger_service.set_credit_limit(
@@ -364,7 +353,7 @@ class LedgerMutation:
 
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_WRITE))
     async def set_credit_terms(self, info: CtxInfo, input: SetCreditTermsInput) -> CreditAccount:
-        customer = await _visible_customer(info, input.customer_id)
+        customer = await _readable_customer(info, input.customer_id)
         async with in_transaction():
             account = await ledger_service.set_credit_terms(
                 info.context.actor, customer.id, input.net_days,
@@ -373,7 +362,7 @@ class LedgerMutation:
 
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_WRITE))
     async def set_site_limit(self, info: CtxInfo, input: SetSiteLimitInput) -> SiteLimit:
-        customer = await _visible_customer(info, input.customer_id)
+        customer = await _readable_customer(info, input.customer_id)
         limit = input.limit.minor("limit.amount", allow_zero=True)
         async with in_transaction():
             site_limit = await ledger_service.set_site_limit(
@@ -384,7 +373,7 @@ class LedgerMutation:
     @strawberry.mutation(extensions=requires(P.LEDGER_WRITE))
     async def post_ledger_entry(self, info: CtxInfo,
                                 input: PostLedgerEntryInput) -> PostLedgerEntryResult:
-        customer = await _visible_customer(info, input.customer_id)
+        customer = await _readable_customer(info, input.customer_id)
         kind = models.EntryKind(input.kind.value)
         amount = input.amount.minor(allow_negative=kind == models.EntryKind.ADJUSTMENT)
         async with in_transaction():
@@ -400,21 +389,18 @@ class LedgerMutation:
     @strawberry.mutation(extensions=requires(P.LEDGER_WRITE))
     async def reverse_ledger_entry(self, info: CtxInfo,
                                    input: ReverseLedgerEntryInput) -> LedgerEntry:
-        entry_id = parse_uuid(input.entry_id, "entryId")
-        original = await models.LedgerEntry.get_or_none(id=entry_id)
-        if original is not None:
-            account = await models.CreditAccount.get(id=original.account_id)
-            await _visible_customer(info, account.customer_id)
+        original = await ledger_service.get_readable_entry(info.context.principal,
+                                                           input.entry_id)
         async with in_transaction():
             entry = await ledger_service.reverse_entry(
-                info.context.actor, entry_id, reason=input.reason,
+                info.context.actor, original.id, reason=input.reason,
                 idempotency_key=input.idempotency_key)
         return LedgerEntry.of(entry)
 
     @strawberry.mutation(extensions=requires(P.HOLD_WRITE))
     async def authorize_credit(self, info: CtxInfo,
                                input: AuthorizeCreditInput) -> AuthorizeCreditResult:
-        customer_id = await _visible_customer_id(info, input.customer_id)
+        customer_id = await _readable_customer_id(info, input.customer_id)
         ttl = (info.context.settings.hold_ttl_seconds if input.expires_in_seconds is None
                else input.expires_in_seconds)
         async with in_transaction():
@@ -428,7 +414,7 @@ class LedgerMutation:
 
     @strawberry.mutation(extensions=requires(P.HOLD_WRITE))
     async def capture_hold(self, info: CtxInfo, input: CaptureHoldInput) -> Hold:
-        hold = await _visible_hold(info, input.hold_id)
+        hold = await ledger_service.get_readable_hold(info.context.principal, input.hold_id)
         amount = input.amount.minor() if input.amount else None
         async with in_transaction():
             hold = await ledger_service.capture(
@@ -439,7 +425,7 @@ class LedgerMutation:
 
     @strawberry.mutation(extensions=requires(P.HOLD_WRITE))
     async def void_hold(self, info: CtxInfo, input: VoidHoldInput) -> Hold:
-        hold = await _visible_hold(info, input.hold_id)
+        hold = await ledger_service.get_readable_hold(info.context.principal, input.hold_id)
         async with in_transaction():
             hold = await ledger_service.void(info.context.actor, hold.id)
         return Hold.of(hold)

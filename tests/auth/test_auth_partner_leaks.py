@@ -4,9 +4,11 @@ Every root Query and Mutation field of ``build_schema()`` has an entry in
 ``ATTEMPTS`` (a new field without one fails here). Each is called as an
 *admin* token scoped to partner A against objects of partner B's customer and
 of an unpartnered (operator) customer: it must answer NOT_FOUND, FORBIDDEN or
-BAD_USER_INPUT and change nothing. Then every nested object field reachable
-from A's own customer is walked, and every customer-scoped id found must be
-A's.
+BAD_USER_INPUT and change nothing, and it must answer exactly as it answers
+for a random id of the same kind that does not exist (same code, message and
+extensions, up to the values the request sent), with no id in the answer that
+the request did not send. Then every nested object field reachable from A's
+own customer is walked, and every customer-scoped id found must be A's.
 
 Sites are global reference data (yards), not partner data: ``sites`` and
 ``createSite`` are not partner-scoped, and a ``site`` reached from a hold,
@@ -15,6 +17,7 @@ ledger entry or site limit may be shared by every partner.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -244,6 +247,48 @@ def test_every_root_field_has_a_leak_case():
     assert cases - root_fields() == set(), "a case for a field that is gone"
 
 
+def _missing(target: dict[str, Any]) -> dict[str, Any]:
+    """A target of the same shape whose objects do not exist (sites are global: kept)."""
+    return target | {
+        "id": str(uuid.uuid4()), "ref": {"system": "stripe", "externalId": unique("cus")},
+        "hold": str(uuid.uuid4()), "entry": str(uuid.uuid4()),
+        "partner": unique("C") if target["partner"] else None, "client": unique("client"),
+        "integration": str(uuid.uuid4()), "inbound": str(uuid.uuid4())}
+
+
+def _sent(variables: Any, path: str = "") -> dict[str, str]:
+    """Each string the request sent, by its path in the variables."""
+    if isinstance(variables, dict):
+        return {k: v for name, value in variables.items()
+                for k, v in _sent(value, f"{path}.{name}" if path else name).items()}
+    if isinstance(variables, list):
+        return {k: v for i, value in enumerate(variables)
+                for k, v in _sent(value, f"{path}[{i}]").items()}
+    return {path: variables} if isinstance(variables, str) else {}
+
+
+def _answer(result: Any, variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An error's message and extensions, with what the request sent named by its path."""
+    [error] = result.errors
+    extensions = {k: v for k, v in error["extensions"].items() if k != "requestId"}
+    message = error["message"]
+    for path, value in sorted(_sent(variables).items(), key=lambda kv: -len(kv[1])):
+        message = message.replace(value, "{" + path + "}")
+    return message, extensions
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def _assert_no_unsent_id(result: Any, variables: dict[str, Any]) -> None:
+    sent = {v.lower() for v in _sent(variables).values()}
+    for error in result.errors:
+        text = error["message"] + repr({k: v for k, v in error["extensions"].items()
+                                        if k != "requestId"})
+        unsent = {m.lower() for m in UUID.findall(text)} - sent
+        assert not unsent, f"{error} names {unsent}, which the request did not send"
+
+
 async def _audit_count(target: dict[str, Any]) -> int:
     ids = [target["id"], target["hold"], target["entry"]]
     return await AuditEvent.filter(object_id__in=ids).count()
@@ -264,6 +309,20 @@ async def test_a_foreign_object_is_denied_and_unchanged(gql, world, owner, field
         assert result.body["data"] is None
     assert (await gql(SNAPSHOT, snapshot_vars)).data == before
     assert await _audit_count(target) == audit_before
+
+
+@pytest.mark.parametrize("owner", ["other", "operator"])
+@pytest.mark.parametrize("field_name", sorted(root_fields()))
+async def test_a_foreign_object_answers_as_a_missing_one(gql, world, owner, field_name):
+    target = world[owner]
+    pairs = zip(_attempts(target)[field_name], _attempts(_missing(target))[field_name],
+                strict=True)
+    for (document, foreign_vars), (_, missing_vars) in pairs:
+        foreign = await gql(document, foreign_vars, token=world["token"])
+        missing = await gql(document, missing_vars, token=world["token"])
+        _assert_no_unsent_id(foreign, foreign_vars)
+        _assert_no_unsent_id(missing, missing_vars)
+        assert _answer(foreign, foreign_vars) == _answer(missing, missing_vars)
 
 
 @pytest.mark.parametrize("flt", [
@@ -347,3 +406,37 @@ async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
         | {h["site"]["id"] for h in customer["holds"] if h["site"]} \
         | {e["site"]["id"] for e in entries if e["site"]}
     assert sites == {world["site"]}
+
+
+LINK = """mutation($id: ID!, $s: String!, $x: String!) { linkExternalRef(input: {
+    customerId: $id, system: $s, externalId: $x}) { id } }"""
+CREATE = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { id } }"
+
+
+async def test_a_ref_taken_by_a_foreign_customer_is_refused_without_naming_it(
+        gql, world, make_customer):
+    # A ref is unique per system, so a taken one must be refused and the partner learns
+    # that it is taken; no more: the answer is the one for a ref its own customer holds.
+    system, token, own = unique("crm"), world["token"], world["own"]["id"]
+    holders = {"other": world["other"]["id"], "operator": world["operator"]["id"],
+               "own": await make_customer(partnerId=world["a"])}
+    answers: dict[str, set[Any]] = {LINK: set(), CREATE: set()}
+    for holder in holders.values():
+        taken = unique("acct")
+        await gql(LINK, {"id": holder, "s": system, "x": taken})
+        name = unique("Portal")
+        attempts = [(LINK, {"id": own, "s": system, "x": taken}),
+                    (CREATE, {"i": {"name": name, "segment": "haulage", "currency": "USD",
+                                    "externalRefs": [{"system": system, "externalId": taken}]}})]
+        for document, variables in attempts:
+            result = await gql(document, variables, token=token)
+            assert result.error_code == "CONFLICT", result.errors
+            _assert_no_unsent_id(result, variables)
+            answers[document].add(repr(_answer(result, variables)))
+        created = await gql("""query($n: String!) { customers(first: 5,
+            filter: {nameContains: $n}) { edges { node { id } } } }""", {"n": name})
+        assert created.data["customers"]["edges"] == []
+    assert all(len(seen) == 1 for seen in answers.values()), answers
+    refs = (await gql("query($id: ID!) { customer(id: $id) { externalRefs { system } } }",
+                      {"id": own})).data["customer"]["externalRefs"]
+    assert system not in {r["system"] for r in refs}

@@ -121,7 +121,7 @@ async def test_an_unexpected_exception_is_masked_as_internal_with_the_request_id
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("connection to db-primary:5432 refused, password=hunter2")
 
-    monkeypatch.setattr(customer_service, "get_customer", broken)
+    monkeypatch.setattr(customer_service, "get_readable_customer", broken)
     with caplog.at_level(logging.ERROR, logger="ccm_gateway.graphql"):
         response = await client.post(
             "/graphql", json={"query": f"{{ customer(id: \"{uuid.uuid4()}\") {{ id }} }}"},
