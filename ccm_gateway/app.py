@@ -21,7 +21,7 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.audit.service import record
 from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_endpoint
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
@@ -39,6 +39,7 @@ from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.metrics_endpoint import metrics_endpoint
 from ccm_gateway.observability import RequestIdMiddleware
+from ccm_gateway.principal import Actor
 from ccm_gateway.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.worker import build_worker, open_queue
 

@@ -37,7 +37,7 @@ class TrustedIssuer:
     def check(self, where: str) -> None:
         """Raise ``InvalidIssuer`` (a ``ConfigError``) naming ``where`` (the variable and
         entry) and the offending attribute on a bad entry."""
-        from ccm_gateway.auth.permissions import Role
+        from ccm_gateway.principal import Role
 
         def bad(attribute: str, problem: str) -> InvalidIssuer:
             return InvalidIssuer(where, attribute, problem)

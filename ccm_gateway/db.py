@@ -8,6 +8,7 @@ from typing import Any
 from ccm_gateway.config import Settings
 
 MODEL_MODULES = [
+    "ccm_gateway.site.models",
     "ccm_gateway.customer.models",
     "ccm_gateway.ledger.models",
     "ccm_gateway.audit.models",
@@ -15,6 +16,7 @@ MODEL_MODULES = [
     "ccm_gateway.integration.models",
     "ccm_gateway.alert.models",
     "ccm_gateway.fx.models",
+    "ccm_gateway.kit.idempotency",
 ]
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -22,12 +22,12 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from testkit import require_service
 
 from ccm_gateway.app import create_app
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.config import Settings
 from ccm_gateway.db import migrate
-from testkit import require_service
 
 BACKEND = os.environ.get("CCM_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("CCM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

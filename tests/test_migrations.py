@@ -27,7 +27,7 @@ from tortoise.exceptions import IntegrityError
 
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.config import Settings
-from ccm_gateway.customer.models import Customer, Site
+from ccm_gateway.customer.models import Customer
 from ccm_gateway.db import migrate, migrations_dir, tortoise_config
 from ccm_gateway.ledger.models import (
     CreditAccount,
@@ -37,6 +37,7 @@ from ccm_gateway.ledger.models import (
     SiteLimit,
     SourceType,
 )
+from ccm_gateway.site.models import Site
 
 PG_ADMIN_URL = os.environ.get("CCM_TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/test"
 

@@ -11,9 +11,9 @@ from strawberry.scalars import JSON
 
 from ccm_gateway.alert import models
 from ccm_gateway.alert import service as alert_service
-from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 from ccm_gateway.kit.ids import parse_uuid
+from ccm_gateway.principal import Permission as P
 
 AlertSeverity = strawberry.enum(
     Enum("AlertSeverity", {k.name: k.value for k in models.AlertSeverity}))

@@ -14,23 +14,12 @@ from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.errors import BadInput
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.principal import Actor
 
 GENESIS_HASH = "0" * 64
 SYSTEM_STREAM = "system"
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who caused a change: a user, an API client, an integration or the system itself."""
-
-    type: str
-    id: str
-    request_id: str | None = None
-    # The partner a partner-portal principal acts for; its idempotency keys are the partner's.
-    partner_id: str | None = None
-
-
-SYSTEM_ACTOR = Actor(type="system", id="ccm-gateway")
 
 
 def _canonical(value: Any) -> str:

@@ -9,8 +9,8 @@ from strawberry.scalars import JSON
 
 from ccm_gateway.audit import models
 from ccm_gateway.audit import service as audit_service
-from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
+from ccm_gateway.principal import Permission as P
 
 
 @strawberry.type

@@ -20,11 +20,11 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.audit.service import record
 from ccm_gateway.auth.models import ApiClient
-from ccm_gateway.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 CLI_ACTOR = Actor(type="system", id="ccm-gateway-cli")

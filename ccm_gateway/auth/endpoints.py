@@ -20,14 +20,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.audit.service import record
 from ccm_gateway.auth import clients
 from ccm_gateway.auth.keys import ALGORITHMS
 from ccm_gateway.auth.models import ApiClient
-from ccm_gateway.auth.permissions import Role
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.text import text_problem
+from ccm_gateway.principal import Actor, Role
 
 log = logging.getLogger("ccm_gateway.auth")
 

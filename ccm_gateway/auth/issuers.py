@@ -37,10 +37,10 @@ from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 from tortoise.exceptions import BaseORMException
 
-from ccm_gateway.auth.permissions import Principal, Role
 from ccm_gateway.auth.trusted_issuers import enabled_issuers
 from ccm_gateway.config import TrustedIssuer
 from ccm_gateway.errors import Unauthenticated
+from ccm_gateway.principal import Principal, Role
 
 _JOSE_REASONS = {
     "BadSignatureError": "bad_signature",

@@ -22,11 +22,12 @@ from typing import Any
 from joserfc.jwk import OKPKey, RSAKey
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import SYSTEM_ACTOR, record
+from ccm_gateway.audit.service import record
 from ccm_gateway.auth.models import SigningKey
 from ccm_gateway.config import Settings
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.principal import SYSTEM_ACTOR
 
 ALGORITHMS = ("Ed25519", "RS256")
 DEFAULT_ALGORITHM = "Ed25519"

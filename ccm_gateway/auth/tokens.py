@@ -23,9 +23,9 @@ from joserfc.jwt import JWTClaimsRegistry
 from ccm_gateway.auth.clients import is_active
 from ccm_gateway.auth.issuers import TrustedIssuers, jose_refusal
 from ccm_gateway.auth.keys import KeyRing
-from ccm_gateway.auth.permissions import Principal, Role
 from ccm_gateway.config import Settings
 from ccm_gateway.errors import BadInput, Unauthenticated
+from ccm_gateway.principal import Principal, Role
 
 ALGORITHMS = ["HS256"]
 LEEWAY_SECONDS = 30

@@ -17,11 +17,12 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.audit.service import record
 from ccm_gateway.auth.models import TrustedIssuerRecord
 from ccm_gateway.config import DEFAULT_ISSUER_ALGORITHMS, InvalidIssuer, TrustedIssuer
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.principal import Actor
 
 ENVIRONMENT = "environment"
 API = "api"

@@ -19,10 +19,10 @@ from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.issuers import issuers_changed
 from ccm_gateway.auth.models import ApiClient as ApiClientModel
 from ccm_gateway.auth.models import TrustedIssuerRecord
-from ccm_gateway.auth.permissions import Permission as P
-from ccm_gateway.auth.permissions import Role
 from ccm_gateway.errors import BadInput
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
+from ccm_gateway.principal import Permission as P
+from ccm_gateway.principal import Role
 
 ApiClientRole = strawberry.enum(Enum("ApiClientRole", {r.name: r.value for r in Role}))
 

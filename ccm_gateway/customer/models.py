@@ -18,17 +18,6 @@ class RiskProfile(StrEnum):
     HIGH = "high"
 
 
-class Site(Model):
-    id = fields.UUIDField(primary_key=True)
-    code = fields.CharField(max_length=64, unique=True)
-    name = fields.CharField(max_length=200)
-    timezone = fields.CharField(max_length=64, default="UTC")
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "site"
-
-
 class Customer(Model):
     id = fields.UUIDField(primary_key=True)
     name = fields.CharField(max_length=200, db_index=True)

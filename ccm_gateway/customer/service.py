@@ -1,4 +1,4 @@
-"""Sites, customers and the external identity map."""
+"""Customers and the external identity map."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, RawSQL
@@ -15,76 +14,31 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
-from ccm_gateway.audit.service import Actor
-from ccm_gateway.auth.permissions import Principal, readable_by
 from ccm_gateway.customer.models import (
     Customer,
     CustomerStatus,
     ExternalRef,
     ReservedRefSystem,
     RiskProfile,
-    Site,
 )
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
+from ccm_gateway.kit import idempotency
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
-from ccm_gateway.ledger import idempotency
+from ccm_gateway.kit.text import clean_text
 from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import InvoicingCycle
+from ccm_gateway.principal import Actor, Principal, readable_by
 
 _MAX_NAME = 200
 _MAX_SHORT = 64
-
-
-def _text(value: str, field: str, max_length: int) -> str:
-    value = value.strip()
-    if not value:
-        raise BadInput(f"{field} must not be empty", field=field)
-    if len(value) > max_length:
-        raise BadInput(f"{field} is longer than {max_length} characters", field=field)
-    return value
-
-
-def site_snapshot(site: Site) -> dict[str, Any]:
-    return {"code": site.code, "name": site.name, "timezone": site.timezone}
 
 
 def customer_snapshot(c: Customer) -> dict[str, Any]:
     return {"name": c.name, "segment": c.segment, "risk_profile": str(c.risk_profile),
             "status": str(c.status), "currency": c.currency, "partner_id": c.partner_id,
             "version": c.version}
-
-
-# --- sites ----------------------------------------------------------------
-
-
-async def create_site(actor: Actor, *, code: str, name: str, timezone: str = "UTC") -> Site:
-    code = _text(code, "code", _MAX_SHORT)
-    name = _text(name, "name", _MAX_NAME)
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(f"timezone {timezone!r} is not an IANA time zone such as Europe/Berlin",
-                       field="timezone") from None
-    if await Site.exists(code=code):
-        raise Conflict(f"a site with code {code!r} already exists", field="code")
-    try:
-        # A savepoint, so a concurrent duplicate fails here and not the caller's transaction.
-        async with in_transaction():
-            site = await Site.create(code=code, name=name, timezone=timezone)
-    except IntegrityError:
-        raise Conflict(f"a site with code {code!r} already exists", field="code") from None
-    await audit.record(actor, "site.create", object_type="site", object_id=site.id,
-                       after=site_snapshot(site))
-    return site
-
-
-async def get_site(site_id: Any) -> Site:
-    site = await Site.get_or_none(id=parse_uuid(site_id, "siteId"))
-    if site is None:
-        raise NotFound(f"site {site_id} not found", field="siteId")
-    return site
 
 
 # --- customers ------------------------------------------------------------
@@ -107,8 +61,8 @@ async def create_customer(
     administers_integrations: bool = False,
 ) -> Customer:
     """Create a customer with its credit account (and external refs) in one step."""
-    name = _text(name, "name", _MAX_NAME)
-    segment = _text(segment, "segment", _MAX_SHORT)
+    name = clean_text(name, "name", _MAX_NAME)
+    segment = clean_text(segment, "segment", _MAX_SHORT)
     currency_exponent(currency)
     request = {"name": name, "segment": segment, "currency": currency,
                "risk_profile": str(risk_profile), "status": str(status),
@@ -207,9 +161,9 @@ async def update_customer(
         raise BadInput(f"cannot update {', '.join(sorted(unknown))}")
     changes = {k: v for k, v in changes.items() if v is not None}
     if "name" in changes:
-        changes["name"] = _text(changes["name"], "name", _MAX_NAME)
+        changes["name"] = clean_text(changes["name"], "name", _MAX_NAME)
     if "segment" in changes:
-        changes["segment"] = _text(changes["segment"], "segment", _MAX_SHORT)
+        changes["segment"] = clean_text(changes["segment"], "segment", _MAX_SHORT)
     if not changes:
         raise BadInput("nothing to update: give at least one field")
     customer = await Customer.filter(id=parse_uuid(customer_id, "id")).select_for_update().first()
@@ -253,8 +207,8 @@ async def link_external_ref(
 ) -> ExternalRef:
     """Map (system, external id) to a customer; linking the same pair again is a no-op.
     Every link is audited."""
-    system = _text(system, "system", _MAX_SHORT)
-    external_id = _text(external_id, "externalId", _MAX_NAME)
+    system = clean_text(system, "system", _MAX_SHORT)
+    external_id = clean_text(external_id, "externalId", _MAX_NAME)
     await check_ref_systems([system], administers_integrations=administers_integrations)
     customer = await get_customer(customer_id)
     existing = await ExternalRef.filter(system=system, external_id=external_id).first()

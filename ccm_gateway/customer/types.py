@@ -1,4 +1,4 @@
-"""GraphQL for sites, customers and external references."""
+"""GraphQL for customers and external references."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from enum import Enum
 import strawberry
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.customer import models
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.errors import BadInput
@@ -30,24 +29,11 @@ from ccm_gateway.ledger.types import (
     LedgerFilter,
     SiteLimit,
 )
+from ccm_gateway.principal import Permission as P
 
 CustomerStatus = strawberry.enum(
     Enum("CustomerStatus", {k.name: k.value for k in models.CustomerStatus}))
 RiskProfile = strawberry.enum(Enum("RiskProfile", {k.name: k.value for k in models.RiskProfile}))
-
-
-@strawberry.type
-class Site:
-    id: strawberry.ID
-    code: str
-    name: str
-    timezone: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, m: models.Site) -> Site:
-        return cls(id=strawberry.ID(str(m.id)), code=m.code, name=m.name, timezone=m.timezone,
-                   created_at=m.created_at)
 
 
 @strawberry.type
@@ -135,13 +121,6 @@ class ExternalRefInput:
 
 
 @strawberry.input
-class CreateSiteInput:
-    code: str
-    name: str
-    timezone: str = "UTC"
-
-
-@strawberry.input
 class CreateCustomerInput:
     name: str
     segment: str
@@ -203,20 +182,9 @@ class CustomerQuery:
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, Customer.of)
 
-    @strawberry.field(extensions=requires(P.CUSTOMER_READ))
-    async def sites(self) -> list[Site]:
-        return [Site.of(s) for s in await models.Site.all().order_by("code")]
-
 
 @strawberry.type
 class CustomerMutation:
-    @strawberry.mutation(extensions=requires(P.SITE_WRITE))
-    async def create_site(self, info: CtxInfo, input: CreateSiteInput) -> Site:
-        async with in_transaction():
-            site = await customer_service.create_site(
-                info.context.actor, code=input.code, name=input.name, timezone=input.timezone)
-        return Site.of(site)
-
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
     async def create_customer(self, info: CtxInfo, input: CreateCustomerInput) -> Customer:
         limit = 0

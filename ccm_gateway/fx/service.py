@@ -19,12 +19,12 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
 from ccm_gateway.audit import service as audit
-from ccm_gateway.audit.service import Actor
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.fx.models import FxRate
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.principal import Actor
 
 MAX_RATE_INTEGER_DIGITS = 12
 MAX_RATE_DECIMALS = 12

@@ -11,10 +11,10 @@ from datetime import datetime
 import strawberry
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.fx import models
 from ccm_gateway.fx import service as fx_service
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
+from ccm_gateway.principal import Permission as P
 
 
 @strawberry.type(description="1 unit of base = rate units of quote, from effectiveAt on.")

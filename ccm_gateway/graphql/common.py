@@ -9,10 +9,10 @@ import strawberry
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
-from ccm_gateway.auth.permissions import Permission
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.kit.money import format_minor, parse_amount
 from ccm_gateway.kit.pagination import Page
+from ccm_gateway.principal import Permission
 
 T = TypeVar("T")
 CtxInfo = Info[Context, None]

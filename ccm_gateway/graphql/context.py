@@ -3,10 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ccm_gateway.audit.service import Actor
-from ccm_gateway.auth.permissions import Principal
 from ccm_gateway.config import Settings
 from ccm_gateway.graphql.loaders import Loaders
+from ccm_gateway.principal import Actor, Principal
 
 
 @dataclass(slots=True)

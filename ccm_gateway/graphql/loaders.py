@@ -8,8 +8,9 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from ccm_gateway.customer.models import ExternalRef, Site
+from ccm_gateway.customer.models import ExternalRef
 from ccm_gateway.ledger.models import CreditAccount, Hold, SiteLimit
+from ccm_gateway.site.models import Site
 
 
 def _one(rows: Iterable[Any], keys: list[Any], attr: str) -> list[Any]:

@@ -27,10 +27,11 @@ from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.errors import MapErrors
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
+from ccm_gateway.site.types import SiteMutation, SiteQuery
 
-Query = merge_types("Query", (CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
+Query = merge_types("Query", (SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
                               IntegrationQuery, AlertQuery, FxQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, LedgerMutation, AuthMutation,
+Mutation = merge_types("Mutation", (SiteMutation, CustomerMutation, LedgerMutation, AuthMutation,
                                     IntegrationMutation, FxMutation))
 
 MAX_DEPTH = 10

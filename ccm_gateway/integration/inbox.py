@@ -23,7 +23,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.audit.service import record
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.integration import profiles
 from ccm_gateway.integration.models import (
@@ -32,6 +32,7 @@ from ccm_gateway.integration.models import (
     Integration,
 )
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.principal import Actor
 
 log = logging.getLogger("ccm_gateway.integration.inbox")
 

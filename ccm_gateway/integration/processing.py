@@ -31,8 +31,8 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.alert.service import raise_alert
-from ccm_gateway.audit.service import Actor, record
-from ccm_gateway.customer.models import Customer, ExternalRef, Site
+from ccm_gateway.audit.service import record
+from ccm_gateway.customer.models import Customer, ExternalRef
 from ccm_gateway.errors import CCMError
 from ccm_gateway.fx import service as fx
 from ccm_gateway.integration import profiles
@@ -48,6 +48,8 @@ from ccm_gateway.integration.service import ALL_SEGMENTS, resolve_profile
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.ledger import service as ledger
 from ccm_gateway.ledger.models import EntryKind, LedgerEntry
+from ccm_gateway.principal import Actor
+from ccm_gateway.site import service as site_service
 
 log = logging.getLogger("ccm_gateway.integration.processing")
 
@@ -264,7 +266,7 @@ async def _amount(customer: Customer, canonical: profiles.CanonicalEvent,
 async def _site_id(canonical: profiles.CanonicalEvent) -> Any:
     if not canonical.site_code:
         return None
-    site = await Site.get_or_none(code=canonical.site_code)
+    site = await site_service.find_site_by_code(canonical.site_code)
     if site is None:
         raise Parked("UNKNOWN_SITE", f"no site has code {canonical.site_code!r}")
     return site.id

@@ -21,7 +21,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Max
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import Actor, record
+from ccm_gateway.audit.service import record
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.integration import profiles
@@ -35,6 +35,7 @@ from ccm_gateway.integration.models import (
 from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
 from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.principal import Actor
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 REF_SYSTEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")

@@ -16,12 +16,12 @@ import strawberry
 from strawberry.scalars import JSON
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 from ccm_gateway.integration import inbox, models
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.principal import Permission as P
 
 IntegrationKind = strawberry.enum(
     Enum("IntegrationKind", {k.name: k.value for k in models.IntegrationKind}))

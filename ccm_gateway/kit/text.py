@@ -32,3 +32,14 @@ def check_text(value: str | None, field: str, *, max_length: int | None = None) 
         raise BadInput(f"{field} {problem}", field=field)
     if max_length is not None and len(value) > max_length:
         raise BadInput(f"{field} must be at most {max_length} characters", field=field)
+
+
+def clean_text(value: str, field: str, max_length: int) -> str:
+    """``value`` stripped; refused when empty, too long or not storable."""
+    value = value.strip()
+    if not value:
+        raise BadInput(f"{field} must not be empty", field=field)
+    if len(value) > max_length:
+        raise BadInput(f"{field} is longer than {max_length} characters", field=field)
+    check_text(value, field)
+    return value

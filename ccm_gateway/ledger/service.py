@@ -19,14 +19,12 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
-from ccm_gateway.audit.service import Actor
-from ccm_gateway.auth.permissions import Principal, readable_by
-from ccm_gateway.customer.models import Customer, CustomerStatus, Site
+from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict, NotFound
+from ccm_gateway.kit import idempotency
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent, format_minor
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
-from ccm_gateway.ledger import idempotency
 from ccm_gateway.ledger.models import (
     CreditAccount,
     EntryKind,
@@ -37,6 +35,8 @@ from ccm_gateway.ledger.models import (
     SiteLimit,
     SourceType,
 )
+from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
+from ccm_gateway.site import service as site_service
 
 MAX_NET_DAYS = 365
 MAX_HOLD_TTL = timedelta(days=90)
@@ -277,9 +277,7 @@ async def set_site_limit(
     account = await get_account(customer_id, lock=True)
     _check_currency(account, currency, field="limit.currency")
     _check_limit(limit_minor)
-    site = await Site.get_or_none(id=site_id)
-    if site is None:
-        raise NotFound(f"site {site_id} not found", field="siteId")
+    site = await site_service.get_site(site_id)
     site_limit = await SiteLimit.filter(account_id=account.id, site_id=site.id).first()
     before = None
     if site_limit is None:
@@ -313,11 +311,6 @@ async def _site_limit(account: CreditAccount, site_id: Any, *, lock: bool) -> Si
     if lock:
         query = query.select_for_update()
     return await query.first()
-
-
-async def _require_site(site_id: Any) -> None:
-    if site_id is not None and not await Site.exists(id=site_id):
-        raise NotFound(f"site {site_id} not found", field="siteId")
 
 
 # --- decisions ------------------------------------------------------------
@@ -364,7 +357,7 @@ async def credit_check(
     _check_amount(amount_minor)
     account = await get_account(customer_id)
     _check_currency(account, currency)
-    await _require_site(site_id)
+    await site_service.require_site(site_id)
     customer = account.customer
     site_limit = await _site_limit(account, site_id, lock=False)
     decline = _status_decline(customer, account) or _limit_decline(account, site_limit,
@@ -382,7 +375,7 @@ async def credit_check(
 async def gate_access(site_id: Any, customer_id: Any) -> GateDecision:
     """May this customer's truck enter this site now? Allowed while any credit is available."""
     account = await get_account(customer_id)
-    await _require_site(site_id)
+    await site_service.require_site(site_id)
     customer = account.customer
     decline = _status_decline(customer, account)
     if decline is None:
@@ -421,7 +414,7 @@ async def authorize(
     async def place() -> dict[str, Any]:
         account = await get_account(customer_id, lock=True)
         _check_currency(account, currency)
-        await _require_site(site_id)
+        await site_service.require_site(site_id)
         customer = account.customer
         site_limit = await _site_limit(account, site_id, lock=True)
         decline = _status_decline(customer, account) or _limit_decline(
@@ -547,7 +540,7 @@ async def expire_holds(now: datetime | None = None, batch: int = 500) -> int:
                 continue  # captured or voided since we looked
             before = hold_snapshot(hold)
             account = await _release(hold, 0, HoldStatus.EXPIRED)
-            await audit.record(audit.SYSTEM_ACTOR, "hold.expire", object_type="hold",
+            await audit.record(SYSTEM_ACTOR, "hold.expire", object_type="hold",
                                object_id=hold.id, before=before, after=hold_snapshot(hold),
                                stream=customer_stream(account.customer_id))
             expired += 1
@@ -603,7 +596,7 @@ async def post_entry(
     async def run() -> dict[str, Any]:
         account = await get_account(customer_id, lock=True)
         _check_currency(account, currency)
-        await _require_site(site_id)
+        await site_service.require_site(site_id)
         site_limit = await _site_limit(account, site_id, lock=True)
         over_limit = False
         if kind in _LIMIT_CHECKED_KINDS:

@@ -5,23 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.auth.permissions import Permission as P
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.models import Customer
 from ccm_gateway.graphql.common import CtxInfo, Money, MoneyInput, requires
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.ledger import models
 from ccm_gateway.ledger import service as ledger_service
-
-if TYPE_CHECKING:
-    from ccm_gateway.customer.types import Site
-
-SiteRef = Annotated["Site", strawberry.lazy("ccm_gateway.customer.types")]
+from ccm_gateway.principal import Permission as P
+from ccm_gateway.site.types import Site
 
 EntryKind = strawberry.enum(Enum("EntryKind", {k.name: k.value for k in models.EntryKind}))
 HoldStatus = strawberry.enum(Enum("HoldStatus", {k.name: k.value for k in models.HoldStatus}))
@@ -33,8 +29,6 @@ SourceType = strawberry.enum(Enum("SourceType", {k.name: k.value for k in models
 
 
 async def _site(info: CtxInfo, site_id: object) -> Site | None:
-    from ccm_gateway.customer.types import Site
-
     if site_id is None:
         return None
     return Site.of(await info.context.loaders.site_by_id.load(site_id))
@@ -95,7 +89,7 @@ class SiteLimit:
     _currency: strawberry.Private[str]
 
     @strawberry.field
-    async def site(self, info: CtxInfo) -> SiteRef:
+    async def site(self, info: CtxInfo) -> Site:
         return await _site(info, self._m.site_id)  # type: ignore[return-value]
 
     @strawberry.field
@@ -139,7 +133,7 @@ class Hold:
         return Money.of(self._m.captured_minor, self._m.currency)
 
     @strawberry.field
-    async def site(self, info: CtxInfo) -> SiteRef | None:
+    async def site(self, info: CtxInfo) -> Site | None:
         return await _site(info, self._m.site_id)
 
 
@@ -186,7 +180,7 @@ class LedgerEntry:
         return strawberry.ID(str(self._m.hold_id)) if self._m.hold_id else None
 
     @strawberry.field
-    async def site(self, info: CtxInfo) -> SiteRef | None:
+    async def site(self, info: CtxInfo) -> Site | None:
         return await _site(info, self._m.site_id)
 
 

@@ -19,12 +19,12 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.customer.models import Customer
+from ccm_gateway.kit.idempotency import IdempotencyRecord
 from ccm_gateway.ledger.models import (
     CreditAccount,
     EntryKind,
     Hold,
     HoldStatus,
-    IdempotencyRecord,
     LedgerEntry,
     SiteLimit,
 )

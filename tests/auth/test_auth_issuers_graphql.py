@@ -16,12 +16,12 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.app import create_app
 from ccm_gateway.audit.models import AuditEvent
-from ccm_gateway.audit.service import Actor
 from ccm_gateway.auth import trusted_issuers
 from ccm_gateway.auth.issuers import TrustedIssuers, issuers_changed
 from ccm_gateway.auth.models import TrustedIssuerRecord
 from ccm_gateway.config import TrustedIssuer
 from ccm_gateway.errors import BadInput
+from ccm_gateway.principal import Actor
 
 SECRET = "test-secret-0123456789abcdef0123456789"  # provider.mjs's client secret
 AUDIENCE = "urn:ccm:gateway"

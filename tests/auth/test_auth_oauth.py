@@ -18,7 +18,7 @@ import httpx
 import pytest
 from authlib.deprecate import AuthlibDeprecationWarning
 from joserfc import jwt
-from joserfc.jwk import KeySet, OKPKey, OctKey
+from joserfc.jwk import KeySet, OctKey, OKPKey
 
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.auth import clients

@@ -23,10 +23,8 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import Actor
 from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
-from ccm_gateway.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from ccm_gateway.config import DEV_SECRET_KEY
 from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.integration import service as integration_service
@@ -38,6 +36,7 @@ from ccm_gateway.integration.models import (
     ProtocolProfileRecord,
 )
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 
 ROLES = [r.value for r in Role]
 SCHEMA = build_schema()

@@ -12,10 +12,10 @@ from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.auth.keys import KeyRing, rotate_master
 from ccm_gateway.auth.models import SigningKey
 from ccm_gateway.auth.tokens import TokenService
-from ccm_gateway.audit.service import SYSTEM_ACTOR
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.integration.models import Integration, IntegrationKind
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.principal import SYSTEM_ACTOR
 
 S1 = "rotate-master-test-secret-one-0123456789abcdef"
 S2 = "rotate-master-test-secret-two-0123456789abcdef"

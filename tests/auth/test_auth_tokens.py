@@ -13,10 +13,10 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from ccm_gateway import cli
-from ccm_gateway.auth.permissions import Role
 from ccm_gateway.auth.tokens import LEEWAY_SECONDS, TokenService
 from ccm_gateway.config import Settings
 from ccm_gateway.errors import BadInput, Unauthenticated
+from ccm_gateway.principal import Role
 
 QUERY = {"query": "{ sites { id } }"}
 OTHER_KEY = "another-deployment-secret-key-0123456789abcdef"

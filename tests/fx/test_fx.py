@@ -22,11 +22,11 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit.models import AuditEvent
-from ccm_gateway.audit.service import Actor
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.fx import service as fx
 from ccm_gateway.fx.models import FxRate
 from ccm_gateway.kit.money import currency_exponent
+from ccm_gateway.principal import Actor
 
 SET_RATE = """
 mutation($input: SetFxRateInput!) {

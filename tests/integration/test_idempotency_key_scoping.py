@@ -24,8 +24,9 @@ from webhook_kit import (  # noqa: F401 - fixtures
 )
 
 from ccm_gateway.integration.models import InboundStatus
-from ccm_gateway.ledger import idempotency
-from ccm_gateway.ledger.models import Hold, IdempotencyRecord
+from ccm_gateway.kit import idempotency
+from ccm_gateway.kit.idempotency import IdempotencyRecord
+from ccm_gateway.ledger.models import Hold
 
 AUTHORIZE = """
 mutation($input: AuthorizeCreditInput!) {

@@ -26,13 +26,8 @@ from webhook_kit import (  # noqa: F401 - fixtures
 )
 
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
-from ccm_gateway.ledger.models import (
-    EntryKind,
-    Hold,
-    IdempotencyRecord,
-    LedgerEntry,
-    SourceType,
-)
+from ccm_gateway.kit.idempotency import IdempotencyRecord
+from ccm_gateway.ledger.models import EntryKind, Hold, LedgerEntry, SourceType
 from ccm_gateway.verify import verify_all
 
 POST_ENTRY = """

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import stripe
 from standardwebhooks.webhooks import Webhook
+from testkit import eventually
 
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 from ccm_gateway.ledger.models import CreditAccount, LedgerEntry
-from testkit import eventually
 
 CREATE_INTEGRATION = """
 mutation($input: CreateIntegrationInput!) {

@@ -17,18 +17,18 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from redis.asyncio.connection import AbstractConnection
 from arq.connections import ArqRedis
 from fakeredis import FakeAsyncRedis, FakeServer
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio.connection import AbstractConnection
 from starlette.applications import Starlette
 from starlette.routing import Route
+from testkit import require_service
 
 from ccm_gateway.config import Settings
 from ccm_gateway.kit.metrics import FAMILIES, MAX_LABEL_VALUE_LENGTH, Metrics
 from ccm_gateway.metrics_endpoint import metrics_endpoint
 from ccm_gateway.worker import open_queue
-from testkit import require_service
 
 METRICS_REDIS_URL = os.environ.get("CCM_TEST_METRICS_REDIS_URL", "redis://127.0.0.1:6379/14")
 

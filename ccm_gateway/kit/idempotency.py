@@ -14,17 +14,36 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tortoise import fields
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import Actor
 from ccm_gateway.errors import BadInput, Conflict
 from ccm_gateway.kit.text import text_problem
-from ccm_gateway.ledger.models import IdempotencyRecord
+from ccm_gateway.principal import Actor
 
 MAX_KEY_LENGTH = 200
 # Owner of the records written before keys had owners.
 LEGACY_OWNER = ""
+
+
+class IdempotencyRecord(Model):
+    """The first outcome of a keyed write, replayed for the same key and request."""
+
+    id = fields.BigIntField(primary_key=True)
+    scope = fields.CharField(max_length=64)
+    # Whose key it is (idempotency.key_owner): one caller's key never blocks another's.
+    # Records from before keys had owners carry "" and replay for any caller.
+    owner = fields.CharField(max_length=250)
+    key = fields.CharField(max_length=200)
+    request_hash = fields.CharField(max_length=64)
+    response = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_record"
+        unique_together = (("scope", "owner", "key"),)
 
 
 def request_hash(request: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Roles, the permissions each grants, and the principal a request acts as."""
+"""The vocabulary every domain shares: roles, the permissions each grants, the principal a
+request acts as, the actor a change is recorded as, and the one rule of partner visibility."""
 
 from __future__ import annotations
 
@@ -6,13 +7,26 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ccm_gateway.audit.service import Actor
 from ccm_gateway.errors import Forbidden
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
 
 QueryT = TypeVar("QueryT", bound="QuerySet[Any]")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who caused a change: a user, an API client, an integration or the system itself."""
+
+    type: str
+    id: str
+    request_id: str | None = None
+    # The partner a partner-portal principal acts for; its idempotency keys are the partner's.
+    partner_id: str | None = None
+
+
+SYSTEM_ACTOR = Actor(type="system", id="ccm-gateway")
 
 
 class Permission(StrEnum):
