@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,13 @@ from ccm_gateway.customer.models import Customer, CustomerStatus, ExternalRef, R
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import (
+    Page,
+    check_page_size,
+    cursor_id,
+    decode_cursor,
+    encode_cursor,
+)
 from ccm_gateway.ledger import idempotency
 from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import InvoicingCycle
@@ -241,7 +248,8 @@ async def list_customers(
         )
     if after:
         name, last_id = decode_cursor(after, 2)
-        query = query.filter(Q(name__gt=name) | Q(name=name, id__gt=parse_uuid(last_id, "after")))
+        query = query.filter(Q(name__gt=name)
+                             | Q(name=name, id__gt=cursor_id(last_id, uuid.UUID)))
     rows = await query.order_by("name", "id").limit(first + 1)
     return Page.of(rows, first, lambda c: encode_cursor(c.name, c.id))
 
