@@ -75,6 +75,6 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             *extra,
-            MapErrors,
+            lambda: MapErrors(suggestions=introspection),
         ],
     )
