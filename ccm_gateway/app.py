@@ -115,6 +115,15 @@ class GraphQLApp(GraphQL):
                                     status_code=exc.status_code)
         await response(scope, receive, send)
 
+    def decode_json(self, data: str | bytes) -> object:
+        decoded = super().decode_json(data)
+        # The base view reads keys off whatever decodes: a JSON string, number, true or
+        # null was an AttributeError and a 500. A list goes on to its batching check.
+        if not isinstance(decoded, dict | list):
+            raise CrossWebHTTPException(400, 'the body must be a JSON object, '
+                                             'such as {"query": "{ sites { id } }"}')
+        return decoded
+
     async def audit_refusal(self, request: Request, exc: Unauthenticated) -> None:
         """Record a refused authentication (reason code, path, client IP, request id;
         never the token), at most REFUSED_AUDIT_PER_IP per address. Best effort: a

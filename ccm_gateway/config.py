@@ -156,6 +156,10 @@ class Settings:
     # CCM_RATE_LIMIT_PER_SECOND=0 turns rate limiting off.
     rate_limit_per_second: int = 50
     rate_limit_burst: int = 100
+    # Most nodes one GraphQL operation may ask for, counted as page sizes multiplied
+    # down the tree (graphql/cost.py). customers(first: 100) { ledger(first: 100) }
+    # is 10,100 and fits with room for a few more pages; two such trees do not.
+    max_query_cost: int = 15_000
     log_level: str = "INFO"
     # Run the arq worker inside the API process. Defaults to on for the
     # embedded queue and off with Redis, where `ccm-gateway worker` runs it.
@@ -259,7 +263,7 @@ class Settings:
             raise ConfigError("CCM_DEFAULT_PAGE_SIZE must be between 1 and CCM_MAX_PAGE_SIZE")
         for name in ("token_ttl_seconds", "hold_ttl_seconds", "db_pool_size", "port",
                      "max_body_bytes", "webhook_max_body_bytes", "webhook_retention_days",
-                     "webhook_sweep_after_seconds"):
+                     "webhook_sweep_after_seconds", "max_query_cost"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"CCM_{name.upper()} must be positive")
         if self.port > 65535:

@@ -23,7 +23,13 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.audit.service import record
 from ccm_gateway.auth.models import ApiClient
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import (
+    Page,
+    check_page_size,
+    cursor_id,
+    decode_cursor,
+    encode_cursor,
+)
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
@@ -167,10 +173,7 @@ async def page_clients(first: int, after: str | None, max_page_size: int) -> Pag
     query = ApiClient.all()
     if after is not None:
         (last,) = decode_cursor(after, 1)
-        try:
-            query = query.filter(id__gt=int(last))
-        except ValueError:
-            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
+        query = query.filter(id__gt=cursor_id(last, int))
     rows = await query.order_by("id").limit(first + 1)
     return Page.of(rows, first, lambda c: encode_cursor(c.id))
 

@@ -21,7 +21,14 @@ from ccm_gateway.audit.service import record
 from ccm_gateway.auth.models import TrustedIssuerRecord
 from ccm_gateway.config import DEFAULT_ISSUER_ALGORITHMS, InvalidIssuer, TrustedIssuer
 from ccm_gateway.errors import BadInput, Conflict, NotFound
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import (
+    Page,
+    check_page_size,
+    cursor_id,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+)
 from ccm_gateway.principal import Actor
 
 ENVIRONMENT = "environment"
@@ -74,15 +81,12 @@ async def page_issuers(environment: Sequence[TrustedIssuer], first: int, after: 
     env_from, api_after = 0, 0
     if after is not None:
         source, position = decode_cursor(after, 2)
-        try:
-            if source == ENVIRONMENT:
-                env_from = int(position) + 1
-            elif source == API:
-                env_from, api_after = len(environment), int(position)
-            else:
-                raise ValueError(source)
-        except ValueError:
-            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
+        if source == ENVIRONMENT:
+            env_from = cursor_id(position, int) + 1
+        elif source == API:
+            env_from, api_after = len(environment), cursor_id(position, int)
+        else:
+            raise invalid_cursor()
     items: list[tuple[IssuerEntry, str]] = [
         (IssuerEntry(config, ENVIRONMENT, True), encode_cursor(ENVIRONMENT, i))
         for i, config in enumerate(environment) if i >= env_from][:first + 1]

@@ -25,7 +25,13 @@ from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.kit import idempotency
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import (
+    Page,
+    check_page_size,
+    cursor_id,
+    decode_cursor,
+    encode_cursor,
+)
 from ccm_gateway.kit.text import clean_text
 from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import InvoicingCycle
@@ -270,7 +276,8 @@ async def list_customers(
         )
     if after:
         name, last_id = decode_cursor(after, 2)
-        query = query.filter(Q(name__gt=name) | Q(name=name, id__gt=parse_uuid(last_id, "after")))
+        query = query.filter(Q(name__gt=name)
+                             | Q(name=name, id__gt=cursor_id(last_id, uuid.UUID)))
     rows = await query.order_by("name", "id").limit(first + 1)
     return Page.of(rows, first, lambda c: encode_cursor(c.name, c.id))
 

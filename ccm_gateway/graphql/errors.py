@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -11,25 +12,40 @@ from ccm_gateway.errors import CCMError
 
 log = logging.getLogger("ccm_gateway.graphql")
 
+# graphql-core's did_you_mean(): " Did you mean 'a', 'b', or 'c'?" and "... the enum
+# value 'X'?"; the names it lists never hold a "?".
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
 
 class MapErrors(MaskErrors):
+    def __init__(self, *, suggestions: bool = True) -> None:
+        super().__init__()
+        # Off with introspection: suggestions spell out the schema one typo at a time.
+        self.suggestions = suggestions
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         request_id = getattr(self.execution_context.context, "request_id", None)
-        return [self._map(e, request_id) for e in errors]
+        return [map_error(e, request_id, suggestions=self.suggestions) for e in errors]
 
-    def _map(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, CCMError):
-            message, extensions = original.message, original.extensions()
-        elif original is None or isinstance(original, GraphQLError):
-            # Parse and validation errors, and variables that do not coerce (an
-            # unknown enum value): the query itself is wrong.
-            message, extensions = error.message, {"code": "BAD_USER_INPUT"}
-        else:
-            log.error("unhandled error in resolver", exc_info=original,
-                      extra={"request_id": request_id})
-            message = f"internal error; quote request id {request_id}"
-            extensions = {"code": "INTERNAL"}
-        extensions["requestId"] = request_id
-        return GraphQLError(message, nodes=error.nodes, source=error.source,
-                            positions=error.positions, path=error.path, extensions=extensions)
+
+def map_error(error: GraphQLError, request_id: str | None, *,
+              suggestions: bool = True) -> GraphQLError:
+    """``error`` as the client sees it: a CCMError's message and extensions, a query
+    error as BAD_USER_INPUT, anything else masked as INTERNAL; each with the request id."""
+    original = error.original_error
+    if isinstance(original, CCMError):
+        message, extensions = original.message, original.extensions()
+    elif original is None or isinstance(original, GraphQLError):
+        # Parse and validation errors, and variables that do not coerce (an
+        # unknown enum value): the query itself is wrong.
+        message, extensions = error.message, {"code": "BAD_USER_INPUT"}
+        if not suggestions:
+            message = _SUGGESTION.sub("", message)
+    else:
+        log.error("unhandled error in resolver", exc_info=original,
+                  extra={"request_id": request_id})
+        message = f"internal error; quote request id {request_id}"
+        extensions = {"code": "INTERNAL"}
+    extensions["requestId"] = request_id
+    return GraphQLError(message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path, extensions=extensions)

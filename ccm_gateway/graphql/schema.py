@@ -24,6 +24,7 @@ from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
+from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
@@ -67,6 +68,7 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extra = [] if introspection else [DisableIntrospection]
+    plans = CostPlans(maxsize=CACHE_SIZE)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -75,7 +77,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: QueryCost(plans),
             *extra,
-            MapErrors,
+            lambda: MapErrors(suggestions=introspection),
         ],
     )

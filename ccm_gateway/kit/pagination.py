@@ -13,6 +13,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from ccm_gateway.errors import BadInput
+from ccm_gateway.kit.text import text_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,21 +37,53 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps([str(p) for p in parts]).encode()).decode()
 
 
+# Longer than any cursor this server issues (a 200-character customer name of astral
+# characters, JSON-escaped to 12 characters each, then base64: about 3,300), and short
+# enough that decoding a forged one is cheap.
+MAX_CURSOR_LENGTH = 4096
+# Row ids and positions are BIGINT in PostgreSQL; SQLite's INTEGER is the same size.
+_BIGINT = 2**63
+
+
+def invalid_cursor() -> BadInput:
+    """The answer to any cursor this server did not issue. It does not echo the cursor,
+    which can be as large as the body limit."""
+    return BadInput("invalid cursor: pass the endCursor of a previous page", field="after")
+
+
 def decode_cursor(cursor: str, size: int) -> list[str]:
+    """The ``size`` parts of a cursor made by ``encode_cursor``, each text both databases
+    can store; anything else is ``invalid_cursor()``."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid_cursor()
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(parts, list) or len(parts) != size:
-            raise ValueError
-        return [str(p) for p in parts]
-    except (ValueError, binascii.Error):
-        raise BadInput(f"after cursor {cursor!r} is malformed", field="after") from None
+    except (ValueError, binascii.Error, RecursionError):
+        # RecursionError: a JSON array nested thousands deep.
+        raise invalid_cursor() from None
+    if not isinstance(parts, list) or len(parts) != size:
+        raise invalid_cursor()
+    texts = [str(p) for p in parts]
+    if any(text_problem(t) for t in texts):
+        raise invalid_cursor()
+    return texts
+
+
+def cursor_id(text: str, id_type: Callable[[str], Any]) -> Any:
+    """A row id (or position) from a cursor part: ``id_type(text)``, an int from 0 to the
+    largest BIGINT; anything else is ``invalid_cursor()``."""
+    try:
+        value = id_type(text)
+    except ValueError:
+        raise invalid_cursor() from None
+    if isinstance(value, int) and not 0 <= value < _BIGINT:
+        raise invalid_cursor()
+    return value
 
 
 def check_page_size(first: int, max_page_size: int) -> None:
     if not 1 <= first <= max_page_size:
         raise BadInput(f"first must be between 1 and {max_page_size}", field="first")
-
-
 
 
 async def page_newest_first(query: Any, *, time_field: str, first: int, after: str | None,
@@ -60,11 +93,12 @@ async def page_newest_first(query: Any, *, time_field: str, first: int, after: s
     if after:
         at_text, last_text = decode_cursor(after, 2)
         try:
-            at, last_id = datetime.fromisoformat(at_text), id_type(last_text)
-            if at.tzinfo is None:
-                raise ValueError(at_text)
+            at = datetime.fromisoformat(at_text)
         except ValueError:
-            raise BadInput(f"after cursor {after!r} is malformed", field="after") from None
+            raise invalid_cursor() from None
+        if at.tzinfo is None:
+            raise invalid_cursor()
+        last_id = cursor_id(last_text, id_type)
         query = query.filter(Q(**{f"{time_field}__lt": at})
                              | Q(**{time_field: at, "id__lt": last_id}))
     rows = await query.order_by(f"-{time_field}", "-id").limit(first + 1)
