@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from graphql import (
-    GraphQLArgument,
     GraphQLField,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -163,7 +162,6 @@ def positions() -> list[Position]:
         if type_name.startswith("__") or not isinstance(t, GraphQLObjectType):
             continue
         for field_name, f in t.fields.items():
-            arg: GraphQLArgument
             for arg_name, arg in f.args.items():
                 for path, key, scalar in leaves(arg.type, (arg_name,),
                                                 f"{type_name}.{field_name}.{arg_name}"):
