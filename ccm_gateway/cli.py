@@ -14,6 +14,7 @@ from typing import Any
 
 from ccm_gateway.config import Settings
 from ccm_gateway.errors import CCMError, ConfigError
+from ccm_gateway.kit.text import check_text
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -129,10 +130,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_text(args: argparse.Namespace, **flags: str) -> None:
+    """Text from argv that no database can store (bytes that are not UTF-8 arrive as
+    lone surrogates) is refused here, naming the flag, before anything is opened."""
+    for attribute, flag in flags.items():
+        check_text(getattr(args, attribute), flag)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from ccm_gateway.auth.tokens import TokenService
 
     try:
+        _check_text(args, subject="--subject", partner="--partner")
         print(TokenService(_settings()).issue(
             args.subject, args.role, kind=args.kind, ttl_seconds=args.ttl,
             partner_id=args.partner))
@@ -168,6 +177,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
 
     scopes = [s for text in args.scope or [] for s in text.split()]
     try:
+        _check_text(args, name="--name")
         created = asyncio.run(_with_db(lambda: clients.create_client(
             args.name, args.role, scopes or None, expires_in_days=args.expires_in_days)))
     except CCMError as exc:
@@ -191,6 +201,7 @@ def cmd_clients_revoke(args: argparse.Namespace) -> int:
     from ccm_gateway.auth import clients
 
     try:
+        _check_text(args, client_id="client_id")
         client = asyncio.run(_with_db(lambda: clients.revoke_client(args.client_id)))
     except CCMError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -26,6 +26,7 @@ from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
+from ccm_gateway.graphql.inputs import RefuseUnstorableStrings
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
@@ -77,6 +78,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            RefuseUnstorableStrings,
             lambda: QueryCost(plans),
             *extra,
             lambda: MapErrors(suggestions=introspection),

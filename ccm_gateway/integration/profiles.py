@@ -36,7 +36,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ccm_gateway.errors import BadInput
 from ccm_gateway.integration import signatures
 from ccm_gateway.integration.signatures import SignatureRefused, SignatureSpec
-from ccm_gateway.kit.money import currency_exponent, parse_amount
+from ccm_gateway.kit.money import MAX_MINOR, currency_exponent, parse_amount
 from ccm_gateway.kit.text import text_problem
 
 __all__ = [
@@ -87,7 +87,7 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]
 _JSON_PATH = re.compile(r"^[^.\s]+(?:\.[^.\s]+){0,15}$")
 _FORM_KEY = re.compile(r"^\S{1,200}$")
 _PLACEHOLDER = re.compile(r"(\{[^{}]*\})")
-_MINOR = re.compile(r"^-?\d{1,18}$", re.ASCII)
+_MINOR = re.compile(r"-?(\d+)", re.ASCII)  # fullmatch: "12\n" is not 12
 _UNIX = re.compile(r"^\d{1,12}$", re.ASCII)
 _CURRENCY = re.compile(r"^[A-Z]{3}$", re.ASCII)
 
@@ -853,10 +853,17 @@ class _FieldReader:
 
 
 def _minor_amount(value: Any, signed: bool) -> int:
-    if isinstance(value, str) and _MINOR.match(value):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 10**18:
+    digits = None
+    if isinstance(value, str) and (match := _MINOR.fullmatch(value)):
+        digits = match.group(1).lstrip("0")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        digits = str(abs(value))
+    if digits is None:
         raise BadInput(f"{value!r} is not a whole number of minor units")
+    # Counted before int() reads them, which it refuses past 4300 digits.
+    if len(digits) > len(str(MAX_MINOR)):
+        raise BadInput(f"too large ({len(digits)} digits): at most {MAX_MINOR} minor units")
+    value = int(value)
     if value <= 0 and not signed:
         raise BadInput(f"{value} must be positive")
     return value

@@ -2,7 +2,8 @@
 
 The API speaks decimal strings ("1250.50"); everything inside speaks ints.
 Parsing never goes through float, and refuses more decimals than the
-currency has rather than rounding them away.
+currency has rather than rounding them away. An amount is exactly the decimal
+string: whitespace around it is refused, not trimmed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ _TWO_DECIMALS = (
 CURRENCY_EXPONENTS: dict[str, int] = {code: 2 for code in _TWO_DECIMALS} | _EXPONENT_OVERRIDES
 
 # ASCII only: \d would also take other scripts' digits ("１０", "١٠"), which int() reads.
-_AMOUNT_RE = re.compile(r"^(-)?(\d{1,18})(?:\.(\d+))?$", re.ASCII)
+_AMOUNT_RE = re.compile(r"(-)?(\d+)(?:\.(\d+))?", re.ASCII)
+
+# The most minor units an amount may have, from the API or a vendor: 18 digits, which
+# a BIGINT column (up to 9.2 * 10^18) holds.
+MAX_MINOR = 10**18 - 1
+_MAX_DIGITS = len(str(MAX_MINOR))
 
 
 def currency_exponent(currency: str, *, field: str = "currency") -> int:
@@ -57,31 +63,45 @@ class Money:
         return format_minor(self.minor, self.currency)
 
 
+def _shown(amount: str) -> str:
+    # A caller may send megabytes of digits; the message needs only their start.
+    return repr(amount) if len(amount) <= 40 else f"{amount[:37]!r}..."
+
+
 def parse_amount(
     amount: str, currency: str, *, field: str = "amount", allow_negative: bool = False,
     allow_zero: bool = False,
 ) -> int:
-    """Decimal string -> minor units, refusing extra decimals, floats' notation and signs."""
+    """Decimal string -> minor units, refusing extra decimals, floats' notation, signs,
+    whitespace and more than MAX_MINOR units."""
     exponent = currency_exponent(currency)
-    text = amount.strip() if isinstance(amount, str) else None
-    match = _AMOUNT_RE.match(text) if text else None
+    match = _AMOUNT_RE.fullmatch(amount) if isinstance(amount, str) else None
     if match is None:
-        raise BadInput(f"amount {amount!r} is not a decimal number such as \"1250.50\"",
+        if isinstance(amount, str) and amount.strip() and amount.strip() != amount:
+            raise BadInput(f"amount {_shown(amount)} must not have whitespace around it",
+                           field=field)
+        shown = _shown(amount) if isinstance(amount, str) else repr(amount)
+        raise BadInput(f"amount {shown} is not a decimal number such as \"1250.50\"",
                        field=field)
     sign, whole, frac = match.groups()
     frac = frac or ""
     if len(frac) > exponent:
         raise BadInput(
-            f"amount {amount!r} has {len(frac)} decimals; {currency} allows {exponent}",
+            f"amount {_shown(amount)} has {len(frac)} decimals; {currency} allows {exponent}",
             field=field,
         )
+    # Counted as digits, before int() reads them (past 4300 digits it refuses to): at
+    # most 18 digits of minor units is at most MAX_MINOR.
+    if len(whole.lstrip("0")) + exponent > _MAX_DIGITS:
+        raise BadInput(f"amount {_shown(amount)} is too large: at most "
+                       f"{format_minor(MAX_MINOR, currency)} {currency}", field=field)
     minor = int(whole) * 10**exponent + (int(frac.ljust(exponent, "0")) if exponent else 0)
     if sign:
         minor = -minor
     if minor < 0 and not allow_negative:
-        raise BadInput(f"amount {amount!r} must not be negative", field=field)
+        raise BadInput(f"amount {_shown(amount)} must not be negative", field=field)
     if minor == 0 and not allow_zero:
-        raise BadInput(f"amount {amount!r} must not be zero", field=field)
+        raise BadInput(f"amount {_shown(amount)} must not be zero", field=field)
     return minor
 
 

@@ -1148,3 +1148,46 @@ def test_content_types_can_be_listed_and_are_lower_cased() -> None:
         "body: json\n", "body: json\ncontent_types: [Application/JSON, text/plain]\n"), "t.yaml")
 
     assert loaded.content_types == ("application/json", "text/plain")
+
+
+# --- amounts: too large, and whitespace ---------------------------------------------------
+
+
+@pytest.mark.parametrize("amount", [10**18, -(10**18), "1000000000000000000", 10**40,
+                                    "9" * 5000])
+def test_a_minor_amount_past_eighteen_digits_is_too_large(amount: Any) -> None:
+    with pytest.raises(MalformedBody) as caught:
+        normalise(profile("stripe"), "payment_intent.succeeded",
+                  stripe_document(amount_received=amount), None)
+    assert "data.object.amount_received (amount)" in caught.value.message
+    assert "too large" in caught.value.message
+    assert "whole number" not in caught.value.message
+
+
+def test_the_largest_minor_amount_is_read() -> None:
+    canonical = normalise(profile("stripe"), "payment_intent.succeeded",
+                          stripe_document(amount_received=10**18 - 1), None)
+    assert canonical is not None and canonical.amount_minor == 10**18 - 1
+
+
+@pytest.mark.parametrize("amount", [10**16, "10000000000000000", "10000000000000000.00",
+                                    Decimal("1E+16")])
+def test_a_decimal_amount_past_the_largest_is_too_large(amount: Any) -> None:
+    with pytest.raises(MalformedBody) as caught:
+        normalise(profile("generic-bms"), "site_charge.created",
+                  bms_charge(amount=amount, currency="USD"), None)
+    assert "too large" in caught.value.message
+
+
+@pytest.mark.parametrize(("document", "spec"), [
+    (stripe_document(amount_received="1250\n"), "stripe"),
+    (stripe_document(amount_received=" 1250"), "stripe"),
+    (bms_charge(amount=" 12.50"), "generic-bms"),
+    (bms_charge(amount="\t12.50\n"), "generic-bms"),
+])
+def test_an_amount_with_whitespace_around_it_is_malformed(document: dict[str, Any],
+                                                          spec: str) -> None:
+    vendor_type = "payment_intent.succeeded" if spec == "stripe" else "site_charge.created"
+    with pytest.raises(MalformedBody) as caught:
+        normalise(profile(spec), vendor_type, document, None)
+    assert "(amount)" in caught.value.message

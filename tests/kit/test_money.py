@@ -12,6 +12,7 @@ import pytest
 from ccm_gateway.errors import BadInput
 from ccm_gateway.kit.money import (
     CURRENCY_EXPONENTS,
+    MAX_MINOR,
     Money,
     currency_exponent,
     format_minor,
@@ -126,16 +127,36 @@ def test_unknown_currency_cannot_be_formatted_either() -> None:
         format_minor(100, "XXX")
 
 
-def test_parse_refuses_more_than_eighteen_whole_digits() -> None:
-    assert parse_amount("9" * 18, "JPY") == 10**18 - 1
-    with pytest.raises(BadInput):
-        parse_amount("1" + "0" * 18, "JPY")
-    with pytest.raises(BadInput):
-        parse_amount("9" * 40 + ".00", "USD")
+def test_the_largest_amount_is_eighteen_digits_of_minor_units() -> None:
+    assert MAX_MINOR == 10**18 - 1
+    assert parse_amount("9" * 18, "JPY") == MAX_MINOR
+    assert parse_amount("9" * 16 + ".99", "USD") == MAX_MINOR
+    assert parse_amount("-" + "9" * 15 + ".999", "KWD", allow_negative=True) == -MAX_MINOR
+    assert parse_amount("000" + "9" * 18, "JPY") == MAX_MINOR  # leading zeros are no size
 
 
-def test_parse_ignores_surrounding_whitespace() -> None:
-    assert parse_amount(" 10.50\n", "USD") == 1050
+@pytest.mark.parametrize(("text", "currency"), [
+    ("1" + "0" * 18, "JPY"),
+    ("1" + "0" * 16 + ".00", "USD"),  # 10^18 minor units: no more whole digits than before
+    ("9" * 40 + ".00", "USD"),
+    ("9" * 5000, "JPY"),  # past what int() reads from a string at all
+    ("-" + "1" + "0" * 18, "JPY"),
+])
+def test_parse_says_an_amount_past_the_largest_is_too_large(text: str, currency: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount(text, currency, field="limit.amount", allow_negative=True)
+    assert err.value.field == "limit.amount"
+    assert "too large" in err.value.message
+    assert format_minor(MAX_MINOR, currency) in err.value.message
+
+
+@pytest.mark.parametrize("text", [" 1.00", "1.00 ", "\t1.00\n", "1.00\n", "\n1", "\u00a01.00",
+                                  "1.00\r\n"])
+def test_parse_refuses_surrounding_whitespace(text: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount(text, "USD", field="limit.amount")
+    assert err.value.field == "limit.amount"
+    assert "whitespace" in err.value.message
 
 
 def test_every_known_currency_has_an_exponent_between_zero_and_four() -> None:
@@ -149,7 +170,7 @@ def test_every_known_currency_has_an_exponent_between_zero_and_four() -> None:
 def test_format_then_parse_round_trips_every_value(currency: str) -> None:
     rng = random.Random(f"money-{currency}")
     exponent = EXPONENTS[currency]
-    limit = 10 ** (18 + exponent) - 1
+    limit = MAX_MINOR
     values = [0, 1, -1, 9, 10, 99, 100, 101, 10**exponent, 10**exponent - 1, limit, -limit]
     values += [rng.randint(-limit, limit) for _ in range(2000)]
     values += [rng.randint(-(10**6), 10**6) for _ in range(2000)]
