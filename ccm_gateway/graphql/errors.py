@@ -7,6 +7,7 @@ import logging
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from ccm_gateway.db import database_unavailable, report_unavailable
 from ccm_gateway.errors import CCMError
 
 log = logging.getLogger("ccm_gateway.graphql")
@@ -19,8 +20,12 @@ class MapErrors(MaskErrors):
 
     def _map(self, error: GraphQLError, request_id: str | None) -> GraphQLError:
         original = error.original_error
+        unavailable = database_unavailable(original) if original is not None else None
         if isinstance(original, CCMError):
             message, extensions = original.message, original.extensions()
+        elif unavailable is not None:
+            report_unavailable(self.execution_context.context.settings, original)
+            message, extensions = unavailable.message, unavailable.extensions()
         elif original is None or isinstance(original, GraphQLError):
             # Parse and validation errors, and variables that do not coerce (an
             # unknown enum value): the query itself is wrong.
