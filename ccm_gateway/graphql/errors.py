@@ -24,7 +24,9 @@ class MapErrors(MaskErrors):
         if isinstance(original, CCMError):
             message, extensions = original.message, original.extensions()
         elif unavailable is not None:
-            report_unavailable(self.execution_context.context.settings, original)
+            settings = getattr(self.execution_context.context, "settings", None)
+            if settings is not None:
+                report_unavailable(settings, original)
             message, extensions = unavailable.message, unavailable.extensions()
         elif original is None or isinstance(original, GraphQLError):
             # Parse and validation errors, and variables that do not coerce (an
