@@ -349,7 +349,7 @@ class Settings:
             ("hold_ttl_seconds", 1, longest_hold,
              f"{longest_hold // 86400} days, the longest hold"),
             ("db_pool_size", 1, 1000, None),
-            ("max_body_bytes", 1, MAX_BODY_BYTES, "1 GiB, PostgreSQL's largest field"),
+            ("max_body_bytes", 1, MAX_BODY_BYTES, "1 GiB"),
             ("webhook_max_body_bytes", 1, MAX_BODY_BYTES, "1 GiB, PostgreSQL's largest field"),
             ("webhook_retention_days", 1, 3650, "ten years"),
             ("webhook_sweep_after_seconds", 1, 86400, "a day"),
