@@ -27,8 +27,14 @@ from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.body_limit import BodySizeLimitMiddleware
 from ccm_gateway.config import Settings
-from ccm_gateway.db import tortoise_config
-from ccm_gateway.errors import CCMError, RateLimited, Unauthenticated
+from ccm_gateway.db import (
+    UNAVAILABLE_ERRORS,
+    database_unavailable,
+    report_unavailable,
+    schema_problem,
+    tortoise_config,
+)
+from ccm_gateway.errors import CCMError, RateLimited, ServiceUnavailable, Unauthenticated
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.graphql.schema import build_schema
@@ -41,7 +47,7 @@ from ccm_gateway.metrics_endpoint import metrics_endpoint
 from ccm_gateway.observability import RequestIdMiddleware
 from ccm_gateway.principal import Actor
 from ccm_gateway.security_headers import SecurityHeadersMiddleware
-from ccm_gateway.worker import build_worker, open_queue
+from ccm_gateway.worker import open_queue, supervise
 
 log = logging.getLogger("ccm_gateway")
 
@@ -54,9 +60,30 @@ REFUSED_AUDIT_CLOCK: Any = None  # None: the Redis server's clock
 
 def error_response(error: CCMError) -> JSONResponse:
     """HTTP errors outside GraphQL: {"error": code, "detail": text}."""
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
     return JSONResponse({"error": error.code, "detail": error.message},
-                        status_code=error.http_status, headers=headers)
+                        status_code=error.http_status, headers=_error_headers(error))
+
+
+def _error_headers(error: CCMError) -> dict[str, str] | None:
+    if isinstance(error, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, ServiceUnavailable):
+        # Vendors and clients retry a 503 after Retry-After; nothing about it may be cached.
+        return {"Retry-After": str(error.retry_after_seconds), "Cache-Control": "no-store"}
+    return None
+
+
+async def unavailable_response(request: Request, exc: Exception) -> Response:
+    """A driver's connection error escaping a route: 503 DATABASE_UNAVAILABLE (in the
+    GraphQL error shape on /graphql). Any other error of these types is re-raised, to be
+    masked as a 500 like every unexpected exception."""
+    error = database_unavailable(exc)
+    if error is None:
+        raise exc
+    report_unavailable(request.app.state.settings, exc)
+    if request.url.path == "/graphql":
+        return graphql_error_response(error, request.scope, _error_headers(error) or {})
+    return error_response(error)
 
 
 def graphql_error_response(error: CCMError, scope: Scope, headers: dict[str, str]) -> JSONResponse:
@@ -216,10 +243,8 @@ def create_app(settings: Settings) -> Starlette:
             flusher = asyncio.create_task(flush_every_second(app.state.metrics),
                                           name="metrics-flush")
             worker_task = None
-            worker = None
             if settings.run_worker_in_process:
-                worker = build_worker(queue, settings)
-                worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
+                worker_task = asyncio.create_task(supervise(queue, settings), name="arq-worker")
             try:
                 yield
             finally:
@@ -227,11 +252,10 @@ def create_app(settings: Settings) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
                 await app.state.metrics.flush()
-                if worker is not None and worker_task is not None:
+                if worker_task is not None:
                     worker_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker_task
-                    await worker.close()
                 await queue.aclose()
                 await tokens.aclose()
 
@@ -241,10 +265,18 @@ def create_app(settings: Settings) -> Starlette:
     async def readyz(request: Request) -> Response:
         checks: dict[str, str] = {}
         try:
-            await connections.get("default").execute_query("SELECT 1")
+            connection = connections.get("default")
+            await connection.execute_query("SELECT 1")
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["database"] = f"error: {exc.__class__.__name__}"
+        if checks["database"] == "ok":
+            # A database that answers but whose schema is not the code's fails every query.
+            try:
+                problem = await schema_problem(connection, settings.dialect)
+                checks["schema"] = f"error: {problem}" if problem else "ok"
+            except Exception as exc:  # noqa: BLE001
+                checks["schema"] = f"error: {exc.__class__.__name__}"
         try:
             await request.app.state.queue.ping()
             checks["queue"] = "ok"
@@ -271,6 +303,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             CCMError: lambda request, exc: error_response(exc),
             HTTPException: http_error_response,
+            **dict.fromkeys(UNAVAILABLE_ERRORS, unavailable_response),
         },
     )
     # /webhooks/ reads its body under CCM_WEBHOOK_MAX_BODY_BYTES itself.

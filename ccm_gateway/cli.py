@@ -13,21 +13,45 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ccm_gateway.config import Settings
-from ccm_gateway.errors import CCMError, ConfigError
+from ccm_gateway.errors import CCMError, ConfigError, ServiceUnreachable
 from ccm_gateway.kit.text import check_text
 
 
-def _settings(**overrides: Any) -> Settings:
+def _settings(*, database: bool = False, **overrides: Any) -> Settings:
+    """Settings from CCM_ variables; with ``database``, also a SQLite file that opens."""
     try:
-        return Settings.from_env(**overrides)
+        settings = Settings.from_env(**overrides)
+        if database:
+            from ccm_gateway.db import check_database
+
+            check_database(settings)
+        return settings
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
+def _run(main: Any, settings: Settings | None = None) -> Any:
+    """``asyncio.run(main)``; a service that does not answer (the database ``settings``
+    name, too) is one line and exit 1."""
+    from ccm_gateway.db import UNAVAILABLE_ERRORS, unreachable
+
+    try:
+        return asyncio.run(main)
+    except ServiceUnreachable as exc:
+        error: Exception = exc
+    except UNAVAILABLE_ERRORS as exc:
+        error = (unreachable(settings, exc) if settings else None) or exc
+        if error is exc:
+            raise
+    print(f"error: {error}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+
 _TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
-# `serve` flags that override a CCM_ setting of the same name.
-_SERVE_TLS_FLAGS = ("ssl_certfile", "ssl_keyfile", "tls_min_version")
+# `serve` flags that override a CCM_ setting of the same name (host and port too: the
+# default CCM_PUBLIC_URL is where serve listens).
+_SERVE_FLAGS = ("host", "port", "ssl_certfile", "ssl_keyfile", "tls_min_version")
 
 
 def _tls_context(config: Any, default_factory: Callable[[], ssl.SSLContext], *,
@@ -54,14 +78,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ccm_gateway.db import migrate
     from ccm_gateway.observability import configure_logging
 
-    overrides = {name: getattr(args, name) for name in _SERVE_TLS_FLAGS
+    overrides = {name: getattr(args, name) for name in _SERVE_FLAGS
                  if getattr(args, name) is not None}
-    settings = _settings(**overrides)
+    settings = _settings(database=True, **overrides)
     # The app is built by uvicorn's factory from CCM_ variables (in each worker
     # process too), so the flags go into the environment: the app then sees the
     # same TLS settings (HSTS) as the listener.
     for name, value in overrides.items():
-        os.environ[f"CCM_{name.upper()}"] = value
+        os.environ[f"CCM_{name.upper()}"] = str(value)
     tls: dict[str, Any] = {}
     if settings.tls_enabled:
         tls = {"ssl_certfile": settings.ssl_certfile, "ssl_keyfile": settings.ssl_keyfile,
@@ -77,11 +101,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     configure_logging(settings.log_level)
+    if settings.redis_url:
+        # Here, not in the app's start-up, whose failure uvicorn logs as a traceback.
+        _run(_check_queue(settings))
     if settings.is_sqlite or args.migrate:
-        applied = asyncio.run(migrate(settings))
+        applied = _run(migrate(settings))
         if applied:
             print(f"applied migrations: {', '.join(applied)}", file=sys.stderr)
-    host, port = args.host or settings.host, args.port or settings.port
+    host, port = settings.host, settings.port
     if not settings.is_prod:
         token = TokenService(settings).issue("dev-admin", ["admin"], ttl_seconds=12 * 3600)
         base = f"{'https' if settings.tls_enabled else 'http'}://{host}:{port}"
@@ -103,11 +130,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check_queue(settings: Settings) -> None:
+    from ccm_gateway.worker import open_queue
+
+    await (await open_queue(settings)).aclose()
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from ccm_gateway.observability import configure_logging
     from ccm_gateway.worker import run_worker
 
-    settings = _settings()
+    settings = _settings(database=True)
     if settings.redis_url is None:
         print("ccm-gateway worker needs CCM_REDIS_URL; on the embedded default "
               "`ccm-gateway serve` runs the worker itself", file=sys.stderr)
@@ -118,14 +151,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         uvloop.run(run_worker(settings))
     except asyncio.CancelledError:
-        pass  # SIGTERM / SIGINT: arq cancelled its tasks and closed; a normal stop
+        pass  # SIGTERM / SIGINT: the worker cancelled its jobs and closed; a normal stop
+    except ServiceUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from ccm_gateway.db import migrate
 
-    applied = asyncio.run(migrate(_settings()))
+    applied = _run(migrate(_settings(database=True)))
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
     return 0
 
@@ -154,20 +190,27 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from ccm_gateway.verify import run_verify
 
-    report = asyncio.run(run_verify(_settings()))
+    settings = _settings(database=True)
+    report = _run(run_verify(settings), settings)
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
 
 async def _with_db(work):  # noqa: ANN001 - an async callable
-    """Run ``work()`` with Tortoise initialised on the configured database."""
+    """Run ``work()`` with Tortoise initialised on the configured database; a database
+    that does not answer is ``ServiceUnreachable``."""
     from tortoise import Tortoise
 
-    from ccm_gateway.db import tortoise_config
+    from ccm_gateway.db import UNAVAILABLE_ERRORS, tortoise_config, unreachable
 
-    await Tortoise.init(config=tortoise_config(_settings()))
+    settings = _settings(database=True)
+    await Tortoise.init(config=tortoise_config(settings))
     try:
         return await work()
+    except UNAVAILABLE_ERRORS as exc:
+        if (error := unreachable(settings, exc)) is not None:
+            raise error from None
+        raise
     finally:
         await Tortoise.close_connections()
 
@@ -178,7 +221,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
     scopes = [s for text in args.scope or [] for s in text.split()]
     try:
         _check_text(args, name="--name")
-        created = asyncio.run(_with_db(lambda: clients.create_client(
+        created = _run(_with_db(lambda: clients.create_client(
             args.name, args.role, scopes or None, expires_in_days=args.expires_in_days)))
     except CCMError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -193,7 +236,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
 def cmd_clients_list(args: argparse.Namespace) -> int:
     from ccm_gateway.auth import clients
 
-    print(json.dumps(asyncio.run(_with_db(clients.list_clients)), indent=2))
+    print(json.dumps(_run(_with_db(clients.list_clients)), indent=2))
     return 0
 
 
@@ -202,7 +245,7 @@ def cmd_clients_revoke(args: argparse.Namespace) -> int:
 
     try:
         _check_text(args, client_id="client_id")
-        client = asyncio.run(_with_db(lambda: clients.revoke_client(args.client_id)))
+        client = _run(_with_db(lambda: clients.revoke_client(args.client_id)))
     except CCMError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -214,7 +257,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from ccm_gateway.auth.keys import KeyRing
 
     settings = _settings()
-    key = asyncio.run(_with_db(lambda: KeyRing(settings).rotate(args.algorithm)))
+    key = _run(_with_db(lambda: KeyRing(settings).rotate(args.algorithm)))
     print(f"new signing key {key.kid} ({key.algorithm}); older keys verify until retired")
     return 0
 
@@ -225,7 +268,7 @@ def cmd_keys_rotate_master(args: argparse.Namespace) -> int:
 
     settings = _settings()
     try:
-        count = asyncio.run(_with_db(lambda: rotate_master(settings)))
+        count = _run(_with_db(lambda: rotate_master(settings)))
     except SecretDecryptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ccm_gateway.errors import ConfigError
 from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
@@ -184,6 +187,11 @@ class Settings:
     webhook_sweep_after_seconds: int = 60
     # When set, GET /metrics needs "Authorization: Bearer <this>".
     metrics_token: str | None = field(default=None, repr=False)
+    # /metrics without a token: the default in dev; prod needs a token or this set to true.
+    metrics_open: bool | None = None
+    # Where callers reach the gateway (scheme, host, optional path prefix): the OAuth
+    # metadata's URLs. Required in prod; dev defaults to http://<host>:<port>.
+    public_url: str | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -204,6 +212,25 @@ class Settings:
     @property
     def introspection_enabled(self) -> bool:
         return (not self.is_prod) if self.introspection is None else self.introspection
+
+    @property
+    def metrics_served_open(self) -> bool:
+        """/metrics answers without a token (``CCM_METRICS_OPEN``, by default in dev only)."""
+        if self.metrics_token:
+            return False
+        return (not self.is_prod) if self.metrics_open is None else self.metrics_open
+
+    @property
+    def public_base_url(self) -> str:
+        """``CCM_PUBLIC_URL`` without its trailing slash, else where `serve` listens."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):  # every interface: loopback is one of them
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"{'https' if self.tls_enabled else 'http'}://{host}:{self.port}"
 
     @property
     def previous_secret_keys(self) -> tuple[str, ...]:
@@ -261,19 +288,10 @@ class Settings:
             raise ConfigError("CCM_MAX_PAGE_SIZE must be between 1 and 1000")
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ConfigError("CCM_DEFAULT_PAGE_SIZE must be between 1 and CCM_MAX_PAGE_SIZE")
-        for name in ("token_ttl_seconds", "hold_ttl_seconds", "db_pool_size", "port",
-                     "max_body_bytes", "webhook_max_body_bytes", "webhook_retention_days",
-                     "webhook_sweep_after_seconds", "max_query_cost"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"CCM_{name.upper()} must be positive")
-        if self.port > 65535:
-            raise ConfigError("CCM_PORT must be at most 65535")
         if not 0 <= self.rate_limit_per_second <= MAX_RATE_PER_SECOND:
             raise ConfigError("CCM_RATE_LIMIT_PER_SECOND must be between 0 (off) and "
                               f"{MAX_RATE_PER_SECOND}")
-        if self.rate_limit_per_second > 0 and self.rate_limit_burst < 1:
-            raise ConfigError("CCM_RATE_LIMIT_BURST must be at least 1 (set "
-                              "CCM_RATE_LIMIT_PER_SECOND=0 to turn rate limiting off)")
+        self._validate_ranges()
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")
@@ -295,6 +313,8 @@ class Settings:
             if self.is_prod and (old == DEV_SECRET_KEY or len(old) < 32):
                 raise ConfigError(f"CCM_SECRET_KEY_PREVIOUS entry {i} is the development "
                                   "default or shorter than 32 characters (CCM_ENV=prod)")
+        self._validate_public_url()
+        self._validate_metrics()
         if self.is_prod:
             missing = []
             if self.secret_key == DEV_SECRET_KEY:
@@ -305,10 +325,77 @@ class Settings:
                 missing.append("CCM_DATABASE_URL (SQLite is for development; use postgres://)")
             if self.redis_url is None:
                 missing.append("CCM_REDIS_URL (the embedded queue is for development)")
+            if not self.public_url:
+                missing.append("CCM_PUBLIC_URL (the https:// URL callers reach the gateway at)")
+            if not self.metrics_token and self.metrics_open is not True:
+                missing.append("CCM_METRICS_TOKEN (or CCM_METRICS_OPEN=true to serve /metrics "
+                               "without a token)")
             if missing:
                 raise ConfigError(
                     "CCM_ENV=prod refuses development defaults; set: " + "; ".join(missing)
                 )
+        # After the prod checks, which name a short or default key first. Not applied to
+        # CCM_SECRET_KEY_PREVIOUS: a weak old key must still decrypt to be rotated away.
+        problem = secret_key_problem(self.secret_key)
+        if problem:
+            raise ConfigError(f"CCM_SECRET_KEY {problem}")
+
+    def _validate_ranges(self) -> None:
+        from ccm_gateway.ledger.service import MAX_HOLD_TTL  # the service owns the limit
+
+        longest_hold = int(MAX_HOLD_TTL.total_seconds())
+        # (setting, lowest, highest, why the highest): each one a value its consumer
+        # accepts, so a setting refused later (a hold TTL every authorizeCredit refuses,
+        # a retention whose date arithmetic overflows) is refused here, at start-up.
+        ranges = (
+            ("port", 1, 65535, None),
+            ("token_ttl_seconds", 1, 86400, "a day"),
+            ("hold_ttl_seconds", 1, longest_hold,
+             f"{longest_hold // 86400} days, the longest hold"),
+            ("db_pool_size", 1, 1000, None),
+            ("max_body_bytes", 1, MAX_BODY_BYTES, "1 GiB"),
+            ("webhook_max_body_bytes", 1, MAX_BODY_BYTES, "1 GiB, PostgreSQL's largest field"),
+            ("webhook_retention_days", 1, 3650, "ten years"),
+            ("webhook_sweep_after_seconds", 1, 86400, "a day"),
+            ("max_query_cost", 1, 10_000_000, None),
+            # GCRA keeps burst x interval in microseconds exact in Lua's doubles.
+            ("rate_limit_burst", 0 if self.rate_limit_per_second == 0 else 1, 1_000_000, None),
+        )
+        for name, lowest, highest, why in ranges:
+            value = getattr(self, name)
+            if not lowest <= value <= highest:
+                reason = f" ({why})" if why else ""
+                hint = (" (set CCM_RATE_LIMIT_PER_SECOND=0 to turn rate limiting off)"
+                        if name == "rate_limit_burst" and value < lowest else "")
+                raise ConfigError(f"CCM_{name.upper()} must be between {lowest} and "
+                                  f"{highest}{reason}, not {value}{hint}")
+
+    def _validate_public_url(self) -> None:
+        if self.public_url is None:
+            return
+        name = "CCM_PUBLIC_URL"
+        try:
+            parts = urlsplit(self.public_url)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            parts = None
+        if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+                or parts.username is not None or parts.query or parts.fragment
+                or any(c.isspace() for c in self.public_url)):
+            raise ConfigError(f"{name} must be an absolute http:// or https:// URL without "
+                              "user, query or fragment, e.g. https://ccm.example.com, not "
+                              f"{redact_url(self.public_url)!r}")
+        if self.is_prod and parts.scheme != "https" and not _is_loopback_http(self.public_url):
+            raise ConfigError(f"{name} must be an https:// URL with CCM_ENV=prod (http:// "
+                              "only on loopback): callers send client secrets to it")
+
+    def _validate_metrics(self) -> None:
+        if self.metrics_open is True and self.metrics_token:
+            raise ConfigError("CCM_METRICS_OPEN=true and CCM_METRICS_TOKEN contradict each "
+                              "other; set one")
+        if self.metrics_open is False and not self.metrics_token:
+            raise ConfigError("CCM_METRICS_OPEN=false needs CCM_METRICS_TOKEN, the bearer "
+                              "token /metrics then requires")
 
     def _validate_tls(self) -> None:
         # Each message names the variable and the `serve` flag that sets it.
@@ -332,6 +419,66 @@ class Settings:
 
 # Accepted CCM_TLS_MIN_VERSION values.
 TLS_MIN_VERSIONS = ("1.2", "1.3")
+MAX_BODY_BYTES = 2**30
+
+# CCM_SECRET_KEY signs tokens and derives the key of secrets at rest, so a guessable one
+# gives both away. "Low entropy" is measured as: the Shannon entropy of the key's own
+# character frequencies times its length, taken over the shortest prefix the key repeats
+# ("abcabcabc" counts as "abc"). Over characters rather than decoded bytes: a 32-byte
+# key in hex or base64 has 44-64 characters from a small alphabet, where the estimate
+# comes close to the true 256 bits; over its 32 bytes it could not exceed 32 x 5 bits.
+# 16 random bytes in hex (128 bits) estimate at 91 or more; the default is far below
+# what a guessable key reaches ("password1234" 41 bits, "0123456789" repeated 33).
+MIN_SECRET_KEY_BITS = 64
+MIN_SECRET_KEY_DISTINCT = 8
+
+
+def secret_key_problem(key: str) -> str | None:
+    """What is wrong with a master secret (blank, too little entropy), or None."""
+    if not key.strip():
+        return "is blank"
+    distinct = len(set(key))
+    bits = _entropy_bits(key[:_period(key)])
+    if bits < MIN_SECRET_KEY_BITS or distinct < MIN_SECRET_KEY_DISTINCT:
+        return (f"has too little entropy: about {bits:.0f} bits with {distinct} distinct "
+                f"characters (at least {MIN_SECRET_KEY_BITS} bits, a Shannon estimate over "
+                f"its characters and any repeats, and {MIN_SECRET_KEY_DISTINCT} distinct "
+                "characters are needed); generate one with: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'")
+    return None
+
+
+def _entropy_bits(text: str) -> float:
+    n = len(text)
+    return -n * sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def _period(text: str) -> int:
+    """The shortest p with text[i] == text[i - p] for every i >= p (KMP's failure function,
+    linear in the key's length)."""
+    border = [0] * len(text)
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + (text[i] == text[k])
+    return len(text) - border[-1] if text else 0
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, to show in messages and logs."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}{'@' if user else ''}{host}{port}"))
+    except ValueError:
+        return url.split("://", 1)[0] + "://..."
 
 
 def _parse(name: str, raw: str, type_: Any) -> Any:
@@ -352,4 +499,4 @@ def _parse(name: str, raw: str, type_: Any) -> Any:
 
 
 __all__ = ["Settings", "TrustedIssuer", "parse_trusted_issuers", "DEV_SECRET_KEY",
-           "DEFAULT_DATABASE_URL"]
+           "DEFAULT_DATABASE_URL", "redact_url", "secret_key_problem"]

@@ -9,11 +9,22 @@ Every failure a caller can act on is a ``CCMError`` with a stable ``code``:
 - ``CONFLICT``         stale version, idempotency key reused with another
                        request, or an action the object's state forbids
 - ``RATE_LIMITED``     too many requests
+- ``DATABASE_UNAVAILABLE``  the database cannot be reached (refused, missing,
+                       starting, locked past the busy timeout); HTTP 503
+                       with ``Retry-After``: retry the same request later
+- ``QUEUE_UNAVAILABLE``     the queue's Redis cannot be reached; HTTP 503
+                       with ``Retry-After``
 - ``INTERNAL``         anything else; never raised on purpose, the transport
                        masks unexpected exceptions with this code
 
-GraphQL maps these in ``graphql/errors.py``, HTTP in ``app.py``; anything
-outside the tree is masked with the request id.
+Both ``*_UNAVAILABLE`` codes are ``ServiceUnavailable``s. The drivers' own
+connection errors are mapped onto ``DatabaseUnavailable`` in one place
+(``db.database_unavailable``). GraphQL maps these in ``graphql/errors.py``,
+HTTP in ``app.py``; anything outside the tree is masked with the request id.
+
+Outside the tree, for start-up only (the CLI prints the message in one line):
+``ConfigError`` (a setting that cannot run; exit 2) and ``ServiceUnreachable``
+(a service a setting points at does not answer; exit 1).
 """
 
 from __future__ import annotations
@@ -74,5 +85,31 @@ class RateLimited(CCMError):
     http_status = 429
 
 
+class ServiceUnavailable(CCMError):
+    """A service the gateway depends on is down; the same request may succeed later.
+
+    The message is for callers and names no host, port or setting (the log does)."""
+
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503
+    retry_after_seconds = 5
+
+    def extensions(self) -> dict[str, Any]:
+        return {**super().extensions(), "retryAfter": self.retry_after_seconds}
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "DATABASE_UNAVAILABLE"
+
+
+class QueueUnavailable(ServiceUnavailable):
+    code = "QUEUE_UNAVAILABLE"
+
+
 class ConfigError(Exception):
     """Configuration that cannot run; raised at start-up, before serving."""
+
+
+class ServiceUnreachable(Exception):
+    """A service the configuration points at does not answer at start-up; the message
+    names the setting and where it points (never a password)."""

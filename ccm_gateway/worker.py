@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import itertools
 import json
 import logging
+import random
+import signal
 from typing import Any
 
 from arq import cron, func
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker, create_worker
+from redis.exceptions import RedisError
 
-from ccm_gateway.config import Settings
+from ccm_gateway.config import Settings, redact_url
+from ccm_gateway.errors import ServiceUnreachable
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
@@ -43,11 +49,34 @@ CRON_JOBS = [
 ]
 
 
-async def open_queue(settings: Settings) -> ArqRedis:
-    """Redis at CCM_REDIS_URL, or an in-process substitute for the embedded default."""
+# Start-up tries Redis this many times, a second apart, before giving up.
+CONNECT_ATTEMPTS = 5
+# A running worker that loses Redis waits this long before each reconnection attempt
+# (then the last, repeatedly), each +-20 %, so that many workers do not retry in step.
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# Jobs still running when Redis is lost get this long to finish their database work.
+SETTLE_SECONDS = 10.0
+
+
+async def open_queue(settings: Settings, *, attempts: int = CONNECT_ATTEMPTS) -> ArqRedis:
+    """Redis at CCM_REDIS_URL, or an in-process substitute for the embedded default.
+
+    Raises ``ServiceUnreachable`` naming CCM_REDIS_URL and where it points (without the
+    password) when Redis does not answer ``attempts`` tries."""
     if settings.redis_url:
-        return await create_pool(RedisSettings.from_dsn(settings.redis_url),
-                                 job_serializer=serialize, job_deserializer=deserialize)
+        # Our own tries rather than arq's, which log a line each on the way.
+        redis_settings = dataclasses.replace(RedisSettings.from_dsn(settings.redis_url),
+                                             conn_retries=0)
+        for attempt in range(1, attempts + 1):
+            try:
+                return await create_pool(redis_settings, job_serializer=serialize,
+                                         job_deserializer=deserialize)
+            except (RedisError, OSError) as exc:
+                if attempt == attempts:
+                    raise ServiceUnreachable(
+                        f"cannot reach Redis at {redact_url(settings.redis_url)} "
+                        f"(CCM_REDIS_URL) after {attempts} tries: {exc}") from None
+                await asyncio.sleep(1.0)
     from fakeredis import FakeAsyncRedis, FakeServer
 
     fake = FakeAsyncRedis(server=FakeServer())
@@ -56,7 +85,10 @@ async def open_queue(settings: Settings) -> ArqRedis:
 
 
 async def _start_metrics(ctx: dict[str, Any]) -> None:
-    """Jobs count into one buffered Metrics, written to Redis every second."""
+    """Jobs count into one buffered Metrics, written to Redis every second; once per
+    process, though the worker starts again after each Redis outage."""
+    if "metrics" in ctx:
+        return
     ctx["metrics"] = Metrics(ctx["redis"], buffered=True)
     ctx["metrics_flusher"] = asyncio.create_task(flush_every_second(ctx["metrics"]),
                                                  name="worker-metrics-flush")
@@ -108,16 +140,89 @@ async def _log_redis_info(redis: Any, log_func: Any) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    """`ccm-gateway worker`: run until cancelled, against CCM_REDIS_URL."""
+    """`ccm-gateway worker`: run against CCM_REDIS_URL until SIGINT or SIGTERM.
+
+    Redis must answer at start-up (``ServiceUnreachable`` otherwise); lost later, it is
+    waited for (``supervise``)."""
     from tortoise import Tortoise
 
     from ccm_gateway.db import tortoise_config
 
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     queue = await open_queue(settings)
-    worker = build_worker(queue, settings, handle_signals=True)
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    # Our own handlers, not arq's: a signal while waiting for Redis must stop us too.
+    runner = asyncio.current_task()
+    assert runner is not None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _stop, runner, signum)
     try:
-        await worker.async_run()
+        await supervise(queue, settings)
     finally:
-        await worker.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        with contextlib.suppress(RedisError, OSError):
+            await queue.aclose()
         await Tortoise.close_connections()
+
+
+async def supervise(queue: ArqRedis, settings: Settings) -> None:
+    """Run an arq worker on ``queue`` until cancelled, and again after each Redis outage.
+
+    When Redis is lost, the jobs running get SETTLE_SECONDS to finish, then Redis is
+    pinged with backoff (RECONNECT_DELAYS), each attempt logged, and a new worker starts
+    once it answers. What the outage loses (a job's result, a message enqueued
+    meanwhile) the inbox sweep finds again in the database."""
+    where = f"{redact_url(settings.redis_url or 'embedded')} (CCM_REDIS_URL)"
+    ctx: dict[str, Any] = {"settings": settings}  # one per process: its metrics outlive
+    worker = None
+    try:
+        while True:
+            worker = build_worker(queue, settings, ctx=ctx)
+            try:
+                await worker.async_run()
+                return
+            except (RedisError, OSError) as exc:
+                log.warning("lost Redis at %s: %s: %s; reconnecting with backoff", where,
+                            exc.__class__.__name__, exc)
+            await _settle(worker, SETTLE_SECONDS)
+            await _wait_for_redis(queue, where)
+    finally:
+        if worker is not None:
+            await _settle(worker, 0)
+            with contextlib.suppress(RedisError, OSError):
+                await queue.delete(worker.health_check_key)
+        await _stop_metrics(ctx)
+
+
+def _stop(runner: asyncio.Task[Any], signum: int) -> None:
+    log.info("worker stopping on %s", signal.Signals(signum).name)
+    runner.cancel()
+
+
+async def _settle(worker: Worker, timeout: float) -> None:
+    """Give the worker's running jobs ``timeout`` seconds, then cancel what is left (a
+    cancelled job's transaction rolls back; the sweep enqueues it again)."""
+    tasks = list(worker.tasks.values())
+    if not tasks:
+        return
+    if timeout > 0:
+        await asyncio.wait(tasks, timeout=timeout)
+    for task in tasks:
+        task.cancel()  # no-op on the finished ones
+    await asyncio.gather(*tasks, return_exceptions=True)
+    worker.tasks.clear()
+
+
+async def _wait_for_redis(queue: ArqRedis, where: str) -> None:
+    for attempt in itertools.count(1):
+        delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS)) - 1]
+        await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter
+        try:
+            await queue.ping()
+        except (RedisError, OSError) as exc:
+            log.warning("Redis at %s still unreachable (attempt %d): %s", where, attempt,
+                        exc.__class__.__name__)
+            continue
+        log.info("Redis is back at %s; the worker starts again", where)
+        return

@@ -272,7 +272,8 @@ async def jwks_endpoint(request: Request) -> Response:
 
 async def metadata_endpoint(request: Request) -> Response:
     settings = request.app.state.settings
-    base = str(request.base_url).rstrip("/")
+    # Never the request's Host header: a forged one would point clients' secrets elsewhere.
+    base = settings.public_base_url
     body: dict[str, Any] = {
         "issuer": settings.token_issuer,
         "token_endpoint": f"{base}/oauth/token",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from ccm_gateway.db import database_unavailable, report_unavailable
 from ccm_gateway.errors import CCMError
 
 log = logging.getLogger("ccm_gateway.graphql")
@@ -24,17 +26,25 @@ class MapErrors(MaskErrors):
         self.suggestions = suggestions
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        return [map_error(e, request_id, suggestions=self.suggestions) for e in errors]
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        settings = getattr(context, "settings", None)
+        return [map_error(e, request_id, suggestions=self.suggestions, settings=settings)
+                for e in errors]
 
-
-def map_error(error: GraphQLError, request_id: str | None, *,
-              suggestions: bool = True) -> GraphQLError:
-    """``error`` as the client sees it: a CCMError's message and extensions, a query
-    error as BAD_USER_INPUT, anything else masked as INTERNAL; each with the request id."""
+def map_error(error: GraphQLError, request_id: str | None, *, suggestions: bool = True,
+              settings: Any = None) -> GraphQLError:
+    """``error`` as the client sees it: a CCMError's message and extensions, a database
+    outage as DATABASE_UNAVAILABLE, a query error as BAD_USER_INPUT, anything else masked
+    as INTERNAL; each with the request id."""
     original = error.original_error
+    unavailable = database_unavailable(original) if original is not None else None
     if isinstance(original, CCMError):
         message, extensions = original.message, original.extensions()
+    elif unavailable is not None:
+        if settings is not None:
+            report_unavailable(settings, original)
+        message, extensions = unavailable.message, unavailable.extensions()
     elif original is None or isinstance(original, GraphQLError):
         # Parse and validation errors, and variables that do not coerce (an
         # unknown enum value): the query itself is wrong.

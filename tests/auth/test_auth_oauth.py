@@ -370,8 +370,9 @@ async def test_expired_access_token_is_refused(app, client, settings):
 async def test_authorization_server_metadata(client, settings):
     body = (await client.get("/.well-known/oauth-authorization-server")).json()
     assert body["issuer"] == settings.token_issuer
-    assert body["token_endpoint"] == TOKEN_URL
-    assert body["jwks_uri"] == f"{BASE}/.well-known/jwks.json"
+    # From the settings' public URL, not the request's Host (tests/ops/test_ops_prod_defaults.py).
+    assert body["token_endpoint"] == f"{settings.public_base_url}/oauth/token"
+    assert body["jwks_uri"] == f"{settings.public_base_url}/.well-known/jwks.json"
     assert body["grant_types_supported"] == ["client_credentials"]
     assert set(body["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic", "client_secret_post"}

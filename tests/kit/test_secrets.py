@@ -199,7 +199,8 @@ def test_settings_validate_previous_secret_keys() -> None:
     assert NEW not in str(info.value)
 
     prod = {"CCM_ENV": "prod", "CCM_SECRET_KEY": NEW,
-            "CCM_DATABASE_URL": "postgres://u@h:5432/db", "CCM_REDIS_URL": "redis://h:6379/0"}
+            "CCM_DATABASE_URL": "postgres://u@h:5432/db", "CCM_REDIS_URL": "redis://h:6379/0",
+            "CCM_PUBLIC_URL": "https://ccm.example.com", "CCM_METRICS_OPEN": "true"}
     assert Settings.from_env({**prod, "CCM_SECRET_KEY_PREVIOUS": OLD}).previous_secret_keys \
         == (OLD,)
     for weak in ("short-secret", DEV_SECRET_KEY):

@@ -48,7 +48,8 @@ async def test_healthz_answers_ok(client):
 async def test_readyz_is_ready_with_database_and_queue_ok(client):
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "queue": "ok"}}
+    assert response.json() == {"status": "ready",
+                               "checks": {"database": "ok", "schema": "ok", "queue": "ok"}}
 
 
 async def test_health_endpoints_need_no_token(client):
@@ -297,7 +298,9 @@ def test_prod_refuses_a_short_secret_key():
 def test_prod_with_everything_set_is_accepted():
     settings = Settings.from_env({"CCM_ENV": "prod", "CCM_SECRET_KEY": PROD_SECRET,
                                   "CCM_DATABASE_URL": "postgresql://ccm@db:5432/ccm",
-                                  "CCM_REDIS_URL": "redis://redis:6379/0"})
+                                  "CCM_REDIS_URL": "redis://redis:6379/0",
+                                  "CCM_PUBLIC_URL": "https://ccm.example.com",
+                                  "CCM_METRICS_TOKEN": "metrics-" + PROD_SECRET})
     assert settings.is_prod and not settings.graphiql_enabled
     assert settings.secret_key != DEV_SECRET_KEY
     assert not settings.run_worker_in_process
