@@ -21,6 +21,7 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.api.schema import build_schema
 from ccm_gateway.audit.service import record
 from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_endpoint
 from ccm_gateway.auth.keys import KeyRing
@@ -37,7 +38,6 @@ from ccm_gateway.db import (
 from ccm_gateway.errors import CCMError, RateLimited, ServiceUnavailable, Unauthenticated
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
-from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
 from ccm_gateway.integration.endpoints import webhook_endpoint
 from ccm_gateway.kit.metrics import Metrics, flush_every_second

@@ -23,6 +23,7 @@ from ccm_gateway.customer.models import (
 )
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.kit import idempotency
+from ccm_gateway.kit.batch import many_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.kit.pagination import (
@@ -237,6 +238,13 @@ async def link_external_ref(
 
 
 # --- listing --------------------------------------------------------------
+
+
+async def external_refs_by_customer(customer_ids: list[Any]) -> list[list[ExternalRef]]:
+    """Batch function (DataLoader): each customer's refs, in key order."""
+    rows = await ExternalRef.filter(customer_id__in=customer_ids).order_by("system",
+                                                                            "external_id")
+    return many_per_key(rows, customer_ids, "customer_id")
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,7 @@ class Customer:
                    updated_at=m.updated_at)
 
     async def _account(self, info: CtxInfo) -> ledger_models.CreditAccount:
-        return await info.context.loaders.account_by_customer.load(self._m.id)
+        return await info.context.loaders.of(ledger_service.accounts_by_customer).load(self._m.id)
 
     @strawberry.field
     async def credit_account(self, info: CtxInfo) -> CreditAccount:
@@ -75,19 +75,22 @@ class Customer:
     @strawberry.field
     async def site_limits(self, info: CtxInfo) -> list[SiteLimit]:
         account = await self._account(info)
-        rows = await info.context.loaders.site_limits_by_account.load(account.id)
+        rows = await info.context.loaders.of(ledger_service.site_limits_by_account).load(
+            account.id)
         return [SiteLimit(_m=r, _currency=account.currency) for r in rows]
 
     @strawberry.field
     async def external_refs(self, info: CtxInfo) -> list[ExternalRef]:
-        rows = await info.context.loaders.external_refs_by_customer.load(self._m.id)
+        rows = await info.context.loaders.of(customer_service.external_refs_by_customer).load(
+            self._m.id)
         return [ExternalRef(system=r.system, external_id=r.external_id, created_at=r.created_at)
                 for r in rows]
 
     @strawberry.field(description="Pending holds.")
     async def holds(self, info: CtxInfo) -> list[Hold]:
         account = await self._account(info)
-        rows = await info.context.loaders.pending_holds_by_account.load(account.id)
+        rows = await info.context.loaders.of(ledger_service.pending_holds_by_account).load(
+            account.id)
         return [Hold.of(r) for r in rows]
 
     @strawberry.field(extensions=requires(P.LEDGER_READ), description="Newest first.")

@@ -441,6 +441,12 @@ class Health:
         return self.failed / self.received if self.received else 0.0
 
 
+async def health_by_id(integration_ids: list[Any]) -> list[Health]:
+    """Batch function (DataLoader): each integration's health, in key order."""
+    found = await health(integration_ids)
+    return [found[k] for k in integration_ids]
+
+
 async def health(integration_ids: Sequence[Any]) -> dict[Any, Health]:
     """Health figures of several integrations in three grouped queries."""
     if not integration_ids:

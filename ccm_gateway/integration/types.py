@@ -87,7 +87,7 @@ class Integration:
 
     @strawberry.field
     async def health(self, info: CtxInfo) -> IntegrationHealth:
-        h = await info.context.loaders.integration_health.load(self._m.id)
+        h = await info.context.loaders.of(integration_service.health_by_id).load(self._m.id)
         return IntegrationHealth(last_event_at=h.last_event_at, received_last_24h=h.received,
                                  failed_last_24h=h.failed, failure_rate=h.failure_rate,
                                  dead_letters=h.dead_letters, parked=h.parked)

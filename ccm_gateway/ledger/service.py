@@ -22,6 +22,7 @@ from ccm_gateway.audit import service as audit
 from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit import idempotency
+from ccm_gateway.kit.batch import many_per_key, one_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent, format_minor
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
@@ -788,6 +789,23 @@ async def refund_payment(
 
 
 # --- reading --------------------------------------------------------------
+
+
+async def accounts_by_customer(customer_ids: list[Any]) -> list[CreditAccount | None]:
+    """Batch function (DataLoader): each customer's account, in key order."""
+    return one_per_key(await CreditAccount.filter(customer_id__in=customer_ids), customer_ids,
+                       "customer_id")
+
+
+async def site_limits_by_account(account_ids: list[Any]) -> list[list[SiteLimit]]:
+    rows = await SiteLimit.filter(account_id__in=account_ids).order_by("id")
+    return many_per_key(rows, account_ids, "account_id")
+
+
+async def pending_holds_by_account(account_ids: list[Any]) -> list[list[Hold]]:
+    rows = await Hold.filter(account_id__in=account_ids, status=HoldStatus.PENDING) \
+        .order_by("created_at")
+    return many_per_key(rows, account_ids, "account_id")
 
 
 @dataclass(frozen=True, slots=True)

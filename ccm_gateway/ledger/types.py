@@ -17,6 +17,7 @@ from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.ledger import models
 from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.principal import Permission as P
+from ccm_gateway.site import service as site_service
 from ccm_gateway.site.types import Site
 
 EntryKind = strawberry.enum(Enum("EntryKind", {k.name: k.value for k in models.EntryKind}))
@@ -31,7 +32,7 @@ SourceType = strawberry.enum(Enum("SourceType", {k.name: k.value for k in models
 async def _site(info: CtxInfo, site_id: object) -> Site | None:
     if site_id is None:
         return None
-    return Site.of(await info.context.loaders.site_by_id.load(site_id))
+    return Site.of(await info.context.loaders.of(site_service.sites_by_id).load(site_id))
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.errors import BadInput, Conflict, NotFound
+from ccm_gateway.kit.batch import one_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.text import clean_text
 from ccm_gateway.principal import Actor
@@ -62,6 +63,11 @@ async def require_site(site_id: Any) -> None:
 
 async def find_site_by_code(code: str) -> Site | None:
     return await Site.get_or_none(code=code)
+
+
+async def sites_by_id(site_ids: list[Any]) -> list[Site | None]:
+    """Batch function (DataLoader): each site, in key order."""
+    return one_per_key(await Site.filter(id__in=site_ids), site_ids, "id")
 
 
 async def list_sites() -> list[Site]:

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
+from ccm_gateway.api.schema import build_schema
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.auth import clients, endpoints
 from ccm_gateway.auth.models import ApiClient
-from ccm_gateway.graphql.schema import build_schema
 
 CREATE = """
 mutation($input: CreateApiClientInput!) {

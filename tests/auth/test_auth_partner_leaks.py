@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
+from ccm_gateway.api.schema import build_schema
 from ccm_gateway.audit.models import AuditEvent
-from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 
 SCHEMA = build_schema()

@@ -23,10 +23,10 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.api.schema import build_schema
 from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
 from ccm_gateway.config import DEV_SECRET_KEY
-from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.integration.models import (
     InboundEvent,

@@ -147,7 +147,7 @@ def test_a_maximum_query_cost_that_is_not_positive_is_refused_at_start_up(value)
 
 @pytest.fixture(scope="module")
 def schema():
-    from ccm_gateway.graphql.schema import build_schema
+    from ccm_gateway.api.schema import build_schema
 
     return build_schema()
 

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ccm_gateway.graphql.schema import build_schema
+from ccm_gateway.api.schema import build_schema
 
 SCHEMA = build_schema()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccm_gateway.graphql.schema import build_schema
+from ccm_gateway.api.schema import build_schema
 
 SDL = Path(__file__).resolve().parents[2] / "schema.graphql"
 

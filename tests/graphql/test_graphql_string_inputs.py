@@ -37,10 +37,10 @@ from graphql import (
 )
 from graphql.language import StringValueNode
 
+from ccm_gateway.api.inputs import MAX_LENGTHS, UNBOUNDED
+from ccm_gateway.api.schema import build_schema
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.customer.models import Customer
-from ccm_gateway.graphql.inputs import MAX_LENGTHS, UNBOUNDED
-from ccm_gateway.graphql.schema import build_schema
 from ccm_gateway.ledger.models import Hold, LedgerEntry
 from ccm_gateway.site.models import Site
 

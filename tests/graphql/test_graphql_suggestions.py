@@ -8,8 +8,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from ccm_gateway.api.schema import build_schema
 from ccm_gateway.app import create_app
-from ccm_gateway.graphql.schema import build_schema
 
 # Each is wrong by one typo, and graphql-core suggests the right name for each.
 TYPOS = {

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
+from ccm_gateway.api.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from ccm_gateway.app import create_app
 from ccm_gateway.config import DEV_SECRET_KEY, Settings
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.db import migrate
 from ccm_gateway.errors import ConfigError
-from ccm_gateway.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from ccm_gateway.observability import JsonFormatter, request_id_var
 from ccm_gateway.verify import verify_all
 
@@ -504,7 +504,7 @@ def test_introspection_defaults_follow_the_environment():
 
 
 async def test_introspection_is_refused_when_disabled():
-    from ccm_gateway.graphql.schema import build_schema
+    from ccm_gateway.api.schema import build_schema
 
     result = await build_schema(introspection=False).execute(INTROSPECTION)
     assert result.data is None

@@ -1,4 +1,4 @@
-"""The schema, assembled from each domain's query and mutation types."""
+"""The schema, assembled from every domain's query and mutation types (the top of the house)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from ccm_gateway.alert.types import AlertQuery
+from ccm_gateway.api.inputs import RefuseUnstorableStrings
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
-from ccm_gateway.graphql.inputs import RefuseUnstorableStrings
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
