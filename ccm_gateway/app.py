@@ -274,7 +274,8 @@ def create_app(settings: Settings) -> Starlette:
             # A database that answers but whose schema is not the code's fails every query.
             try:
                 problem = await schema_problem(connection, settings.dialect)
-                checks["schema"] = f"error: {problem}" if problem else "ok"
+                checks["schema"] = (f"error: {problem}; run `ccm-gateway migrate`" if problem
+                                    else "ok")
             except Exception as exc:  # noqa: BLE001
                 checks["schema"] = f"error: {exc.__class__.__name__}"
         try:

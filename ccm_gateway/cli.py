@@ -48,6 +48,29 @@ def _run(main: Any, settings: Settings | None = None) -> Any:
     raise SystemExit(1) from None
 
 
+async def _prepare_database(settings: Settings) -> None:
+    """Before a command uses the database: on the embedded default, apply pending
+    migrations (as serve does); on PostgreSQL, refuse a database that is not at the code's
+    newest migration in one line, exit 2 (only `ccm-gateway migrate` changes its schema)."""
+    from tortoise.context import TortoiseContext
+
+    from ccm_gateway.config import redact_url
+    from ccm_gateway.db import migrate, schema_problem, tortoise_config
+
+    if settings.is_sqlite:
+        applied = await migrate(settings)
+        if applied:
+            print(f"applied migrations: {', '.join(applied)}", file=sys.stderr)
+        return
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(settings, with_aerich=True))
+        problem = await schema_problem(ctx.connections.get("default"), settings.dialect)
+    if problem is not None:
+        print(f"error: the database at {redact_url(settings.database_url)} (CCM_DATABASE_URL) "
+              f"is {problem}; run: ccm-gateway migrate", file=sys.stderr)
+        raise SystemExit(2)
+
+
 _TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 # `serve` flags that override a CCM_ setting of the same name (host and port too: the
 # default CCM_PUBLIC_URL is where serve listens).
@@ -104,10 +127,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.redis_url:
         # Here, not in the app's start-up, whose failure uvicorn logs as a traceback.
         _run(_check_queue(settings))
-    if settings.is_sqlite or args.migrate:
-        applied = _run(migrate(settings))
+    if args.migrate:
+        applied = _run(migrate(settings), settings)
         if applied:
             print(f"applied migrations: {', '.join(applied)}", file=sys.stderr)
+    _run(_prepare_database(settings), settings)
     host, port = settings.host, settings.port
     if not settings.is_prod:
         token = TokenService(settings).issue("dev-admin", ["admin"], ttl_seconds=12 * 3600)
@@ -146,6 +170,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
               "`ccm-gateway serve` runs the worker itself", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    _run(_prepare_database(settings), settings)
     import uvloop  # installed with uvicorn[standard]; the API runs on it too
 
     try:
@@ -188,10 +213,10 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ccm_gateway.verify import run_verify
+    from ccm_gateway.verify import verify_all
 
     settings = _settings(database=True)
-    report = _run(run_verify(settings), settings)
+    report = _run(_with_db(verify_all), settings)
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
@@ -204,6 +229,7 @@ async def _with_db(work):  # noqa: ANN001 - an async callable
     from ccm_gateway.db import UNAVAILABLE_ERRORS, tortoise_config, unreachable
 
     settings = _settings(database=True)
+    await _prepare_database(settings)
     await Tortoise.init(config=tortoise_config(settings))
     try:
         return await work()

@@ -225,9 +225,9 @@ async def schema_problem(connection: Any, dialect: str) -> str | None:
     if needed is None or needed in applied:
         return None
     if not applied:
-        return "not migrated (no migration recorded); run `ccm-gateway migrate`"
+        return "not migrated (no migration recorded)"
     latest = max(applied, key=lambda v: int(v.split("_", 1)[0]))
-    return f"behind the code: at {latest}, the code needs {needed}; run `ccm-gateway migrate`"
+    return f"behind the code: at {latest}, the code needs {needed}"
 
 
 async def migrate(settings: Settings) -> list[str]:

@@ -7,11 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from tortoise import Tortoise
-
 from ccm_gateway.audit import service as audit_service
-from ccm_gateway.config import Settings
-from ccm_gateway.db import tortoise_config
 from ccm_gateway.integration.verification import verify_inbox
 from ccm_gateway.ledger.verification import verify_balances, verify_ledger
 
@@ -31,11 +27,3 @@ async def verify_all() -> dict[str, Any]:
         "audit_events_checked": events,
         "audit_chain_breaks": [asdict(b) for b in breaks],
     }
-
-
-async def run_verify(settings: Settings) -> dict[str, Any]:
-    await Tortoise.init(config=tortoise_config(settings))
-    try:
-        return await verify_all()
-    finally:
-        await Tortoise.close_connections()
