@@ -101,18 +101,18 @@ class Result:
             "error_sample": self.error_sample,
             "duration_s": round(self.duration_s, 3),
             "throughput": round(self.ok / self.duration_s, 1) if self.duration_s else 0.0,
-            "p50_ms": _pct(lat, 50),
-            "p90_ms": _pct(lat, 90),
-            "p99_ms": _pct(lat, 99),
+            "p50_ms": percentile(lat, 50),
+            "p90_ms": percentile(lat, 90),
+            "p99_ms": percentile(lat, 99),
             "max_ms": round(lat[-1], 3) if lat else None,
-            "send_lag_p99_ms": _pct(lag, 99),
+            "send_lag_p99_ms": percentile(lag, 99),
             "gen_cpu_s": round(self.cpu_s, 3),
             "gen_cpu_us_per_req": round(self.cpu_s / self.requests * 1e6, 1)
             if self.requests else None,
         }
 
 
-def _pct(sorted_values: list[float], p: float) -> float | None:
+def percentile(sorted_values: list[float], p: float) -> float | None:
     """Nearest-rank percentile."""
     if not sorted_values:
         return None

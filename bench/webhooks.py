@@ -44,45 +44,41 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import random
 import shlex
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.dont_write_bytecode = True  # before the imports below: leave no __pycache__ in bench/
 
-from load import _pct  # noqa: E402
-from run import (  # noqa: E402
-    BENCH_DIR,
-    LOOPBACK,
-    REPO_DIR,
+from harness import (  # noqa: E402
     BenchError,
     Row,
     Server,
-    _fmt,
-    create_database,
-    drop_database,
+    Session,
+    add_common_options,
+    add_load_options,
+    ccm_gateway_cli,
+    check_common_options,
+    fmt,
     graphql,
-    machine,
+    load_options,
     other_cores,
-    port_free,
-    run_cli,
+    py_spy,
+    query,
+    report_run,
     run_load,
     seed,
-    signals_as_interrupt,
+    set_ratios,
+    shape,
     start_py_spy,
-    start_server,
-    stop_server,
-    table,
+    summarise_profile,
+    wait_py_spy,
 )
+from load import percentile  # noqa: E402
 
 SLUGS = {"service": "bench-ingest", "bare": "bench-bare", "lag": "bench-lag"}
 M_INTEGRATION = ("mutation($i: CreateIntegrationInput!) { createIntegration(input: $i) "
@@ -208,21 +204,12 @@ def write_signed(workdir: Path, name: str, secret: str, tag: str, count: int,
     return bodies_path, headers_path
 
 
+def signed(headers: Path) -> list[str]:
+    """load.py's options for callbacks from ``write_signed``: their headers, and the 202."""
+    return ["--headers-file", str(headers), "--expect-status", "202"]
+
+
 # --- database and Redis -------------------------------------------------------
-
-
-async def _query(dsn: str, sql: str, *params: Any) -> list[Any]:
-    import asyncpg
-
-    conn = await asyncpg.connect(dsn, timeout=10)
-    try:
-        return await conn.fetch(sql, *params)
-    finally:
-        await conn.close()
-
-
-def query(dsn: str, sql: str, *params: Any) -> list[Any]:
-    return asyncio.run(_query(dsn, sql, *params))
 
 
 def inbox_rows(dsn: str, slug: str) -> int:
@@ -311,17 +298,22 @@ async def _setup(url: str, token: str, customer_ids: list[str]) -> dict[str, Any
 
 @dataclass
 class Ctx:
-    args: argparse.Namespace
-    env: dict[str, str]
-    dsn: str
-    workdir: Path
+    session: Session
     secrets: dict[str, str]  # slug -> signing secret
     ids: dict[str, str]  # slug -> integration id
     refs: list[str]  # the customers' external ids under bench-lag
 
+    @property
+    def args(self) -> argparse.Namespace:
+        return self.session.args
 
-def shape(args: argparse.Namespace, scenario: str, rate: float | None) -> str:
-    return f"open {rate:g}/s" if rate else f"closed c={args.concurrency}"
+    @property
+    def dsn(self) -> str:
+        return self.session.dsn
+
+    @property
+    def workdir(self) -> Path:
+        return self.session.workdir
 
 
 def drive_ingest(ctx: Ctx, server: Server, app: str, workers: int, rate: float | None,
@@ -337,14 +329,8 @@ def drive_ingest(ctx: Ctx, server: Server, app: str, workers: int, rate: float |
     customers = ctx.refs or [f"cus_edge_{n:05d}" for n in range(1000)]
     bodies, headers = write_signed(ctx.workdir, tag, ctx.secrets[slug], tag, count, customers)
     rows_before, queued_before = inbox_rows(ctx.dsn, slug), queue_length(args.redis_url, app)
-    argv = ["--url", f"http://127.0.0.1:{server.port}/webhooks/{slug}", "--bodies", str(bodies),
-            "--headers-file", str(headers), "--expect", EXPECT, "--expect-status", "202",
-            "--duration", str(args.duration), "--requests", str(args.requests),
-            "--warmup", str(args.warmup), "--ramp", str(args.ramp), "--client", args.client]
-    if rate:
-        argv += ["--mode", "open", "--rate", str(rate)]
-    else:
-        argv += ["--mode", "closed", "--concurrency", str(args.concurrency)]
+    argv = load_options(args, f"http://127.0.0.1:{server.port}/webhooks/{slug}", bodies, EXPECT,
+                        rate, extra=signed(headers))
     result, cpu = run_load(server, argv, f"{app}/{tag}", warmup=args.warmup,
                            duration=args.duration, profile_to=profile_to)
     rows = inbox_rows(ctx.dsn, slug) - rows_before
@@ -356,30 +342,17 @@ def drive_ingest(ctx: Ctx, server: Server, app: str, workers: int, rate: float |
     return result, cpu
 
 
-def start_worker(ctx: Ctx, timeout: float = 30.0) -> Server:
+def start_worker(s: Session, timeout: float = 30.0) -> Server:
     """``ccm-gateway worker`` in its own session; ready once arq has written its health key."""
-    cli = shutil.which("ccm-gateway", path=str(Path(sys.executable).parent)) or "ccm-gateway"
-    argv = [cli, "worker"]
-    if ctx.args.worker_cmd:
-        argv = shlex.split(ctx.args.worker_cmd.format(python=sys.executable))
-    log_path = ctx.workdir / "worker.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv, env=ctx.env, cwd=REPO_DIR, stdout=log,
-                                stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    worker = Server("worker", proc, 0, log_path, "")
-    r = redis_client(ctx.args.redis_url)
+    argv = [ccm_gateway_cli(), "worker"]
+    if s.args.worker_cmd:
+        argv = shlex.split(s.args.worker_cmd.format(python=sys.executable))
+    r = redis_client(s.args.redis_url)
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise BenchError(f"worker exited with {proc.returncode}:\n{worker.log_tail()}")
-            if r.exists(f"{ARQ_QUEUE}:health-check"):
-                return worker
-            time.sleep(0.2)
+        return s.start("worker", argv, lambda: bool(r.exists(f"{ARQ_QUEUE}:health-check")),
+                       timeout=timeout, poll=0.2)
     finally:
         r.close()
-    stop_server(worker)
-    raise BenchError(f"worker not ready within {timeout:.0f} s:\n{worker.log_tail()}")
 
 
 def drive_lag(ctx: Ctx, server: Server, worker: Server,
@@ -390,23 +363,16 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server,
     count = int(args.lag_rate * (args.warmup + args.lag_duration)) + 10
     bodies, headers = write_signed(ctx.workdir, "lag", ctx.secrets[slug], "lag", count,
                                    ctx.refs)
-    argv = ["--url", f"http://127.0.0.1:{server.port}/webhooks/{slug}", "--bodies", str(bodies),
-            "--headers-file", str(headers), "--expect", EXPECT, "--expect-status", "202",
-            "--duration", str(args.lag_duration), "--requests", str(count),
-            "--warmup", str(args.warmup), "--client", args.client,
-            "--mode", "open", "--rate", str(args.lag_rate)]
+    argv = load_options(args, f"http://127.0.0.1:{server.port}/webhooks/{slug}", bodies, EXPECT,
+                        args.lag_rate, duration=args.lag_duration, requests=count,
+                        extra=signed(headers))
     spy = (start_py_spy(worker.pid, args.warmup + args.lag_duration + 1, profile_to)
            if profile_to else None)
     try:
         result, cpu = run_load(server, argv, "service/lag", warmup=args.warmup,
                                duration=args.lag_duration, others={"worker": worker.pid})
     finally:
-        if spy is not None:
-            try:
-                spy.wait(30)
-            except subprocess.TimeoutExpired:
-                spy.kill()
-                spy.wait(5)
+        wait_py_spy(spy)
     sent_done = time.time()
     integration_id = ctx.ids[slug]
     status_sql = ('SELECT status, count(*) AS n FROM "inbound_event" WHERE integration_id = $1 '
@@ -451,9 +417,9 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server,
         "load": result, "cpu": cpu, "statuses": statuses, "pending": pending,
         "drained": pending == 0, "drain_wait_s": round(drained_after, 1),
         "window_events": window["n"], "window_applied": len(lags),
-        "lag_p50_s": _pct(lags, 50), "lag_p99_s": _pct(lags, 99),
+        "lag_p50_s": percentile(lags, 50), "lag_p99_s": percentile(lags, 99),
         "lag_max_s": round(lags[-1], 3) if lags else None,
-        "posted_p50_s": _pct(posted, 50), "posted_p99_s": _pct(posted, 99),
+        "posted_p50_s": percentile(posted, 50), "posted_p99_s": percentile(posted, 99),
         "posted_max_s": round(posted[-1], 3) if posted else None,
         "apply_rate": round(len(applied_times) / span, 1) if span else None,
         "applied_during_load": in_window,
@@ -483,7 +449,7 @@ def targets(rows: list[Row], lag: dict[str, Any] | None, args: argparse.Namespac
         if r.app != "service":
             continue
         res, tag = r.result, f"[{r.workers} worker{'s' if r.workers > 1 else ''}]"
-        seen = f"{res['throughput']:.0f}/s, p99 {_fmt(res['p99_ms'], '.1f')} ms"
+        seen = f"{res['throughput']:.0f}/s, p99 {fmt(res['p99_ms'], '.1f')} ms"
         if r.scenario == "ingest":
             miss = _misses(res["throughput"], res["p99_ms"], res["errors"], TARGET_RATE)
             out.append(f"{tag} ingest >= {TARGET_RATE:g} accepted/s with p99 < "
@@ -505,7 +471,7 @@ def targets(rows: list[Row], lag: dict[str, Any] | None, args: argparse.Namespac
         p99 = lag["lag_p99_s"]
         complete = lag["drained"] and lag["window_applied"] == lag["window_events"]
         ok = p99 is not None and p99 < TARGET_LAG_P99_S and complete
-        detail = f"p99 {_fmt(p99, '.3f')} s"
+        detail = f"p99 {fmt(p99, '.3f')} s"
         if p99 is not None and p99 >= TARGET_LAG_P99_S:
             detail += f" = {p99 / TARGET_LAG_P99_S:.1f}x the target"
         detail += f"; {lag['window_applied']}/{lag['window_events']} applied"
@@ -525,7 +491,7 @@ def lag_report(lag: dict[str, Any], args: argparse.Namespace) -> str:
         f"warm-up) to `ccm-gateway serve --workers {args.lag_server_workers}` with one "
         f"`ccm-gateway worker` running",
         f"  edge: {load['ok']} accepted of {load['requests']} ({load['throughput']:.1f}/s), "
-        f"p50 {_fmt(load['p50_ms'], '.2f')} ms, p99 {_fmt(load['p99_ms'], '.2f')} ms, "
+        f"p50 {fmt(load['p50_ms'], '.2f')} ms, p99 {fmt(load['p99_ms'], '.2f')} ms, "
         f"{load['errors']} errors {load['error_kinds'] or ''}",
         f"  CPU cores serve/worker/pg/gen/other during the window: {cores}",
         f"  events received in the window: {lag['window_events']}, applied: "
@@ -534,18 +500,30 @@ def lag_report(lag: dict[str, Any], args: argparse.Namespace) -> str:
         f"last callback was answered"
         + ("" if lag["drained"] else f" ({lag['pending']} still received/retrying; timeout "
                                      f"{args.lag_timeout:g} s)"),
-        f"  worker apply rate: {_fmt(lag['apply_rate'])} events/s (first to last applied); "
+        f"  worker apply rate: {fmt(lag['apply_rate'])} events/s (first to last applied); "
         f"{lag['applied_during_load']} applied while the load ran, at "
-        f"{_fmt(lag['worker_cpu_ms_per_event'], '.2f')} ms of worker CPU each",
-        f"  lag applied_at - received_at: p50 {_fmt(lag['lag_p50_s'], '.3f')} s, "
-        f"p99 {_fmt(lag['lag_p99_s'], '.3f')} s, max {_fmt(lag['lag_max_s'], '.3f')} s",
+        f"{fmt(lag['worker_cpu_ms_per_event'], '.2f')} ms of worker CPU each",
+        f"  lag applied_at - received_at: p50 {fmt(lag['lag_p50_s'], '.3f')} s, "
+        f"p99 {fmt(lag['lag_p99_s'], '.3f')} s, max {fmt(lag['lag_max_s'], '.3f')} s",
         f"  (applied_at is taken when the worker starts the event; the ledger entry's "
-        f"recorded_at - received_at: p50 {_fmt(lag['posted_p50_s'], '.3f')} s, p99 "
-        f"{_fmt(lag['posted_p99_s'], '.3f')} s, max {_fmt(lag['posted_max_s'], '.3f')} s)",
+        f"recorded_at - received_at: p50 {fmt(lag['posted_p50_s'], '.3f')} s, p99 "
+        f"{fmt(lag['posted_p99_s'], '.3f')} s, max {fmt(lag['posted_max_s'], '.3f')} s)",
     ])
 
 
 # --- main ---------------------------------------------------------------------
+
+
+NOTES = [
+    ("thrpt/s: callbacks accepted (202, not a duplicate) per second. CPU cores: "
+     "server / all PostgreSQL / load generator / every other process on the "
+     "machine (outside load)."),
+    "ratio: service / bare throughput, closed loop, same workers.",
+]
+COUNTS_SQL = ('SELECT (SELECT count(*) FROM "inbound_event") AS inbox, '
+              '(SELECT count(*) FROM "ledger_entry") AS entries, '
+              '(SELECT count(*) FROM "audit_event") AS audit')
+COUNTS = "{inbox} inbox events, {entries} ledger entries, {audit} audit events"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -556,9 +534,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", default="1,2", help="server processes to try (default 1,2)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS),
                    help=f"comma-separated, from {', '.join(SCENARIOS)} (default all)")
-    p.add_argument("--concurrency", type=int, default=32, help="closed-loop connections")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
-    p.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each")
     p.add_argument("--requests", type=int, default=80_000,
                    help="cap on measured callbacks per closed-loop run (bodies are "
                         "pre-signed: this many plus the warm-up's share are generated)")
@@ -566,12 +542,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="open-loop rates for ingest-open, comma-separated (default 2000, the "
                         "target; e.g. 500,1000,2000 for a ladder, about 30-45 s per rate, "
                         "app and worker count)")
-    p.add_argument("--ramp", type=float, default=1.0,
-                   help="closed loop: seconds over which connections are opened")
-    p.add_argument("--client", choices=["raw", "aiohttp", "httpx"], default="raw")
-    p.add_argument("--pool-size", type=int, default=None,
-                   help="DB pool per server process, both apps (default: the service's, 10)")
-    p.add_argument("--skip-bare", action="store_true", help="service only")
+    add_load_options(p)
     p.add_argument("--customers", type=int, default=200,
                    help="customers linked to bench-lag (payments spread over them)")
     p.add_argument("--lag-rate", type=float, default=500.0)
@@ -586,30 +557,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", metavar="DIR",
                    help="after the measured runs, profile the 1-worker service with py-spy "
                         "under the ingest closed loop; stacks and a summary go here")
-    p.add_argument("--port", type=int, default=8720, help="service port")
-    p.add_argument("--bare-port", type=int, default=8721)
-    p.add_argument("--db", default="ccm_bench_webhooks", help="database to create and drop")
-    p.add_argument("--admin-db", default="postgres")
-    p.add_argument("--pg-host", default="127.0.0.1")
-    p.add_argument("--pg-port", type=int, default=5432)
-    p.add_argument("--pg-user", default="postgres")
-    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/11",
-                   help="a Redis database for this benchmark alone (tests use 13-15): it must "
-                        "be empty at the start; its arq:*, ccm:* and bench:* keys are deleted "
-                        "before the lag run and at the end")
-    p.add_argument("--no-verify", action="store_true")
-    p.add_argument("--keep-db", action="store_true")
     p.add_argument("--keep-logs", action="store_true",
                    help="keep the work dir (server and worker logs) after a successful run")
-    p.add_argument("--json-out")
+    add_common_options(p, port=8720, db="ccm_bench_webhooks",
+                       redis_url="redis://127.0.0.1:6379/11",
+                       redis_help="a Redis database for this benchmark alone (tests use 13-15): "
+                                  "it must be empty at the start; its arq:*, ccm:* and bench:* "
+                                  "keys are deleted before the lag run and at the end")
     args = p.parse_args(argv)
-    args.worker_list = [int(w) for w in args.workers.split(",") if w.strip()]
-    args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     args.rate_list = [float(r) for r in args.rates.split(",") if r.strip()]
-    if set(args.scenario_list) - set(SCENARIOS):
-        p.error(f"unknown scenarios: {set(args.scenario_list) - set(SCENARIOS)}")
-    if not args.worker_list or min(args.worker_list) < 1 or max(args.worker_list) > 16:
-        p.error("--workers: 1 to 16 each")
     if not 1 <= args.lag_server_workers <= 16:
         p.error("--lag-server-workers: 1 to 16")
     if any(not 0 < r <= 50_000 for r in args.rate_list) or not 0 < args.lag_rate <= 50_000:
@@ -625,218 +581,112 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--customers in [1, 10000], --concurrency in [1, 1024]")
     if not 1 <= args.requests <= 1_000_000:
         p.error("--requests in [1, 1000000]")
-    if args.pg_host not in LOOPBACK or urlsplit(args.redis_url).hostname not in LOOPBACK:
-        p.error("PostgreSQL and Redis must be on loopback addresses")
-    if not args.db.replace("_", "").isalnum():
-        p.error("--db: letters, digits and _ only")
+    check_common_options(p, args, SCENARIOS)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sys.dont_write_bytecode = True
-    for port in (args.port, args.bare_port):
-        if not port_free(port):
-            print(f"port {port} is in use; pick another with --port/--bare-port", file=sys.stderr)
-            return 2
-    workdir = Path(tempfile.mkdtemp(prefix="ccm-bench-webhooks-"))
-    dsn = f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CCM_", "BARE_"))}
-    env.update(CCM_DATABASE_URL=dsn, CCM_REDIS_URL=args.redis_url, CCM_ENV="dev",
-               CCM_RATE_LIMIT_PER_SECOND="1000000", CCM_RATE_LIMIT_BURST="1000000",
-               BARE_DATABASE_URL=dsn, BARE_REDIS_URL=args.redis_url, BARE_QUEUE_KEY=BARE_QUEUE,
-               PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
-    if args.pool_size:
-        env.update(CCM_DB_POOL_SIZE=str(args.pool_size), BARE_POOL_SIZE=str(args.pool_size))
-    started = dt.datetime.now(dt.UTC)
-    print(f"CCM Gateway webhook benchmark, {started:%Y-%m-%d %H:%M} UTC; {machine()}")
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"work dir (logs, request files): {workdir}", flush=True)
-
     rows: list[Row] = []
-    servers: list[Server] = []
     lag: dict[str, Any] | None = None
-    db_created = redis_checked = False
-    exit_code = 0
+    with Session(args, title="CCM Gateway webhook benchmark",
+                 workdir_prefix="ccm-bench-webhooks-", workdir_label="logs, request files",
+                 env={"BARE_REDIS_URL": args.redis_url, "BARE_QUEUE_KEY": BARE_QUEUE},
+                 keep_logs=args.keep_logs) as s:
 
-    def start(app: str, workers: int) -> Server:
-        if app == "service":
-            cli = shutil.which("ccm-gateway", path=str(Path(sys.executable).parent))
-            server = start_server(f"service-w{workers}",
-                                  [cli or "ccm-gateway", "serve", "--port", str(args.port),
-                                   "--workers", str(workers)], env, args.port, "/readyz", workdir)
-        else:
-            server = start_server(
-                f"bare-w{workers}",
-                [sys.executable, "-m", "uvicorn", "bare_webhook:create_app", "--factory",
-                 "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port",
-                 str(args.bare_port), "--workers", str(workers), "--loop", "uvloop",
-                 "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-                env, args.bare_port, "/healthz", workdir)
-        servers.append(server)
-        return server
+        def start(app: str, workers: int) -> Server:
+            if app == "service":
+                return s.start_service(workers)
+            return s.start_bare("bare_webhook", workers)
 
-    def stop(server: Server) -> None:
-        stop_server(server)
-        servers.remove(server)
+        keys = redis_dbsize(args.redis_url)
+        if keys:
+            raise BenchError(f"{args.redis_url} holds {keys} keys: it may be in use by "
+                             "something else. Pick an empty database with --redis-url "
+                             "(or empty this one yourself)")
+        # Only now: never touch a database that was not empty at the start.
+        s.at_cleanup(lambda: purge_redis(args.redis_url))
+        token = s.prepare_database()
+        helper = start("service", 1)
+        gql_url = f"http://127.0.0.1:{args.port}/graphql"
+        customer_ids: list[str] = []
+        if "lag" in args.scenario_list:
+            customer_ids = seed(gql_url, token, args.customers, 1)["customers"]
+        t0 = time.perf_counter()
+        setup = asyncio.run(_setup(gql_url, token, customer_ids))
+        s.stop(helper)
+        print(f"created integrations {', '.join(SLUGS.values())}; linked "
+              f"{len(setup['refs'])} customers in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+        ctx = Ctx(s, setup["secrets"], setup["ids"], setup["refs"])
 
-    try:
-        with signals_as_interrupt():
-            keys = redis_dbsize(args.redis_url)
-            if keys:
-                raise BenchError(f"{args.redis_url} holds {keys} keys: it may be in use by "
-                                 "something else. Pick an empty database with --redis-url "
-                                 "(or empty this one yourself)")
-            redis_checked = True
-            print(f"creating database {args.db} and migrating ...", flush=True)
-            create_database(args)
-            db_created = True
-            run_cli(["migrate"], env)
-            token = run_cli(["token", "--subject", "bench", "--role", "admin",
-                             "--ttl", "86400"], env).strip()
-            helper = start("service", 1)
-            gql_url = f"http://127.0.0.1:{args.port}/graphql"
-            customer_ids: list[str] = []
-            if "lag" in args.scenario_list:
-                customer_ids = seed(gql_url, token, args.customers, 1)["customers"]
-            t0 = time.perf_counter()
-            setup = asyncio.run(_setup(gql_url, token, customer_ids))
-            stop(helper)
-            print(f"created integrations {', '.join(SLUGS.values())}; linked "
-                  f"{len(setup['refs'])} customers in {time.perf_counter() - t0:.1f} s",
-                  flush=True)
-            ctx = Ctx(args, env, dsn, workdir, setup["secrets"], setup["ids"], setup["refs"])
+        edge = [(sc, r) for sc in ("ingest", "ingest-open") if sc in args.scenario_list
+                for r in ([None] if sc == "ingest" else args.rate_list)]
+        apps = ["service"] + ([] if args.skip_bare else ["bare"])
+        if edge:
+            print("edge runs: the arq worker is NOT running (callbacks are stored and "
+                  "queued, not applied)", flush=True)
+        for workers in args.worker_list if edge else []:
+            for app in apps:
+                server = start(app, workers)
+                for scenario, rate in edge:
+                    result, cpu = drive_ingest(ctx, server, app, workers, rate)
+                    rows.append(Row(workers, scenario, app, shape(args, rate), result, cpu))
+                    check = ("" if result["inbox_rows"] == result["queued"] else
+                             f"  MISMATCH: {result['inbox_rows']} inbox rows but "
+                             f"{result['queued']} queued")
+                    report_run(f"  {app:<7} w={workers} {scenario:<11} "
+                               f"{shape(args, rate):<13} {result['throughput']:>8.1f}/s"
+                               f"  p50 {fmt(result['p50_ms'], '.2f')} ms  p99 "
+                               f"{fmt(result['p99_ms'], '.2f')} ms  errors {result['errors']}  "
+                               f"inbox +{result['inbox_rows']} queued +{result['queued']}  "
+                               f"other load {other_cores(cpu):.2f} cores{check}", result)
+                s.stop(server)
+        set_ratios(rows, lambda r: r.scenario == "ingest")
 
-            edge = [(s, r) for s in ("ingest", "ingest-open") if s in args.scenario_list
-                    for r in ([None] if s == "ingest" else args.rate_list)]
-            apps = ["service"] + ([] if args.skip_bare else ["bare"])
-            if edge:
-                print("edge runs: the arq worker is NOT running (callbacks are stored and "
-                      "queued, not applied)", flush=True)
-            for workers in args.worker_list if edge else []:
-                for app in apps:
-                    server = start(app, workers)
-                    for scenario, rate in edge:
-                        result, cpu = drive_ingest(ctx, server, app, workers, rate)
-                        rows.append(Row(workers, scenario, app, shape(args, scenario, rate),
-                                        result, cpu))
-                        check = ("" if result["inbox_rows"] == result["queued"] else
-                                 f"  MISMATCH: {result['inbox_rows']} inbox rows but "
-                                 f"{result['queued']} queued")
-                        print(f"  {app:<7} w={workers} {scenario:<11} "
-                              f"{shape(args, scenario, rate):<13} {result['throughput']:>8.1f}/s"
-                              f"  p50 {_fmt(result['p50_ms'], '.2f')} ms  p99 "
-                              f"{_fmt(result['p99_ms'], '.2f')} ms  errors {result['errors']}  "
-                              f"inbox +{result['inbox_rows']} queued +{result['queued']}  "
-                              f"other load {other_cores(cpu):.2f} cores{check}",
-                              flush=True)
-                        if result["errors"]:
-                            print(f"    errors: {result['error_kinds']} e.g. "
-                                  f"{result['error_sample']}", flush=True)
-                    stop(server)
-            for r in rows:
-                if r.app == "service" and r.scenario == "ingest":
-                    bare = next((b for b in rows if b.app == "bare" and
-                                 (b.workers, b.scenario) == (r.workers, r.scenario)), None)
-                    if bare and bare.result["throughput"]:
-                        r.ratio = r.result["throughput"] / bare.result["throughput"]
+        if args.profile:
+            py_spy()  # missing: fail before starting a service for it
+            profile_dir = Path(args.profile)
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            server = start("service", 1)
+            out = profile_dir / "service-ingest.txt"
+            result, _ = drive_ingest(ctx, server, "service", 1, None, profile_to=out)
+            s.stop(server)
+            summary = summarise_profile(out, 25, WEBHOOK_STAGES)
+            print(f"profile service ingest ({result['throughput']:.0f}/s under py-spy): "
+                  f"{out}\n{summary}", flush=True)
 
-            if args.profile:
-                sys.path.insert(0, str(BENCH_DIR))
-                from profile_summary import load, summarise
-
-                if shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None \
-                        and shutil.which("py-spy") is None:
-                    raise BenchError("--profile needs py-spy: pip install py-spy")
-                profile_dir = Path(args.profile)
-                profile_dir.mkdir(parents=True, exist_ok=True)
-                server = start("service", 1)
-                out = profile_dir / "service-ingest.txt"
-                result, _ = drive_ingest(ctx, server, "service", 1, None, profile_to=out)
-                stop(server)
-                summary = (summarise(load(str(out)), 25, WEBHOOK_STAGES) if out.exists()
-                           else "no profile")
-                (profile_dir / "service-ingest.summary.txt").write_text(summary + "\n")
-                print(f"profile service ingest ({result['throughput']:.0f}/s under py-spy): "
-                      f"{out}\n{summary}", flush=True)
-
-            if "lag" in args.scenario_list:
-                # Start from an empty queue and inbox: the edge runs left their callbacks
-                # queued for a worker that was not running.
-                purge_redis(args.redis_url)
-                query(dsn, 'DELETE FROM "inbound_event"')
-                server = start("service", args.lag_server_workers)
-                worker = start_worker(ctx)
-                servers.append(worker)
-                print(f"lag: service (serve --workers {args.lag_server_workers}) and one "
-                      f"`ccm-gateway worker` running; {args.lag_rate:g}/s for "
-                      f"{args.lag_duration:g} s ...", flush=True)
-                lag_profile = Path(args.profile) / "worker-lag.txt" if args.profile else None
-                lag = drive_lag(ctx, server, worker, lag_profile)
-                if lag_profile is not None:
-                    from profile_summary import load, summarise
-
-                    summary = (summarise(load(str(lag_profile)), 25, WORKER_STAGES)
-                               if lag_profile.exists() else "no profile")
-                    lag_profile.with_suffix(".summary.txt").write_text(summary + "\n")
-                    print(f"profile of the worker during lag: {lag_profile}\n{summary}",
-                          flush=True)
-                stop(worker)
-                stop(server)
+        if "lag" in args.scenario_list:
+            # Start from an empty queue and inbox: the edge runs left their callbacks
+            # queued for a worker that was not running.
+            purge_redis(args.redis_url)
+            query(s.dsn, 'DELETE FROM "inbound_event"')
+            server = start("service", args.lag_server_workers)
+            worker = start_worker(s)
+            print(f"lag: service (serve --workers {args.lag_server_workers}) and one "
+                  f"`ccm-gateway worker` running; {args.lag_rate:g}/s for "
+                  f"{args.lag_duration:g} s ...", flush=True)
+            lag_profile = Path(args.profile) / "worker-lag.txt" if args.profile else None
+            lag = drive_lag(ctx, server, worker, lag_profile)
+            if lag_profile is not None:
+                summary = summarise_profile(lag_profile, 25, WORKER_STAGES)
+                print(f"profile of the worker during lag: {lag_profile}\n{summary}",
+                      flush=True)
+            s.stop(worker)
+            s.stop(server)
 
         print()
         if rows:
-            print(f"results ({machine()}; PostgreSQL at {args.pg_host}:{args.pg_port}, db "
-                  f"{args.db}; client {args.client}; warm-up {args.warmup:g} s; arq worker "
-                  f"stopped; latency from scheduled send time in open loop)")
-            print(table(rows, show_other=True))
-            print("thrpt/s: callbacks accepted (202, not a duplicate) per second. CPU cores: "
-                  "server / all PostgreSQL / load generator / every other process on the "
-                  "machine (outside load).")
-            print("ratio: service / bare throughput, closed loop, same workers.")
+            s.print_table(rows, NOTES, condition="arq worker stopped", show_other=True)
         if lag is not None:
             print()
             print(lag_report(lag, args))
         print()
         for line in targets(rows, lag, args):
             print(line)
-        if not args.no_verify and db_created:
-            report = json.loads(run_cli(["verify"], env, timeout=600, ok_codes=(0, 1)) or "{}")
-            counts = query(dsn, 'SELECT (SELECT count(*) FROM "inbound_event") AS inbox, '
-                           '(SELECT count(*) FROM "ledger_entry") AS entries, '
-                           '(SELECT count(*) FROM "audit_event") AS audit')[0]
-            print(f"\nccm-gateway verify: ok={report.get('ok')} ({counts['inbox']} inbox "
-                  f"events, {counts['entries']} ledger entries, {counts['audit']} audit events)")
-            if not report.get("ok"):
-                print(json.dumps(report, indent=2)[:4000])
-                exit_code = 1
-        if args.json_out:
-            Path(args.json_out).write_text(json.dumps({
-                "started": started.isoformat(), "machine": machine(), "argv": sys.argv,
-                "rows": [r.__dict__ for r in rows], "lag": lag}, indent=2, default=str))
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        exit_code = 1
-    except KeyboardInterrupt as exc:
-        print(f"\ninterrupted ({exc}); cleaning up", file=sys.stderr)
-        exit_code = 130
-    finally:
-        for server in list(servers):
-            stop_server(server)
-        if db_created and not args.keep_db:
-            try:
-                drop_database(args)
-                print(f"dropped database {args.db}")
-            except Exception as exc:  # noqa: BLE001 - report, never mask the run's outcome
-                print(f"could not drop database {args.db}: {exc}", file=sys.stderr)
-        if redis_checked:  # never touch a database that was not empty at the start
-            with contextlib.suppress(Exception):
-                purge_redis(args.redis_url)
-        if exit_code == 0 and not args.keep_logs:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"logs kept in {workdir}", file=sys.stderr)
-    return exit_code
+        s.verify(COUNTS_SQL, COUNTS)
+        s.write_json(rows, lag=lag)
+    return s.exit_code
 
 
 if __name__ == "__main__":
