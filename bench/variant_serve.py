@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 import ccm_gateway.app as app_module
-import ccm_gateway.graphql.schema as schema_module
+import ccm_gateway.api.schema as schema_module
 
 VARIANT = os.environ.get("BENCH_VARIANT", "none")
 

@@ -155,7 +155,7 @@ WORKER_STAGES: list[tuple[str, str]] = [
     ("      _normalise (profile parse)", r"^_normalise \(ccm_gateway/integration/processing"),
     ("      _customer (ExternalRef lookup)", r"^_customer \(ccm_gateway/integration/processing"),
     ("      ledger.post_entry", r"^post_entry \(ccm_gateway/ledger/service"),
-    ("        idempotency.run_once", r"^run_once \(ccm_gateway/ledger/idempotency"),
+    ("        idempotency.run_once", r"^run_once \(ccm_gateway/kit/idempotency"),
     ("        audit.record", r"^record \(ccm_gateway/audit/service"),
     ("      _settle (event update)", r"^_settle \(ccm_gateway/integration/processing"),
     ("    transactions (tortoise in_transaction)", r"^TransactionContext.*\.__a(enter|exit)__ "
