@@ -48,27 +48,47 @@ def _run(main: Any, settings: Settings | None = None) -> Any:
     raise SystemExit(1) from None
 
 
-async def _prepare_database(settings: Settings) -> None:
+async def _prepare_database(settings: Settings, *, serving: bool = False) -> None:
     """Before a command uses the database: on the embedded default, apply pending
     migrations (as serve does); on PostgreSQL, refuse a database that is not at the code's
-    newest migration in one line, exit 2 (only `ccm-gateway migrate` changes its schema)."""
+    newest migration in one line, exit 2 (only `ccm-gateway migrate` changes its schema).
+
+    ``serving``: `serve` starts anyway, with a warning, and /readyz reports not ready until
+    the schema is migrated (an API may start before its release's migration job ends); a
+    database it cannot reach yet is left to the app, which answers 503 meanwhile."""
     from tortoise.context import TortoiseContext
 
     from ccm_gateway.config import redact_url
-    from ccm_gateway.db import migrate, schema_problem, tortoise_config
+    from ccm_gateway.db import (
+        UNAVAILABLE_ERRORS,
+        migrate,
+        schema_problem,
+        tortoise_config,
+        unreachable,
+    )
 
     if settings.is_sqlite:
         applied = await migrate(settings)
         if applied:
             print(f"applied migrations: {', '.join(applied)}", file=sys.stderr)
         return
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=tortoise_config(settings, with_aerich=True))
-        problem = await schema_problem(ctx.connections.get("default"), settings.dialect)
-    if problem is not None:
-        print(f"error: the database at {redact_url(settings.database_url)} (CCM_DATABASE_URL) "
-              f"is {problem}; run: ccm-gateway migrate", file=sys.stderr)
-        raise SystemExit(2)
+    try:
+        async with TortoiseContext() as ctx:
+            await ctx.init(config=tortoise_config(settings, with_aerich=True))
+            problem = await schema_problem(ctx.connections.get("default"), settings.dialect)
+    except UNAVAILABLE_ERRORS as exc:
+        if serving and unreachable(settings, exc) is not None:
+            return
+        raise
+    if problem is None:
+        return
+    where = f"the database at {redact_url(settings.database_url)} (CCM_DATABASE_URL) is {problem}"
+    if serving:
+        print(f"warning: {where}; /readyz reports not ready until: ccm-gateway migrate",
+              file=sys.stderr)
+        return
+    print(f"error: {where}; run: ccm-gateway migrate", file=sys.stderr)
+    raise SystemExit(2)
 
 
 _TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -131,7 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         applied = _run(migrate(settings), settings)
         if applied:
             print(f"applied migrations: {', '.join(applied)}", file=sys.stderr)
-    _run(_prepare_database(settings), settings)
+    _run(_prepare_database(settings, serving=True), settings)
     host, port = settings.host, settings.port
     if not settings.is_prod:
         token = TokenService(settings).issue("dev-admin", ["admin"], ttl_seconds=12 * 3600)
