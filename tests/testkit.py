@@ -30,3 +30,13 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+class Clock:
+    """A clock a test moves by hand (``clock.now += 5``); pass it where code takes one."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

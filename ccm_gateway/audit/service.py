@@ -11,7 +11,6 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit.models import AuditEvent
-from ccm_gateway.errors import BadInput
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.pagination import (
     Page,
@@ -20,6 +19,7 @@ from ccm_gateway.kit.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
 
 GENESIS_HASH = "0" * 64
@@ -146,9 +146,8 @@ async def list_events(flt: AuditFilter, *, first: int, after: str | None,
                       max_page_size: int) -> Page:
     """Audit events, newest first."""
     check_page_size(first, max_page_size)
-    for name, value in (("since", flt.since), ("until", flt.until)):
-        if value is not None and value.tzinfo is None:
-            raise BadInput(f"{name} needs a UTC offset, e.g. 2025-01-31T12:00:00Z", field=name)
+    check_aware(flt.since, "since")
+    check_aware(flt.until, "until")
     query = AuditEvent.all()
     if flt.object_id:
         query = query.filter(object_id=flt.object_id)

@@ -30,6 +30,7 @@ from ccm_gateway.kit.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
@@ -124,8 +125,7 @@ async def create_client(name: str, roles: list[str], scopes: list[str] | None = 
     if expires_at is not None:
         if expires_in_days is not None:
             raise BadInput("give expires_at or expires_in_days, not both", field="expires_at")
-        if expires_at.tzinfo is None:
-            raise BadInput("expires_at must carry a time zone offset", field="expires_at")
+        check_aware(expires_at, "expires_at")
         if expires_at <= now:
             raise BadInput("expires_at must be in the future", field="expires_at")
     elif expires_in_days:

@@ -24,6 +24,7 @@ from ccm_gateway.fx.models import FxRate
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
 
 MAX_RATE_INTEGER_DIGITS = 12
@@ -101,10 +102,9 @@ def _check_currency(code: Any, field: str) -> str:
 
 
 def _check_aware(value: Any, field: str) -> datetime:
-    """A time from outside must carry its UTC offset; a naive one is ambiguous."""
-    if not isinstance(value, datetime) or value.tzinfo is None \
-            or value.tzinfo.utcoffset(value) is None:
+    if not isinstance(value, datetime):
         raise BadInput(f"{field} needs a UTC offset, e.g. 2025-01-31T12:00:00Z", field=field)
+    check_aware(value, field)
     return value.astimezone(UTC)
 
 

@@ -26,6 +26,7 @@ from ccm_gateway.kit.batch import many_per_key, one_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent, format_minor
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.ledger.models import (
     CreditAccount,
     EntryKind,
@@ -116,6 +117,10 @@ def available_minor(account: CreditAccount) -> int:
     return account.credit_limit_minor - account.posted_balance_minor - account.held_minor
 
 
+def site_available_minor(site_limit: SiteLimit) -> int:
+    return site_limit.limit_minor - site_limit.posted_minor - site_limit.held_minor
+
+
 def account_snapshot(account: CreditAccount) -> dict[str, Any]:
     return {
         "currency": account.currency,
@@ -167,12 +172,6 @@ def _check_amount(amount_minor: int, field: str = "amount") -> None:
         raise BadInput(f"{field} must be greater than zero", field=field)
     if amount_minor > MAX_AMOUNT_MINOR:
         raise BadInput(f"{field} is larger than the ledger accepts", field=field)
-
-
-def _check_aware(value: datetime | None, field: str) -> None:
-    """A time from outside must carry its UTC offset; a naive one is ambiguous."""
-    if value is not None and value.tzinfo is None:
-        raise BadInput(f"{field} needs a UTC offset, e.g. 2025-01-31T12:00:00Z", field=field)
 
 
 def _check_currency(account: CreditAccount, currency: str, field: str = "currency") -> None:
@@ -339,7 +338,7 @@ def _limit_decline(
             max(available, 0), account.currency,
         )
     if site_limit is not None:
-        site_available = site_limit.limit_minor - site_limit.posted_minor - site_limit.held_minor
+        site_available = site_available_minor(site_limit)
         if amount_minor > site_available:
             return Declined(
                 DeclineReason.SITE_LIMIT_EXCEEDED,
@@ -368,8 +367,7 @@ async def credit_check(
                               account.currency)
     available = available_minor(account)
     if site_limit is not None:
-        available = min(available, site_limit.limit_minor - site_limit.posted_minor
-                        - site_limit.held_minor)
+        available = min(available, site_available_minor(site_limit))
     return CreditDecision(True, None, "approved", available, account.currency)
 
 
@@ -583,7 +581,7 @@ async def post_entry(
         _check_amount(amount_minor)
         signed = _ENTRY_SIGN[kind] * amount_minor
     currency_exponent(currency)
-    _check_aware(occurred_at, "occurredAt")
+    check_aware(occurred_at, "occurredAt")
     now = datetime.now(UTC)
     if occurred_at is not None and occurred_at > now + timedelta(minutes=5):
         raise BadInput("occurredAt must not be in the future", field="occurredAt")
@@ -744,7 +742,7 @@ async def refund_payment(
     its reversal.
     """
     _check_amount(amount_minor)
-    _check_aware(occurred_at, "occurredAt")
+    check_aware(occurred_at, "occurredAt")
     request = {"customer_id": str(customer_id), "payment_ref": payment_ref,
                "amount_minor": amount_minor, "running_total": running_total,
                "occurred_at": occurred_at.isoformat() if occurred_at else None,
@@ -827,8 +825,8 @@ async def list_entries(
         query = query.filter(kind__in=list(flt.kinds))
     if flt.site_id is not None:
         query = query.filter(site_id=flt.site_id)
-    _check_aware(flt.occurred_from, "occurredFrom")
-    _check_aware(flt.occurred_to, "occurredTo")
+    check_aware(flt.occurred_from, "occurredFrom")
+    check_aware(flt.occurred_to, "occurredTo")
     if flt.occurred_from and flt.occurred_to and flt.occurred_from > flt.occurred_to:
         raise BadInput("occurredFrom is after occurredTo", field="occurredFrom")
     if flt.occurred_from:

@@ -108,7 +108,7 @@ class SiteLimit:
     @strawberry.field
     def available(self) -> Money:
         m = self._m
-        return Money.of(m.limit_minor - m.posted_minor - m.held_minor, self._currency)
+        return Money.of(ledger_service.site_available_minor(m), self._currency)
 
 
 @strawberry.type

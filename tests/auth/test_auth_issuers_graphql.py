@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit import Clock
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.app import create_app
@@ -376,14 +377,6 @@ async def test_a_created_issuers_tokens_work_until_it_is_disabled_or_deleted(
     assert_refused(await bearer(client, token), "untrusted issuer")
     refused = await AuditEvent.filter(action="auth.refused").order_by("-seq").first()
     assert refused is not None and refused.after["reason"] == "untrusted_issuer"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @contextlib.asynccontextmanager

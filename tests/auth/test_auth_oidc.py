@@ -20,6 +20,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
+from testkit import Clock
 
 from ccm_gateway.app import create_app
 from ccm_gateway.auth.issuers import TrustedIssuers
@@ -53,14 +54,6 @@ async def provider_token(issuer: str, client_id: str = "partner-a",
         r = await c.post(f"{issuer}/token", data=data)
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
+from testkit import Clock
 
 from ccm_gateway.app import create_app
 from ccm_gateway.config import Settings
@@ -142,17 +143,9 @@ async def test_an_unreachable_redis_fails_open(app, settings, caplog):
 # --- GCRA timing, on the session queue's Redis (fakeredis or Redis) with a fake clock ----
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_000_000.0)
 
 
 @pytest.fixture

@@ -1,0 +1,13 @@
+"""Times from outside: they carry their UTC offset, or they are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ccm_gateway.errors import BadInput
+
+
+def check_aware(value: datetime | None, field: str) -> None:
+    """A naive time is ambiguous (whose midnight?): refuse it, naming ``field``."""
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise BadInput(f"{field} needs a UTC offset, e.g. 2025-01-31T12:00:00Z", field=field)
