@@ -309,7 +309,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_rotate_master(args: argparse.Namespace) -> int:
-    from ccm_gateway.auth.keys import rotate_master
+    from ccm_gateway.flows import rotate_master
     from ccm_gateway.kit.secrets import SecretDecryptError
 
     settings = _settings()

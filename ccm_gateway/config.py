@@ -9,11 +9,16 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ccm_gateway.errors import ConfigError
 from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
+
+# The longest hold the ledger places (authorizeCredit's expiresInSeconds, and so the
+# default CCM_HOLD_TTL_SECONDS): here, below the ledger, so both read one value.
+MAX_HOLD_TTL = timedelta(days=90)
 
 DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"
 DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
@@ -341,8 +346,6 @@ class Settings:
             raise ConfigError(f"CCM_SECRET_KEY {problem}")
 
     def _validate_ranges(self) -> None:
-        from ccm_gateway.ledger.service import MAX_HOLD_TTL  # the service owns the limit
-
         longest_hold = int(MAX_HOLD_TTL.total_seconds())
         # (setting, lowest, highest, why the highest): each one a value its consumer
         # accepts, so a setting refused later (a hold TTL every authorizeCredit refuses,

@@ -22,12 +22,10 @@ from typing import Any
 from joserfc.jwk import OKPKey, RSAKey
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.audit.service import record
 from ccm_gateway.auth.models import SigningKey
 from ccm_gateway.config import Settings
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.secrets import SecretBox
-from ccm_gateway.principal import SYSTEM_ACTOR
 
 ALGORITHMS = ("Ed25519", "RS256")
 DEFAULT_ALGORITHM = "Ed25519"
@@ -152,26 +150,15 @@ class KeyRing:
                           "use": "sig"} for pk in self._public.values()]}
 
 
-async def rotate_master(settings: Settings) -> int:
-    """Re-encrypt every stored ciphertext not under the current ``CCM_SECRET_KEY``
-    (the signing keys' private JWKs and the integrations' signing secrets), reading old ones with
-    ``CCM_SECRET_KEY_PREVIOUS``. One transaction, audited (counts only); idempotent.
-    Returns how many were re-encrypted."""
-    from ccm_gateway.integration.service import reencrypt_secrets as reencrypt_integration_secrets
-
-    box = SecretBox.from_settings(settings)
-    async with in_transaction():
-        await lock_key("signing-keys")
-        rows = await SigningKey.all().order_by("id")
-        count = 0
-        for row in rows:
-            if box.needs_rotation(row.private_jwk):
-                row.private_jwk = box.reencrypt(row.private_jwk, context=_context(row.kid))
-                await row.save(update_fields=["private_jwk"])
-                count += 1
-        integration_secrets = await reencrypt_integration_secrets(box)
-        await record(SYSTEM_ACTOR, "keys.rotate_master", object_type="signing_key",
-                     object_id="*", after={"reencrypted": count, "checked": len(rows),
-                                           "integration_secrets": integration_secrets})
-        count += integration_secrets
-    return count
+async def reencrypt_signing_keys(box: SecretBox) -> tuple[int, int]:
+    """Re-encrypt the signing keys' private JWKs not under ``box``'s current key (in the
+    caller's transaction); returns (re-encrypted, checked)."""
+    await lock_key("signing-keys")
+    rows = await SigningKey.all().order_by("id")
+    count = 0
+    for row in rows:
+        if box.needs_rotation(row.private_jwk):
+            row.private_jwk = box.reencrypt(row.private_jwk, context=_context(row.kid))
+            await row.save(update_fields=["private_jwk"])
+            count += 1
+    return count, len(rows)

@@ -19,6 +19,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
+from ccm_gateway.config import MAX_HOLD_TTL
 from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit import idempotency
@@ -41,7 +42,6 @@ from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
 from ccm_gateway.site import service as site_service
 
 MAX_NET_DAYS = 365
-MAX_HOLD_TTL = timedelta(days=90)
 # Far below 2**63 so sums of many entries cannot overflow a BIGINT.
 MAX_AMOUNT_MINOR = 10**15
 

@@ -9,9 +9,10 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway import cli
 from ccm_gateway.audit.models import AuditEvent
-from ccm_gateway.auth.keys import KeyRing, rotate_master
+from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.models import SigningKey
 from ccm_gateway.auth.tokens import TokenService
+from ccm_gateway.flows import rotate_master
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.integration.models import Integration, IntegrationKind
 from ccm_gateway.kit.secrets import SecretBox

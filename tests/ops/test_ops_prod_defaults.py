@@ -15,10 +15,9 @@ import pytest
 from ops_kit import cli_env, run_cli
 
 from ccm_gateway.app import create_app
-from ccm_gateway.config import Settings
+from ccm_gateway.config import MAX_HOLD_TTL, Settings
 from ccm_gateway.errors import ConfigError
 from ccm_gateway.integration import inbox
-from ccm_gateway.ledger.service import MAX_HOLD_TTL
 from ccm_gateway.worker import open_queue
 
 PROD_SECRET = "prod-secret-key-that-is-long-enough-0123456789"
