@@ -26,7 +26,6 @@ from ccm_gateway.audit.service import record
 from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_endpoint
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
-from ccm_gateway.body_limit import BodySizeLimitMiddleware
 from ccm_gateway.config import Settings
 from ccm_gateway.db import (
     UNAVAILABLE_ERRORS,
@@ -38,15 +37,16 @@ from ccm_gateway.db import (
 from ccm_gateway.errors import CCMError, RateLimited, ServiceUnavailable, Unauthenticated
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
+from ccm_gateway.http.body_limit import BodySizeLimitMiddleware
+from ccm_gateway.http.metrics_endpoint import metrics_endpoint
+from ccm_gateway.http.request_id import RequestIdMiddleware
+from ccm_gateway.http.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
 from ccm_gateway.integration.endpoints import webhook_endpoint
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
-from ccm_gateway.metrics_endpoint import metrics_endpoint
-from ccm_gateway.observability import RequestIdMiddleware
 from ccm_gateway.principal import Actor
-from ccm_gateway.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.worker import open_queue, supervise
 
 log = logging.getLogger("ccm_gateway")

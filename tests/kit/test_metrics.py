@@ -26,8 +26,8 @@ from starlette.routing import Route
 from testkit import require_service
 
 from ccm_gateway.config import Settings
+from ccm_gateway.http.metrics_endpoint import metrics_endpoint
 from ccm_gateway.kit.metrics import FAMILIES, MAX_LABEL_VALUE_LENGTH, Metrics
-from ccm_gateway.metrics_endpoint import metrics_endpoint
 from ccm_gateway.worker import open_queue
 
 METRICS_REDIS_URL = os.environ.get("CCM_TEST_METRICS_REDIS_URL", "redis://127.0.0.1:6379/14")

@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from ccm_gateway.config import Settings
 from ccm_gateway.errors import ConfigError
-from ccm_gateway.security_headers import SecurityHeadersMiddleware
+from ccm_gateway.http.security_headers import SecurityHeadersMiddleware
 
 HOST = "127.0.0.1"
 HSTS = "max-age=31536000; includeSubDomains"
