@@ -25,12 +25,14 @@ from tortoise.expressions import Q
 
 from ccm_gateway.audit.service import record
 from ccm_gateway.errors import BadInput, Conflict, NotFound
-from ccm_gateway.integration import profiles
 from ccm_gateway.integration.models import (
     InboundEvent,
     InboundStatus,
     Integration,
 )
+from ccm_gateway.integration.profiles.model import Profile
+from ccm_gateway.integration.profiles.normalise import normalise
+from ccm_gateway.integration.profiles.reading import envelope, parse_body
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 from ccm_gateway.principal import Actor
 
@@ -48,17 +50,17 @@ class Received:
     result: dict[str, Any] | None = None
 
 
-async def receive(queue: Any, integration: Integration, profile: profiles.Profile,
+async def receive(queue: Any, integration: Integration, profile: Profile,
                   headers: Mapping[str, str], body: bytes, content_type: str,
                   now: datetime) -> Received:
     """Store a verified callback; a vendor event id seen before returns the first one.
 
-    Raises ``profiles.MalformedBody`` before anything is stored, for a mapped event whose
+    Raises ``MalformedBody`` before anything is stored, for a mapped event whose
     fields do not read too: told now, the vendor can fix it, where a stored event that
     processing cannot read would only go dead. The worker normalises it again."""
-    document = profiles.parse_body(profile, body)
-    env = profiles.envelope(profile, headers, document)
-    profiles.normalise(profile, env.event_type, document, env.occurred_at)
+    document = parse_body(profile, body)
+    env = envelope(profile, headers, document)
+    normalise(profile, env.event_type, document, env.occurred_at)
     event_id = uuid.uuid4()
     event_type = (env.event_type or "")[:200] or None
     if not await _insert(event_id, integration.id, env.external_id, event_type,
