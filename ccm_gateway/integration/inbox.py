@@ -9,15 +9,12 @@ so the database alone guarantees progress.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq.constants import in_progress_key_prefix, job_key_prefix
-from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -35,6 +32,7 @@ from ccm_gateway.integration.profiles.normalise import normalise
 from ccm_gateway.integration.profiles.reading import envelope, parse_body
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 from ccm_gateway.principal import Actor
+from ccm_gateway.queue import enqueue_job, jobs_waiting
 
 log = logging.getLogger("ccm_gateway.integration.inbox")
 
@@ -110,21 +108,12 @@ async def enqueue(queue: Any, event_id: Any, *, defer_seconds: float = 0,
     """Wake a worker; best effort (the sweep enqueues again whatever this loses).
     ``job_id`` defaults to the id of a newly received event's job (``job_id_for``).
 
-    arq's ``enqueue_job`` spends three round trips making job ids unique (WATCH,
-    EXISTS, MULTI); the inbox's event ids are unique already, so this writes the
-    same job record and queue entry in one MULTI, NX so that a job still waiting
-    under this id is left as it is."""
-    job_id = job_id or job_id_for(event_id, InboundStatus.RECEIVED)
-    enqueued_ms = round(time.time() * 1000)
-    score = enqueued_ms + round(defer_seconds * 1000)
-    job = serialize_job(PROCESS_JOB, (str(event_id),), {}, None, enqueued_ms,
-                        serializer=queue.job_serializer)
+    One round trip (``enqueue_job``): the inbox's event ids, and so its job ids, are
+    unique already."""
     try:
-        async with queue.pipeline(transaction=True) as pipe:
-            pipe.set(job_key_prefix + job_id, job,
-                     px=score - enqueued_ms + queue.expires_extra_ms, nx=True)
-            pipe.zadd(queue.default_queue_name, {job_id: score}, nx=True)
-            await pipe.execute()
+        await enqueue_job(queue, PROCESS_JOB, (str(event_id),),
+                          job_id=job_id or job_id_for(event_id, InboundStatus.RECEIVED),
+                          defer_seconds=defer_seconds)
     except (RedisError, OSError) as exc:
         log.warning("could not enqueue inbound event %s (the sweep will): %s", event_id,
                     exc.__class__.__name__)
@@ -216,17 +205,12 @@ async def sweep(queue: Any, *, older_than: timedelta, now: datetime | None = Non
     ).order_by("received_at").limit(batch).values_list("id", "status", "attempts")
     if not due:
         return 0
-    async with queue.pipeline(transaction=False) as pipe:
-        for event_id, status, attempts in due:
-            job_id = job_id_for(event_id, InboundStatus(status), attempts)
-            pipe.exists(job_key_prefix + job_id)
-            pipe.exists(in_progress_key_prefix + job_id)
-        flags = await pipe.execute()
+    waiting = await jobs_waiting(queue, [job_id_for(event_id, InboundStatus(status), attempts)
+                                         for event_id, status, attempts in due])
     stamp = now.strftime("%Y%m%d%H%M")
     swept = 0
-    for i, (event_id, _, _) in enumerate(due):
-        queued, held = flags[2 * i], flags[2 * i + 1]
-        if queued and not held:
+    for (event_id, _, _), waits in zip(due, waiting, strict=True):
+        if waits:
             continue
         # A per-sweep job id: a job held by a dead worker keeps its record under the
         # old id, and enqueue() leaves an existing record as it is.
