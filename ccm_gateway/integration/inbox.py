@@ -214,14 +214,20 @@ async def sweep(queue: Any, *, older_than: timedelta, now: datetime | None = Non
             continue
         # A per-sweep job id: a job held by a dead worker keeps its record under the
         # old id, and enqueue() leaves an existing record as it is.
-        await enqueue(queue, event_id, job_id=f"inbound:{event_id}:sweep{stamp}")
+        await enqueue(queue, event_id, job_id=job_id_for(event_id, run=f"sweep{stamp}"))
         swept += 1
     return swept
 
 
-def job_id_for(event_id: Any, status: InboundStatus, attempts: int = 0) -> str:
+def job_id_for(event_id: Any, status: InboundStatus = InboundStatus.RECEIVED,
+               attempts: int = 0, *, run: str | None = None) -> str:
     """The job that receive() or a scheduled retry enqueues for an event in this state;
-    the sweep checks it to tell a queued event from one whose message was lost."""
+    the sweep checks it to tell a queued event from one whose message was lost.
+
+    ``run`` names a one-off job beside those (a sweep's, a replay's), which a record left
+    under the event's usual id cannot block."""
+    if run is not None:
+        return f"inbound:{event_id}:{run}"
     if status == InboundStatus.RETRYING:
         return f"inbound:{event_id}:try{attempts}"
     return f"inbound:{event_id}"
