@@ -32,7 +32,8 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.audit.service import record
-from ccm_gateway.customer.models import Customer, ExternalRef
+from ccm_gateway.customer import service as customer_service
+from ccm_gateway.customer.models import Customer
 from ccm_gateway.errors import CCMError
 from ccm_gateway.fx import service as fx
 from ccm_gateway.integration.inbox import enqueue, job_id_for
@@ -49,7 +50,7 @@ from ccm_gateway.integration.profiles.reading import MalformedBody, parse_body
 from ccm_gateway.integration.service import ALL_SEGMENTS, resolve_profile
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.ledger import service as ledger
-from ccm_gateway.ledger.models import EntryKind, LedgerEntry
+from ccm_gateway.ledger.models import EntryKind
 from ccm_gateway.principal import Actor
 from ccm_gateway.site import service as site_service
 
@@ -235,12 +236,11 @@ async def _apply(event: InboundEvent, integration: Integration,
 
 
 async def _customer(integration: Integration, ref: str) -> Customer:
-    found = await ExternalRef.filter(system=integration.ref_system,
-                                     external_id=ref).select_related("customer").first()
-    if found is None:
+    customer = await customer_service.find_customer_by_ref(integration.ref_system, ref)
+    if customer is None:
         raise Parked("UNKNOWN_CUSTOMER", f"no customer has {integration.ref_system} "
                      f"reference {ref!r}; link it (linkExternalRef) and replay")
-    return found.customer
+    return customer
 
 
 async def _amount(customer: Customer, canonical: CanonicalEvent,
@@ -282,7 +282,7 @@ async def _payment_succeeded(actor: Actor, key: str, event: InboundEvent,
         actor, customer.id, EntryKind.PAYMENT, amount, customer.currency,
         site_id=await _site_id(c), occurred_at=_not_future(at), external_ref=c.reference,
         description=c.description, idempotency_key=key, original=original)
-    assert isinstance(entry, LedgerEntry)  # payments are never declined
+    assert not isinstance(entry, ledger.Declined)  # payments are never declined
     return {"entry_id": str(entry.id)}
 
 
@@ -333,7 +333,7 @@ async def _charge_posted(actor: Actor, key: str, event: InboundEvent, integratio
         actor, customer.id, EntryKind.CHARGE, amount, customer.currency,
         site_id=await _site_id(c), occurred_at=_not_future(at), external_ref=c.reference,
         description=c.description, idempotency_key=key, enforce_limit=False, original=original)
-    assert isinstance(entry, LedgerEntry)
+    assert not isinstance(entry, ledger.Declined)  # enforce_limit=False never declines
     if entry.over_limit:
         await raise_alert("credit.breach", AlertSeverity.CRITICAL,
                           f"charge {c.reference or entry.id} took the customer over its limit",
