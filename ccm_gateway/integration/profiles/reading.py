@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from ccm_gateway.errors import BadInput
 from ccm_gateway.integration.profiles.model import MAX_ID_CHARS, Envelope, Profile, ValueSource
 from ccm_gateway.kit.text import text_problem
 
@@ -23,12 +24,8 @@ MAX_FORM_FIELDS = 1000
 _UNIX = re.compile(r"^\d{1,12}$", re.ASCII)
 
 
-class MalformedBody(Exception):
+class MalformedBody(BadInput):
     """A verified callback we cannot read: bad syntax, or a field missing or of a wrong type."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def parse_body(profile: Profile, body: bytes) -> dict[str, Any]:

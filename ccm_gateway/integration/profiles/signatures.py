@@ -25,7 +25,7 @@ import secrets as random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ccm_gateway.errors import BadInput
+from ccm_gateway.errors import BadInput, Unauthenticated
 from ccm_gateway.integration.profiles.model import Profile, SignatureSpec
 
 SCHEMES = ("standard-webhooks", "stripe", "hmac")
@@ -50,13 +50,12 @@ _STRIPE_SECRET = re.compile(r"^whsec_[A-Za-z0-9_-]{32,}$", re.ASCII)
 _STANDARD_PREFIX = "whsec_"
 
 
-class SignatureRefused(Exception):
-    """A callback whose signature or timestamp does not verify; ``message`` never holds a
-    secret."""
+class SignatureRefused(Unauthenticated):
+    """A callback whose signature or timestamp does not verify; the webhook edge answers
+    401 with ``reason`` as its error code. ``message`` never holds a secret."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
+        super().__init__(f"{reason}: {message}", reason=reason)
         self.message = message
 
 
