@@ -22,9 +22,33 @@ connection errors are mapped onto ``DatabaseUnavailable`` in one place
 (``db.database_unavailable``). GraphQL maps these in ``graphql/errors.py``,
 HTTP in ``app.py``; anything outside the tree is masked with the request id.
 
-Outside the tree, for start-up only (the CLI prints the message in one line):
-``ConfigError`` (a setting that cannot run; exit 2) and ``ServiceUnreachable``
-(a service a setting points at does not answer; exit 1).
+Narrower errors of the domains, each under the class whose code it carries:
+
+- ``Unauthenticated``: ``SignatureRefused`` (integration/profiles/signatures.py;
+  the webhook edge answers 401 with its reason code)
+- ``BadInput``: ``ProfileError`` (integration/profiles/loading.py; names origin,
+  line and field), ``MalformedBody`` (integration/profiles/reading.py; the
+  webhook edge answers 400 ``MALFORMED_BODY``)
+- ``NotFound``: ``FxRateMissing`` (fx/service.py), ``PaymentNotFound``
+  (ledger/service.py)
+- ``Conflict``: ``RefundExceedsPayment`` (ledger/service.py)
+
+Outside the tree, and why:
+
+- start-up only (the CLI prints the message in one line): ``ConfigError`` (a
+  setting that cannot run; exit 2), with ``config.InvalidIssuer``, and
+  ``ServiceUnreachable`` (a service a setting points at does not answer; exit 1)
+- answered where they are raised, in a format of their own:
+  ``auth.endpoints.OAuthError`` (RFC 6749's ``error`` / ``error_description``
+  at ``/oauth/token``), ``body_limit.BodyTooLarge`` (the body-limit
+  middleware's 413) and ``integration.endpoints._Refused`` (a webhook refusal
+  carrying its prepared response back to the route)
+- a server fault, never the caller's: ``kit.secrets.SecretDecryptError`` (a
+  stored secret that does not decrypt; masked like any unexpected exception,
+  reported in one line by ``ccm-gateway keys rotate-master``)
+- outcomes of processing one inbox event, which settle the event and never
+  reach a caller: ``Parked``, ``Rejected`` and ``RetryLater``
+  (integration/processing.py)
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""arq worker settings, the JSON job serializer and the embedded queue."""
+"""arq worker settings and supervision, and the embedded queue. How a job looks in Redis
+(JSON, arq's keys) is ``queue.py``, which services use without importing this module."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
-import json
 import logging
 import random
 import signal
@@ -22,16 +22,9 @@ from ccm_gateway.errors import ServiceUnreachable
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
+from ccm_gateway.queue import deserialize, serialize
 
 log = logging.getLogger("ccm_gateway.worker")
-
-
-def serialize(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, default=str).encode()
-
-
-def deserialize(data: bytes) -> dict[str, Any]:
-    return json.loads(data)
 
 
 # A job killed with its worker keeps arq's in-progress mark for the longest function

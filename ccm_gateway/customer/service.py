@@ -146,14 +146,24 @@ async def readable_customer_id(
     return (await get_readable_customer(principal, customer_id, field)).id
 
 
+async def find_customer_by_ref(system: str, external_id: str, *,
+                               principal: Principal | None = None) -> Customer | None:
+    """The customer (system, external id) maps to, or None. With ``principal``, only one it
+    may read; without, any (the gateway's own lookups, e.g. an integration's callback)."""
+    query = ExternalRef.filter(system=system, external_id=external_id)
+    if principal is not None:
+        query = readable_by(principal, query, "customer__partner_id")
+    ref = await query.select_related("customer").first()
+    return None if ref is None else ref.customer
+
+
 async def get_readable_customer_by_external_ref(
     principal: Principal, system: str, external_id: str
 ) -> Customer:
-    ref = await readable_by(principal, ExternalRef.filter(system=system, external_id=external_id),
-                            "customer__partner_id").select_related("customer").first()
-    if ref is None:
+    customer = await find_customer_by_ref(system, external_id, principal=principal)
+    if customer is None:
         raise NotFound(f"no customer for {system}:{external_id}", field="externalRef")
-    return ref.customer
+    return customer
 
 
 _UPDATABLE = {"name", "segment", "risk_profile", "status"}

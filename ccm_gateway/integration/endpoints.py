@@ -28,8 +28,10 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from ccm_gateway.integration import inbox, profiles
+from ccm_gateway.integration import inbox
 from ccm_gateway.integration.models import Integration
+from ccm_gateway.integration.profiles.reading import MalformedBody
+from ccm_gateway.integration.profiles.signatures import SignatureRefused, verify
 from ccm_gateway.integration.service import EdgeIntegration, edge_integration
 from ccm_gateway.kit.metrics import Metrics
 from ccm_gateway.kit.ratelimit import LocalBlocks, RateLimiter
@@ -107,14 +109,14 @@ async def _receive(request: Request, edge: EdgeIntegration, queue: Any) -> inbox
     headers = {k.lower(): v for k, v in request.headers.items()}
     now = datetime.now(UTC)
     try:
-        profiles.verify(profile, headers, body, edge.active_secrets(now), now=now.timestamp())
-    except profiles.SignatureRefused as exc:
+        verify(profile, headers, body, edge.active_secrets(now), now=now.timestamp())
+    except SignatureRefused as exc:
         raise _Refused(_refusal(401, exc.reason, exc.message), exc.reason,
                        unverified=True) from None
     await _rate_limit(request, integration)
     try:
         return await inbox.receive(queue, integration, profile, headers, body, media_type, now)
-    except profiles.MalformedBody as exc:
+    except MalformedBody as exc:
         raise _Refused(_refusal(400, "MALFORMED_BODY", exc.message), "MALFORMED_BODY") from None
 
 

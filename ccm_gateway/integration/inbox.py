@@ -9,15 +9,12 @@ so the database alone guarantees progress.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq.constants import in_progress_key_prefix, job_key_prefix
-from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -25,14 +22,17 @@ from tortoise.expressions import Q
 
 from ccm_gateway.audit.service import record
 from ccm_gateway.errors import BadInput, Conflict, NotFound
-from ccm_gateway.integration import profiles
 from ccm_gateway.integration.models import (
     InboundEvent,
     InboundStatus,
     Integration,
 )
+from ccm_gateway.integration.profiles.model import Profile
+from ccm_gateway.integration.profiles.normalise import normalise
+from ccm_gateway.integration.profiles.reading import envelope, parse_body
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 from ccm_gateway.principal import Actor
+from ccm_gateway.queue import enqueue_job, jobs_waiting
 
 log = logging.getLogger("ccm_gateway.integration.inbox")
 
@@ -48,17 +48,17 @@ class Received:
     result: dict[str, Any] | None = None
 
 
-async def receive(queue: Any, integration: Integration, profile: profiles.Profile,
+async def receive(queue: Any, integration: Integration, profile: Profile,
                   headers: Mapping[str, str], body: bytes, content_type: str,
                   now: datetime) -> Received:
     """Store a verified callback; a vendor event id seen before returns the first one.
 
-    Raises ``profiles.MalformedBody`` before anything is stored, for a mapped event whose
+    Raises ``MalformedBody`` before anything is stored, for a mapped event whose
     fields do not read too: told now, the vendor can fix it, where a stored event that
     processing cannot read would only go dead. The worker normalises it again."""
-    document = profiles.parse_body(profile, body)
-    env = profiles.envelope(profile, headers, document)
-    profiles.normalise(profile, env.event_type, document, env.occurred_at)
+    document = parse_body(profile, body)
+    env = envelope(profile, headers, document)
+    normalise(profile, env.event_type, document, env.occurred_at)
     event_id = uuid.uuid4()
     event_type = (env.event_type or "")[:200] or None
     if not await _insert(event_id, integration.id, env.external_id, event_type,
@@ -108,21 +108,12 @@ async def enqueue(queue: Any, event_id: Any, *, defer_seconds: float = 0,
     """Wake a worker; best effort (the sweep enqueues again whatever this loses).
     ``job_id`` defaults to the id of a newly received event's job (``job_id_for``).
 
-    arq's ``enqueue_job`` spends three round trips making job ids unique (WATCH,
-    EXISTS, MULTI); the inbox's event ids are unique already, so this writes the
-    same job record and queue entry in one MULTI, NX so that a job still waiting
-    under this id is left as it is."""
-    job_id = job_id or job_id_for(event_id, InboundStatus.RECEIVED)
-    enqueued_ms = round(time.time() * 1000)
-    score = enqueued_ms + round(defer_seconds * 1000)
-    job = serialize_job(PROCESS_JOB, (str(event_id),), {}, None, enqueued_ms,
-                        serializer=queue.job_serializer)
+    One round trip (``enqueue_job``): the inbox's event ids, and so its job ids, are
+    unique already."""
     try:
-        async with queue.pipeline(transaction=True) as pipe:
-            pipe.set(job_key_prefix + job_id, job,
-                     px=score - enqueued_ms + queue.expires_extra_ms, nx=True)
-            pipe.zadd(queue.default_queue_name, {job_id: score}, nx=True)
-            await pipe.execute()
+        await enqueue_job(queue, PROCESS_JOB, (str(event_id),),
+                          job_id=job_id or job_id_for(event_id, InboundStatus.RECEIVED),
+                          defer_seconds=defer_seconds)
     except (RedisError, OSError) as exc:
         log.warning("could not enqueue inbound event %s (the sweep will): %s", event_id,
                     exc.__class__.__name__)
@@ -214,28 +205,29 @@ async def sweep(queue: Any, *, older_than: timedelta, now: datetime | None = Non
     ).order_by("received_at").limit(batch).values_list("id", "status", "attempts")
     if not due:
         return 0
-    async with queue.pipeline(transaction=False) as pipe:
-        for event_id, status, attempts in due:
-            job_id = job_id_for(event_id, InboundStatus(status), attempts)
-            pipe.exists(job_key_prefix + job_id)
-            pipe.exists(in_progress_key_prefix + job_id)
-        flags = await pipe.execute()
+    waiting = await jobs_waiting(queue, [job_id_for(event_id, InboundStatus(status), attempts)
+                                         for event_id, status, attempts in due])
     stamp = now.strftime("%Y%m%d%H%M")
     swept = 0
-    for i, (event_id, _, _) in enumerate(due):
-        queued, held = flags[2 * i], flags[2 * i + 1]
-        if queued and not held:
+    for (event_id, _, _), waits in zip(due, waiting, strict=True):
+        if waits:
             continue
         # A per-sweep job id: a job held by a dead worker keeps its record under the
         # old id, and enqueue() leaves an existing record as it is.
-        await enqueue(queue, event_id, job_id=f"inbound:{event_id}:sweep{stamp}")
+        await enqueue(queue, event_id, job_id=job_id_for(event_id, run=f"sweep{stamp}"))
         swept += 1
     return swept
 
 
-def job_id_for(event_id: Any, status: InboundStatus, attempts: int = 0) -> str:
+def job_id_for(event_id: Any, status: InboundStatus = InboundStatus.RECEIVED,
+               attempts: int = 0, *, run: str | None = None) -> str:
     """The job that receive() or a scheduled retry enqueues for an event in this state;
-    the sweep checks it to tell a queued event from one whose message was lost."""
+    the sweep checks it to tell a queued event from one whose message was lost.
+
+    ``run`` names a one-off job beside those (a sweep's, a replay's), which a record left
+    under the event's usual id cannot block."""
+    if run is not None:
+        return f"inbound:{event_id}:{run}"
     if status == InboundStatus.RETRYING:
         return f"inbound:{event_id}:try{attempts}"
     return f"inbound:{event_id}"

@@ -32,10 +32,10 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.audit.service import record
-from ccm_gateway.customer.models import Customer, ExternalRef
+from ccm_gateway.customer import service as customer_service
+from ccm_gateway.customer.models import Customer
 from ccm_gateway.errors import CCMError
 from ccm_gateway.fx import service as fx
-from ccm_gateway.integration import profiles
 from ccm_gateway.integration.inbox import enqueue, job_id_for
 from ccm_gateway.integration.models import (
     AccessEvent,
@@ -44,10 +44,13 @@ from ccm_gateway.integration.models import (
     InboundStatus,
     Integration,
 )
+from ccm_gateway.integration.profiles.model import CanonicalEvent
+from ccm_gateway.integration.profiles.normalise import normalise
+from ccm_gateway.integration.profiles.reading import MalformedBody, parse_body
 from ccm_gateway.integration.service import ALL_SEGMENTS, resolve_profile
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.ledger import service as ledger
-from ccm_gateway.ledger.models import EntryKind, LedgerEntry
+from ccm_gateway.ledger.models import EntryKind
 from ccm_gateway.principal import Actor
 from ccm_gateway.site import service as site_service
 
@@ -196,14 +199,14 @@ async def _alert(integration: Integration, event: InboundEvent, kind: str,
 
 
 async def _normalise(event: InboundEvent,
-                     integration: Integration) -> profiles.CanonicalEvent | None:
+                     integration: Integration) -> CanonicalEvent | None:
     if event.payload is None:
         raise Rejected("PAYLOAD_DELETED", "the raw payload was deleted by retention")
     profile = await resolve_profile(integration.profile)
     try:
-        document = profiles.parse_body(profile, bytes(event.payload))
-        canonical = profiles.normalise(profile, event.event_type, document, event.occurred_at)
-    except profiles.MalformedBody as exc:
+        document = parse_body(profile, bytes(event.payload))
+        canonical = normalise(profile, event.event_type, document, event.occurred_at)
+    except MalformedBody as exc:
         raise Rejected("MALFORMED", exc.message) from None
     if canonical is not None:
         event.canonical_type = canonical.type
@@ -214,7 +217,7 @@ async def _normalise(event: InboundEvent,
 
 
 async def _apply(event: InboundEvent, integration: Integration,
-                 canonical: profiles.CanonicalEvent) -> dict[str, Any]:
+                 canonical: CanonicalEvent) -> dict[str, Any]:
     customer = await _customer(integration, canonical.customer_ref)
     event.customer_id = customer.id
     if ALL_SEGMENTS not in integration.segments and customer.segment not in integration.segments:
@@ -233,15 +236,14 @@ async def _apply(event: InboundEvent, integration: Integration,
 
 
 async def _customer(integration: Integration, ref: str) -> Customer:
-    found = await ExternalRef.filter(system=integration.ref_system,
-                                     external_id=ref).select_related("customer").first()
-    if found is None:
+    customer = await customer_service.find_customer_by_ref(integration.ref_system, ref)
+    if customer is None:
         raise Parked("UNKNOWN_CUSTOMER", f"no customer has {integration.ref_system} "
                      f"reference {ref!r}; link it (linkExternalRef) and replay")
-    return found.customer
+    return customer
 
 
-async def _amount(customer: Customer, canonical: profiles.CanonicalEvent,
+async def _amount(customer: Customer, canonical: CanonicalEvent,
                   occurred_at: datetime) -> tuple[int, ledger.Original | None]:
     """The amount in the account's currency, and where it came from if converted."""
     if canonical.amount_minor is None or canonical.currency is None:
@@ -263,7 +265,7 @@ async def _amount(customer: Customer, canonical: profiles.CanonicalEvent,
                                                    converted.rate)
 
 
-async def _site_id(canonical: profiles.CanonicalEvent) -> Any:
+async def _site_id(canonical: CanonicalEvent) -> Any:
     if not canonical.site_code:
         return None
     site = await site_service.find_site_by_code(canonical.site_code)
@@ -274,19 +276,19 @@ async def _site_id(canonical: profiles.CanonicalEvent) -> Any:
 
 async def _payment_succeeded(actor: Actor, key: str, event: InboundEvent,
                              integration: Integration, customer: Customer,
-                             c: profiles.CanonicalEvent, at: datetime) -> dict[str, Any]:
+                             c: CanonicalEvent, at: datetime) -> dict[str, Any]:
     amount, original = await _amount(customer, c, at)
     entry = await ledger.post_entry(
         actor, customer.id, EntryKind.PAYMENT, amount, customer.currency,
         site_id=await _site_id(c), occurred_at=_not_future(at), external_ref=c.reference,
         description=c.description, idempotency_key=key, original=original)
-    assert isinstance(entry, LedgerEntry)  # payments are never declined
+    assert not isinstance(entry, ledger.Declined)  # payments are never declined
     return {"entry_id": str(entry.id)}
 
 
 async def _payment_failed(actor: Actor, key: str, event: InboundEvent,
                           integration: Integration, customer: Customer,
-                          c: profiles.CanonicalEvent, at: datetime) -> dict[str, Any]:
+                          c: CanonicalEvent, at: datetime) -> dict[str, Any]:
     details = {"reference": c.reference, "reason": c.reason,
                "amount_minor": c.amount_minor, "currency": c.currency}
     await record(actor, "payment.failed", object_type="customer", object_id=customer.id,
@@ -300,7 +302,7 @@ async def _payment_failed(actor: Actor, key: str, event: InboundEvent,
 
 async def _payment_refunded(actor: Actor, key: str, event: InboundEvent,
                             integration: Integration, customer: Customer,
-                            c: profiles.CanonicalEvent, at: datetime) -> dict[str, Any]:
+                            c: CanonicalEvent, at: datetime) -> dict[str, Any]:
     if not c.reference:
         raise Rejected("MALFORMED", "payment.refunded needs the payment's reference")
     amount, original = await _amount(customer, c, at)
@@ -322,7 +324,7 @@ async def _payment_refunded(actor: Actor, key: str, event: InboundEvent,
 
 
 async def _charge_posted(actor: Actor, key: str, event: InboundEvent, integration: Integration,
-                         customer: Customer, c: profiles.CanonicalEvent,
+                         customer: Customer, c: CanonicalEvent,
                          at: datetime) -> dict[str, Any]:
     amount, original = await _amount(customer, c, at)
     # The charge has happened already (the truck was served): post it even over the
@@ -331,7 +333,7 @@ async def _charge_posted(actor: Actor, key: str, event: InboundEvent, integratio
         actor, customer.id, EntryKind.CHARGE, amount, customer.currency,
         site_id=await _site_id(c), occurred_at=_not_future(at), external_ref=c.reference,
         description=c.description, idempotency_key=key, enforce_limit=False, original=original)
-    assert isinstance(entry, LedgerEntry)
+    assert not isinstance(entry, ledger.Declined)  # enforce_limit=False never declines
     if entry.over_limit:
         await raise_alert("credit.breach", AlertSeverity.CRITICAL,
                           f"charge {c.reference or entry.id} took the customer over its limit",
@@ -343,7 +345,7 @@ async def _charge_posted(actor: Actor, key: str, event: InboundEvent, integratio
 
 async def _balance_reported(actor: Actor, key: str, event: InboundEvent,
                             integration: Integration, customer: Customer,
-                            c: profiles.CanonicalEvent, at: datetime) -> dict[str, Any]:
+                            c: CanonicalEvent, at: datetime) -> dict[str, Any]:
     if c.amount_minor is None or c.currency is None:
         raise Rejected("MALFORMED", "balance.reported needs an amount and a currency")
     report = await BalanceReport.create(
@@ -354,7 +356,7 @@ async def _balance_reported(actor: Actor, key: str, event: InboundEvent,
 
 async def _access_attempted(actor: Actor, key: str, event: InboundEvent,
                             integration: Integration, customer: Customer,
-                            c: profiles.CanonicalEvent, at: datetime) -> dict[str, Any]:
+                            c: CanonicalEvent, at: datetime) -> dict[str, Any]:
     site_id = await _site_id(c)
     access = await AccessEvent.create(
         integration_id=integration.id, customer_id=customer.id, site_id=site_id,

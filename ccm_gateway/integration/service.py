@@ -24,7 +24,6 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.audit.service import record
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.errors import BadInput, Conflict, NotFound
-from ccm_gateway.integration import profiles
 from ccm_gateway.integration.models import (
     InboundEvent,
     InboundStatus,
@@ -32,6 +31,9 @@ from ccm_gateway.integration.models import (
     IntegrationKind,
     ProtocolProfileRecord,
 )
+from ccm_gateway.integration.profiles.loading import load_profile, shipped_profiles
+from ccm_gateway.integration.profiles.model import Profile
+from ccm_gateway.integration.profiles.signatures import check_secret, generate_secret
 from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
 from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
 from ccm_gateway.kit.secrets import SecretBox
@@ -66,12 +68,12 @@ def describe(i: Integration) -> dict[str, Any]:
 
 # --- profiles -------------------------------------------------------------------
 
-_uploaded: dict[str, tuple[float, int, profiles.Profile]] = {}
+_uploaded: dict[str, tuple[float, int, Profile]] = {}
 
 
-async def resolve_profile(name: str) -> profiles.Profile:
+async def resolve_profile(name: str) -> Profile:
     """A shipped profile, else an uploaded one (cached for PROFILE_CACHE_SECONDS)."""
-    shipped = profiles.shipped_profiles()
+    shipped = shipped_profiles()
     if name in shipped:
         return shipped[name]
     cached = _uploaded.get(name)
@@ -84,30 +86,30 @@ async def resolve_profile(name: str) -> profiles.Profile:
     if cached is not None and cached[1] == row.version:
         profile = cached[2]
     else:
-        profile = profiles.load_profile(row.source, f"uploaded profile {name}")
+        profile = load_profile(row.source, f"uploaded profile {name}")
     _uploaded[name] = (now, row.version, profile)
     return profile
 
 
 @dataclass(frozen=True, slots=True)
 class ProfileInfo:
-    profile: profiles.Profile
+    profile: Profile
     source: str  # "shipped" or "uploaded"
     text: str | None = None
 
 
 async def list_profiles() -> list[ProfileInfo]:
-    found = [ProfileInfo(p, "shipped") for p in profiles.shipped_profiles().values()]
+    found = [ProfileInfo(p, "shipped") for p in shipped_profiles().values()]
     for row in await ProtocolProfileRecord.all().order_by("name"):
-        found.append(ProfileInfo(profiles.load_profile(row.source, f"uploaded profile {row.name}"),
+        found.append(ProfileInfo(load_profile(row.source, f"uploaded profile {row.name}"),
                                  "uploaded", row.source))
     return sorted(found, key=lambda info: info.profile.name)
 
 
-async def upload_profile(actor: Actor, source: str) -> profiles.Profile:
+async def upload_profile(actor: Actor, source: str) -> Profile:
     """Add or replace an uploaded profile; a shipped profile's name is refused."""
-    profile = profiles.load_profile(source, "uploaded profile")
-    if profile.name in profiles.shipped_profiles():
+    profile = load_profile(source, "uploaded profile")
+    if profile.name in shipped_profiles():
         raise Conflict(f"profile {profile.name!r} ships with the service; upload it under "
                        "another name", field="source")
     row = await ProtocolProfileRecord.filter(name=profile.name).select_for_update().first()
@@ -115,7 +117,7 @@ async def upload_profile(actor: Actor, source: str) -> profiles.Profile:
         await ProtocolProfileRecord.create(name=profile.name, source=source)
         before = None
     else:
-        old = profiles.load_profile(row.source, f"uploaded profile {row.name}")
+        old = load_profile(row.source, f"uploaded profile {row.name}")
         if old.scheme != profile.scheme and await Integration.exists(profile=profile.name):
             # Their stored secrets are in the old scheme's format (as update_integration
             # refuses for one integration).
@@ -181,11 +183,11 @@ def _check_overlap(seconds: int) -> None:
                        field="secretOverlapSeconds")
 
 
-def _new_secret(profile: profiles.Profile, secret: str | None) -> tuple[str, bool]:
+def _new_secret(profile: Profile, secret: str | None) -> tuple[str, bool]:
     """(the secret to store, whether we generated it and so must show it once)."""
     if secret is None:
-        return profiles.generate_secret(profile), True
-    profiles.check_secret(profile, secret)
+        return generate_secret(profile), True
+    check_secret(profile, secret)
     return secret, False
 
 
@@ -357,7 +359,7 @@ EDGE_CACHE_SECONDS = 2.0
 @dataclass(frozen=True, slots=True)
 class EdgeIntegration:
     integration: Integration
-    profile: profiles.Profile
+    profile: Profile
     secret: str
     previous_secret: str | None
     previous_secret_expires_at: datetime | None

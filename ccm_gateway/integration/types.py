@@ -241,8 +241,8 @@ async def _enqueue_replayed(info: CtxInfo, events: list[models.InboundEvent]) ->
     for event in events:
         if event.status == models.InboundStatus.RECEIVED:
             # A fresh job id: arq refuses one whose earlier result it still keeps.
-            await inbox.enqueue(queue, event.id,
-                                job_id=f"inbound:{event.id}:replay-{uuid.uuid4().hex[:12]}")
+            run = f"replay-{uuid.uuid4().hex[:12]}"
+            await inbox.enqueue(queue, event.id, job_id=inbox.job_id_for(event.id, run=run))
 
 
 @strawberry.type

@@ -19,21 +19,19 @@ import stripe
 
 from ccm_gateway.db import webhooks_dir
 from ccm_gateway.errors import BadInput
-from ccm_gateway.integration.profiles import (
-    CANONICAL_TYPES,
-    CanonicalEvent,
-    MalformedBody,
-    Profile,
+from ccm_gateway.integration.profiles.loading import (
     ProfileError,
-    SignatureRefused,
-    check_secret,
-    envelope,
-    generate_secret,
     load_profile,
     load_profile_file,
-    normalise,
-    parse_body,
     shipped_profiles,
+)
+from ccm_gateway.integration.profiles.model import CANONICAL_TYPES, CanonicalEvent, Profile
+from ccm_gateway.integration.profiles.normalise import normalise
+from ccm_gateway.integration.profiles.reading import MalformedBody, envelope, parse_body
+from ccm_gateway.integration.profiles.signatures import (
+    SignatureRefused,
+    check_secret,
+    generate_secret,
     verify,
 )
 

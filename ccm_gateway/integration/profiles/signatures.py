@@ -7,7 +7,7 @@
   over ``{t}.{body}`` keyed with the whole secret string's UTF-8 bytes.
 - ``hmac``: header names, digest, encoding and signed content come from the profile.
 
-``verify_signature`` raises only ``SignatureRefused``, whose ``reason`` is one of
+``verify`` raises only ``SignatureRefused``, whose ``reason`` is one of
 ``MISSING_HEADER`` (a header the scheme needs is absent or empty),
 ``SIGNATURE_MISMATCH`` (no secret matches, or a header is malformed, including a
 timestamp that is not a whole number of seconds) and ``TIMESTAMP_OUT_OF_TOLERANCE``
@@ -25,7 +25,8 @@ import secrets as random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ccm_gateway.errors import BadInput
+from ccm_gateway.errors import BadInput, Unauthenticated
+from ccm_gateway.integration.profiles.model import Profile, SignatureSpec
 
 SCHEMES = ("standard-webhooks", "stripe", "hmac")
 ALGORITHMS = ("sha256", "sha512")
@@ -49,30 +50,13 @@ _STRIPE_SECRET = re.compile(r"^whsec_[A-Za-z0-9_-]{32,}$", re.ASCII)
 _STANDARD_PREFIX = "whsec_"
 
 
-class SignatureRefused(Exception):
-    """A callback whose signature or timestamp does not verify; ``message`` never holds a
-    secret."""
+class SignatureRefused(Unauthenticated):
+    """A callback whose signature or timestamp does not verify; the webhook edge answers
+    401 with ``reason`` as its error code. ``message`` never holds a secret."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
+        super().__init__(f"{reason}: {message}", reason=reason)
         self.message = message
-
-
-@dataclass(frozen=True)
-class SignatureSpec:
-    scheme: str
-    tolerance_seconds: int = 300
-    # hmac only: header names (lower case), digest and how the signature is written.
-    header: str | None = None
-    timestamp_header: str | None = None
-    id_header: str | None = None  # where {id} comes from, when the payload uses it
-    algorithm: str = "sha256"
-    encoding: str = "hex"
-    prefix: str = ""
-    secret_encoding: str = "utf8"
-    # The signed content: literal text and the placeholders "{timestamp}", "{body}", "{id}".
-    payload: tuple[str, ...] = ("{timestamp}", ".", "{body}")
 
 
 @dataclass(frozen=True)
@@ -82,10 +66,12 @@ class _Signed:
     timestamp: int
 
 
-def verify_signature(
-    spec: SignatureSpec, headers: Mapping[str, str], body: bytes, secrets: Sequence[str],
-    *, now: float,
-) -> None:
+def verify(profile: Profile, headers: Mapping[str, str], body: bytes, secrets: Sequence[str],
+           *, now: float) -> None:
+    """Accept when any secret signs the callback within tolerance; else SignatureRefused.
+
+    ``headers`` has lower-case names; ``now`` is Unix time in seconds."""
+    spec = profile.signature
     signed = _read_headers(spec, headers, body)
     keys = _usable_keys(spec, secrets)
     if not _any_match(keys, signed, spec.algorithm):
@@ -108,7 +94,7 @@ def _usable_keys(spec: SignatureSpec, secrets: Sequence[str]) -> list[bytes]:
     keys = []
     for secret in secrets:
         try:
-            keys.append(secret_key(spec, secret))
+            keys.append(_secret_key(spec, secret))
         except BadInput:
             # An empty secret verifies against an empty key, which anyone can forge; an
             # unusable stored secret is skipped and the others may still match.
@@ -227,7 +213,9 @@ def _plain_hmac(spec: SignatureSpec, headers: Mapping[str, str], body: bytes) ->
 # --- secrets ----------------------------------------------------------------------
 
 
-def generate_secret(spec: SignatureSpec) -> str:
+def generate_secret(profile: Profile) -> str:
+    """A fresh signing secret in the format the profile's scheme expects."""
+    spec = profile.signature
     if spec.scheme == "standard-webhooks":
         return _STANDARD_PREFIX + base64.b64encode(random.token_bytes(32)).decode("ascii")
     if spec.scheme == "stripe":
@@ -240,7 +228,12 @@ def generate_secret(spec: SignatureSpec) -> str:
     raise BadInput(f"scheme {spec.scheme!r} has no secret format", field="secret")
 
 
-def secret_key(spec: SignatureSpec, secret: str) -> bytes:
+def check_secret(profile: Profile, secret: str) -> None:
+    """BadInput(field="secret") when the secret cannot sign under the profile's scheme."""
+    _secret_key(profile.signature, secret)
+
+
+def _secret_key(spec: SignatureSpec, secret: str) -> bytes:
     """The HMAC key a secret stands for; BadInput(field="secret") when it is unusable."""
     if not isinstance(secret, str) or not secret:
         raise BadInput("secret must not be empty", field="secret")
