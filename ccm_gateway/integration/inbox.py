@@ -31,6 +31,7 @@ from ccm_gateway.integration.profiles.model import Profile
 from ccm_gateway.integration.profiles.normalise import normalise
 from ccm_gateway.integration.profiles.reading import envelope, parse_body
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
 from ccm_gateway.queue import enqueue_job, jobs_waiting
 
@@ -139,10 +140,8 @@ async def page_events(flt: EventFilter, *, first: int, after: str | None,
         query = query.filter(integration_id=flt.integration_id)
     if flt.status is not None:
         query = query.filter(status=flt.status)
-    for name, value in (("receivedAfter", flt.received_after),
-                        ("receivedBefore", flt.received_before)):
-        if value is not None and value.tzinfo is None:
-            raise BadInput(f"{name} needs a UTC offset", field=name)
+    check_aware(flt.received_after, "receivedAfter")
+    check_aware(flt.received_before, "receivedBefore")
     if flt.received_after is not None:
         query = query.filter(received_at__gte=flt.received_after)
     if flt.received_before is not None:
