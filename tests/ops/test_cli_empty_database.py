@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 from ops_kit import Processes, RedisServer, cli_env, run_cli
+from testkit import require_service
 
 from ccm_gateway.cli import build_parser
 from ccm_gateway.db import newest_migration
-from testkit import require_service
 
 PG_ADMIN_URL = os.environ.get("CCM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 MISSING_CLIENT = "ccm_" + "0" * 24
