@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE_SECONDS = 600  # a fresh venv and `pip install .` from the registry included
@@ -70,14 +71,15 @@ def main() -> int:
         output: list[str] = []
         token: list[str] = []
 
-        def read() -> None:
-            assert server.stdout is not None
-            for line in server.stdout:
+        def read(stream: IO[str]) -> None:
+            for line in stream:
                 output.append(line)
                 if re.fullmatch(r"\s*ey[\w-]+\.[\w-]+\.[\w-]+\s*", line):
                     token.append(line.strip())
 
-        threading.Thread(target=read, daemon=True).start()
+        if server.stdout is None:
+            raise RuntimeError("the run command has no stdout pipe")
+        threading.Thread(target=read, args=(server.stdout,), daemon=True).start()
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + DEADLINE_SECONDS

@@ -365,7 +365,8 @@ def run_load(server: Server, load_argv: list[str], label: str, *, warmup: float,
     result: dict[str, Any] | None = None
     spy: subprocess.Popen | None = None
     try:
-        assert gen.stdout is not None
+        if gen.stdout is None:
+            raise BenchError("the load generator has no stdout pipe")
         for line in gen.stdout:  # bounded: load.py ends by itself; the deadline kills it
             if time.monotonic() > deadline:
                 break

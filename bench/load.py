@@ -187,8 +187,9 @@ class _RawConnection(asyncio.Protocol):
 
     async def send(self, data: bytes) -> tuple[int, bytes]:
         loop = asyncio.get_running_loop()
+        if self.transport is None:
+            raise ConnectionError("not connected")
         self.waiter = loop.create_future()
-        assert self.transport is not None
         self.transport.write(data)
         return await self.waiter
 
@@ -446,7 +447,7 @@ async def open_loop(client: Any, check: Check, *, rate: float, duration: float,
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
         if inflight:
-            done, pending = await asyncio.wait(inflight, timeout=DRAIN_TIMEOUT)
+            _, pending = await asyncio.wait(inflight, timeout=DRAIN_TIMEOUT)
             for task in pending:
                 task.cancel()
                 if res is not None:
@@ -474,8 +475,9 @@ def make_check(expect: bytes | None, expect_status: int = 200) -> Check:
     return check
 
 
-async def run(args: argparse.Namespace,
-              on_measure: Callable[[str], None] | None = None) -> Result:
+def read_requests(
+        args: argparse.Namespace) -> tuple[list[bytes], list[dict[str, str]] | None]:
+    """The request bodies and, if given, each request's own headers (read before the run)."""
     with open(args.bodies, "rb") as f:
         bodies = [line.rstrip(b"\n") for line in f if line.strip()]
     if not bodies:
@@ -487,6 +489,12 @@ async def run(args: argparse.Namespace,
         if len(per_request) != len(bodies):
             raise SystemExit(f"{args.headers_file}: {len(per_request)} lines for "
                              f"{len(bodies)} bodies")
+    return bodies, per_request
+
+
+async def run(args: argparse.Namespace,
+              on_measure: Callable[[str], None] | None = None) -> Result:
+    bodies, per_request = read_requests(args)
     headers = dict(h.split(":", 1) for h in args.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
     conns = args.concurrency if args.mode == "closed" else args.max_connections

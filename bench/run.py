@@ -43,7 +43,7 @@ from typing import Any
 
 sys.dont_write_bytecode = True  # before the imports below: leave no __pycache__ in bench/
 
-from harness import (  # noqa: E402
+from harness import (  # noqa: E402 - after dont_write_bytecode
     CURRENCY,
     Row,
     Server,

@@ -22,8 +22,8 @@ import argparse
 import os
 from pathlib import Path
 
-import ccm_gateway.app as app_module
 import ccm_gateway.api.schema as schema_module
+import ccm_gateway.app as app_module
 
 VARIANT = os.environ.get("BENCH_VARIANT", "none")
 

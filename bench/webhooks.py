@@ -54,7 +54,7 @@ from typing import Any
 
 sys.dont_write_bytecode = True  # before the imports below: leave no __pycache__ in bench/
 
-from harness import (  # noqa: E402
+from harness import (  # noqa: E402 - after dont_write_bytecode
     BenchError,
     Row,
     Server,
@@ -78,7 +78,7 @@ from harness import (  # noqa: E402
     summarise_profile,
     wait_py_spy,
 )
-from load import percentile  # noqa: E402
+from load import percentile  # noqa: E402 - after dont_write_bytecode
 
 SLUGS = {"service": "bench-ingest", "bare": "bench-bare", "lag": "bench-lag"}
 M_INTEGRATION = ("mutation($i: CreateIntegrationInput!) { createIntegration(input: $i) "
@@ -575,7 +575,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.warmup + max(args.duration, args.lag_duration) + 40 > MAX_SIGNED_AGE:
         p.error(f"--warmup + --duration/--lag-duration must stay under "
                 f"{MAX_SIGNED_AGE - 40} s (the callbacks are signed beforehand)")
-    if not 0 < args.duration or not 0 <= args.warmup <= 60 or not 0 < args.lag_timeout <= 900:
+    if not args.duration > 0 or not 0 <= args.warmup <= 60 or not 0 < args.lag_timeout <= 900:
         p.error("--duration > 0, --warmup in [0, 60], --lag-timeout in (0, 900]")
     if not 1 <= args.customers <= 10_000 or not 1 <= args.concurrency <= 1024:
         p.error("--customers in [1, 10000], --concurrency in [1, 1024]")

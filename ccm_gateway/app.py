@@ -98,7 +98,8 @@ _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 def http_error_response(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own 404 / 405 in the same JSON shape as every other HTTP error."""
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
     return JSONResponse({"error": _HTTP_ERROR_CODES.get(exc.status_code, "BAD_USER_INPUT"),
                          "detail": exc.detail}, status_code=exc.status_code,
                         headers=exc.headers)
@@ -125,9 +126,9 @@ class GraphQLApp(GraphQL):
         try:
             scope["state"]["principal"] = await self.authenticate(request)
         except Unauthenticated as exc:
-            response = graphql_error_response(exc, scope, {"WWW-Authenticate": "Bearer"})
+            refusal = graphql_error_response(exc, scope, {"WWW-Authenticate": "Bearer"})
             await self.audit_refusal(request, exc)
-            await response(scope, receive, send)
+            await refusal(scope, receive, send)
             return
         principal = scope["state"]["principal"]
         limited = await self.rate_limit(scope, f"principal:{principal.kind}:{principal.subject}")
@@ -206,9 +207,9 @@ class GraphQLApp(GraphQL):
         if decision.allowed:
             return None
         retry_after = decision.retry_after_header
-        exc = RateLimited(f"rate limit exceeded; retry after {retry_after} s",
-                          retryAfter=retry_after)
-        return graphql_error_response(exc, scope, {"Retry-After": str(retry_after)})
+        limited = RateLimited(f"rate limit exceeded; retry after {retry_after} s",
+                              retryAfter=retry_after)
+        return graphql_error_response(limited, scope, {"Retry-After": str(retry_after)})
 
     async def authenticate(self, request: Request) -> Any:
         header = request.headers.get("authorization")
@@ -276,12 +277,12 @@ def create_app(settings: Settings) -> Starlette:
                 problem = await schema_problem(connection, settings.dialect)
                 checks["schema"] = (f"error: {problem}; run `ccm-gateway migrate`" if problem
                                     else "ok")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
                 checks["schema"] = f"error: {exc.__class__.__name__}"
         try:
             await request.app.state.queue.ping()
             checks["queue"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["queue"] = f"error: {exc.__class__.__name__}"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},

@@ -9,12 +9,14 @@ import json
 import os
 import ssl
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from ccm_gateway.config import Settings
 from ccm_gateway.errors import CCMError, ConfigError, ServiceUnreachable
 from ccm_gateway.kit.text import check_text
+
+T = TypeVar("T")
 
 
 def _settings(*, database: bool = False, **overrides: Any) -> Settings:
@@ -130,14 +132,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name, value in overrides.items():
         os.environ[f"CCM_{name.upper()}"] = str(value)
     tls: dict[str, Any] = {}
-    if settings.tls_enabled:
-        tls = {"ssl_certfile": settings.ssl_certfile, "ssl_keyfile": settings.ssl_keyfile,
+    certfile, keyfile = settings.ssl_certfile, settings.ssl_keyfile
+    if certfile and keyfile:  # settings.tls_enabled
+        tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile,
                "ssl_context_factory": functools.partial(
                    _tls_context, min_version=settings.tls_min_version)}
         try:  # an unreadable PEM or a key that does not match: refuse now, by name
             # (an empty passphrase: an encrypted key fails here rather than prompting)
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
-                settings.ssl_certfile, settings.ssl_keyfile, password=lambda: "")
+                certfile, keyfile, password=lambda: "")
         except (ssl.SSLError, OSError) as exc:
             print("configuration error: CCM_SSL_CERTFILE / CCM_SSL_KEYFILE (--ssl-certfile / "
                   f"--ssl-keyfile) do not load as a PEM certificate and its key: {exc}",
@@ -241,7 +244,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
-async def _with_db(work):  # noqa: ANN001 - an async callable
+async def _with_db(work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work()`` with Tortoise initialised on the configured database; a database
     that does not answer is ``ServiceUnreachable``."""
     from tortoise import Tortoise
@@ -399,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    exit_code: int = args.func(args)  # each subcommand's cmd_* function
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
 # default CCM_HOLD_TTL_SECONDS): here, below the ledger, so both read one value.
 MAX_HOLD_TTL = timedelta(days=90)
 
-DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"
+# Public on purpose: the development default, which CCM_ENV=prod refuses to start with.
+DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"  # noqa: S105 - the public dev default
 DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
 
 
@@ -131,9 +132,9 @@ def parse_trusted_issuers(raw: str) -> tuple[TrustedIssuer, ...]:
         issuer.check(label)
         issuers.append(issuer)
     seen = [i.issuer for i in issuers]
-    for issuer in seen:
-        if seen.count(issuer) > 1:
-            raise ConfigError(f"{name}: issuer {issuer!r} is listed twice")
+    for url in seen:
+        if seen.count(url) > 1:
+            raise ConfigError(f"{name}: issuer {url!r} is listed twice")
     return tuple(issuers)
 
 
@@ -150,8 +151,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_seconds: int = 900
-    token_issuer: str = "ccm-gateway"
-    token_audience: str = "ccm-gateway"
+    token_issuer: str = "ccm-gateway"  # noqa: S105 - a name in the tokens, not a secret
+    token_audience: str = "ccm-gateway"  # noqa: S105 - a name in the tokens, not a secret
     hold_ttl_seconds: int = 7 * 24 * 3600
     max_page_size: int = 100
     default_page_size: int = 20
@@ -231,7 +232,8 @@ class Settings:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = self.host
-        if host in ("", "0.0.0.0", "::"):  # every interface: loopback is one of them
+        # Every interface: loopback is one of them.
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 - compared with, never bound
             host = "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"
@@ -501,5 +503,12 @@ def _parse(name: str, raw: str, type_: Any) -> Any:
     return raw
 
 
-__all__ = ["Settings", "TrustedIssuer", "parse_trusted_issuers", "DEV_SECRET_KEY",
-           "DEFAULT_DATABASE_URL", "redact_url", "secret_key_problem"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEV_SECRET_KEY",
+    "Settings",
+    "TrustedIssuer",
+    "parse_trusted_issuers",
+    "redact_url",
+    "secret_key_problem",
+]

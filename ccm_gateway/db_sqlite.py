@@ -19,9 +19,11 @@ tortoise's own engine, changed in two ways:
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from typing import Any
 
+import aiosqlite
 from tortoise.backends.base.client import ConnectionWrapper
 from tortoise.backends.sqlite.client import (
     SqliteClient as TortoiseSqliteClient,
@@ -34,8 +36,8 @@ from tortoise.connection import get_connections
 from tortoise.exceptions import OperationalError
 
 
-class _ConnectionWrapper(ConnectionWrapper):
-    async def __aenter__(self) -> Any:
+class _ConnectionWrapper(ConnectionWrapper[aiosqlite.Connection]):
+    async def __aenter__(self) -> aiosqlite.Connection:
         await self._lock.acquire()
         try:
             await self.ensure_connection()
@@ -81,13 +83,11 @@ class SqliteClient(TortoiseSqliteClient):
             # Opened but a pragma failed ("file is not a database"): start afresh next time.
             if self._connection is not None:
                 connection, self._connection = self._connection, None
-                try:
+                with contextlib.suppress(Exception):  # the first error is the one to raise
                     await connection.close()
-                except Exception:  # noqa: BLE001, S110 - the first error is the one to raise
-                    pass
             raise
 
-    def acquire_connection(self) -> ConnectionWrapper:
+    def acquire_connection(self) -> ConnectionWrapper[aiosqlite.Connection]:
         return _ConnectionWrapper(self._lock, self)
 
     def _in_transaction(self) -> _TransactionContext:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ccm_gateway.errors import Forbidden
 
 if TYPE_CHECKING:
+    from tortoise.models import Model
     from tortoise.queryset import QuerySet
 
-QueryT = TypeVar("QueryT", bound="QuerySet[Any]")
+ModelT = TypeVar("ModelT", bound="Model")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,8 @@ class Principal:
                      partner_id=self.partner_id)
 
 
-def readable_by(principal: Principal, query: QueryT, partner_field: str) -> QueryT:
+def readable_by(principal: Principal, query: QuerySet[ModelT],
+                partner_field: str) -> QuerySet[ModelT]:
     """``query`` narrowed to the rows ``principal`` may read: a partner principal reads only
     what belongs to its own customers. ``partner_field`` is the path from the queried model to
     the owning customer's ``partner_id``. Each domain's readable-by-principal queries go

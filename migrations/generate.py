@@ -44,8 +44,8 @@ REPO_ROOT = HERE.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from ccm_gateway.config import Settings  # noqa: E402
-from ccm_gateway.db import migrate, migrations_dir, tortoise_config  # noqa: E402
+from ccm_gateway.config import Settings  # noqa: E402 - after the sys.path insert
+from ccm_gateway.db import migrate, migrations_dir, tortoise_config  # noqa: E402 - after the sys.path insert
 
 DIALECTS = ("sqlite", "postgres")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
@@ -205,7 +205,8 @@ async def _aerich_init_db(dialect: str, database_url: str) -> Path:
     if location.exists():
         shutil.rmtree(location)
     settings = Settings(database_url=database_url)
-    assert settings.dialect == dialect, (settings.dialect, dialect)
+    if settings.dialect != dialect:
+        raise SystemExit(f"{database_url} is a {settings.dialect} URL, not {dialect}")
     # A context of our own: Command.init_db() calls Tortoise.init(), which
     # re-initialises whatever context is current.
     async with TortoiseContext():

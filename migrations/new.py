@@ -22,9 +22,9 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
-from ccm_gateway.config import Settings  # noqa: E402
-from ccm_gateway.db import migrate, migrations_dir, tortoise_config  # noqa: E402
-from migrations.generate import DEFAULT_POSTGRES_URL, DIALECTS, temp_database  # noqa: E402
+from ccm_gateway.config import Settings  # noqa: E402 - after the sys.path insert
+from ccm_gateway.db import migrate, migrations_dir, tortoise_config  # noqa: E402 - after the sys.path insert
+from migrations.generate import DEFAULT_POSTGRES_URL, DIALECTS, temp_database  # noqa: E402 - after the sys.path insert
 
 
 async def _new(dialect: str, name: str, postgres_url: str) -> str | None:

@@ -103,9 +103,13 @@ class GraphQLResult:
     status: int
     body: dict[str, Any]
 
+    def assert_ok(self) -> None:
+        """The call succeeded: no GraphQL errors."""
+        assert not self.body.get("errors"), self.body.get("errors")
+
     @property
     def data(self) -> dict[str, Any]:
-        assert not self.body.get("errors"), self.body.get("errors")
+        self.assert_ok()
         return self.body["data"]
 
     @property

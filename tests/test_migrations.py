@@ -9,7 +9,6 @@ if ``CI=true``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -100,7 +99,7 @@ async def temp_database(dialect: str, tmp_path: Path) -> AsyncIterator[str]:
 
     try:
         admin = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {exc!r}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)

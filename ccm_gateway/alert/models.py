@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -22,7 +23,7 @@ class Alert(Model):
     message = fields.CharField(max_length=500)
     customer_id = fields.UUIDField(null=True, db_index=True)
     integration_id = fields.UUIDField(null=True, db_index=True)
-    details = fields.JSONField(default=dict)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:

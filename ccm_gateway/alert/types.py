@@ -4,7 +4,6 @@ who see only their own customers, cannot list them."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,15 +14,16 @@ from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.principal import Permission as P
 
-AlertSeverity = strawberry.enum(
-    Enum("AlertSeverity", {k.name: k.value for k in models.AlertSeverity}))
+# The models' enums are the GraphQL enums: strawberry exposes an Enum under its class
+# name, with the members' names as values.
+AlertSeverity = models.AlertSeverity
 
 
 @strawberry.type
 class Alert:
     id: strawberry.ID
     kind: str
-    severity: AlertSeverity  # type: ignore[valid-type]
+    severity: AlertSeverity
     message: str
     customer_id: strawberry.ID | None
     integration_id: strawberry.ID | None
@@ -37,7 +37,7 @@ class Alert:
                    customer_id=strawberry.ID(str(m.customer_id)) if m.customer_id else None,
                    integration_id=(strawberry.ID(str(m.integration_id))
                                    if m.integration_id else None),
-                   details=m.details, created_at=m.created_at)
+                   details=JSON(m.details), created_at=m.created_at)
 
 
 @strawberry.type

@@ -62,7 +62,8 @@ from ccm_gateway.site.models import Site
 
 def _column(model: type[Model], name: str) -> int:
     length = model._meta.fields_map[name].max_length  # type: ignore[attr-defined]
-    assert isinstance(length, int), f"{model.__name__}.{name} has no max_length"
+    if not isinstance(length, int):
+        raise TypeError(f"{model.__name__}.{name} has no max_length")
     return length
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -44,7 +45,7 @@ CACHE_SIZE = 512
 # Built once: QueryDepthLimiter / MaxAliasesLimiter would build new rule classes
 # per request, and the validation cache keys on those classes, so it never hit.
 # Parsing and validating took about half of a request's CPU before the caches.
-_LIMIT_RULES = [
+_LIMIT_RULES: list[type[ASTValidationRule]] = [
     query_depth_limiter.create_validator(MAX_DEPTH, None, None),
     max_aliases.create_validator(MAX_ALIASES),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,8 +102,8 @@ async def verify_chains() -> tuple[int, list[ChainProblem]]:
     problems: list[ChainProblem] = []
     checked = 0
     async with in_transaction() as conn:
-        streams = await AuditEvent.all().using_db(conn).distinct().values_list("stream", flat=True)
-        for stream in streams:
+        streams = await AuditEvent.all().using_db(conn).distinct().values_list("stream")
+        for (stream,) in streams:
             prev_hash, expected_seq = GENESIS_HASH, 1
             async for event in _iter_stream(stream, conn):
                 checked += 1
@@ -117,7 +118,7 @@ async def verify_chains() -> tuple[int, list[ChainProblem]]:
     return checked, problems
 
 
-async def _iter_stream(stream: str, conn: Any, batch: int = 1000):
+async def _iter_stream(stream: str, conn: Any, batch: int = 1000) -> AsyncIterator[AuditEvent]:
     after = 0
     while True:
         rows = (

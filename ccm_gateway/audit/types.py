@@ -34,9 +34,11 @@ class AuditEvent:
     def of(cls, m: models.AuditEvent) -> AuditEvent:
         return cls(id=strawberry.ID(str(m.id)), stream=m.stream, seq=m.seq,
                    actor_type=m.actor_type, actor_id=m.actor_id, action=m.action,
-                   object_type=m.object_type, object_id=m.object_id, before=m.before,
-                   after=m.after, request_id=m.request_id, created_at=m.created_at,
-                   prev_hash=m.prev_hash, hash=m.hash)
+                   object_type=m.object_type, object_id=m.object_id,
+                   before=None if m.before is None else JSON(m.before),
+                   after=None if m.after is None else JSON(m.after),
+                   request_id=m.request_id, created_at=m.created_at, prev_hash=m.prev_hash,
+                   hash=m.hash)
 
 
 @strawberry.input

@@ -265,9 +265,9 @@ async def _token(request: Request) -> Response:
 
 async def jwks_endpoint(request: Request) -> Response:
     tokens: TokenService = request.app.state.tokens
-    assert tokens.keys is not None
-    await tokens.keys.current()  # publish a key even before the first token
-    return JSONResponse(await tokens.keys.jwks(), headers={"Cache-Control": "max-age=60"})
+    keys = tokens.key_ring()
+    await keys.current()  # publish a key even before the first token
+    return JSONResponse(await keys.jwks(), headers={"Cache-Control": "max-age=60"})
 
 
 async def metadata_endpoint(request: Request) -> Response:

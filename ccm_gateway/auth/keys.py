@@ -13,6 +13,7 @@ Each key verifies only under its own algorithm.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ class KeyRing:
             new = await self._create(algorithm)
             rows = await SigningKey.filter(retired_at=None).order_by("created_at", "id")
             cutoff = new.created_at - self._max_token_age
-            for older, newer in zip(rows, rows[1:], strict=False):
+            for older, newer in itertools.pairwise(rows):
                 if newer.created_at <= cutoff:
                     older.retired_at = new.created_at
                     await older.save(update_fields=["retired_at"])
@@ -106,7 +107,8 @@ class KeyRing:
         row = await SigningKey.create(kid=kid, algorithm=algorithm, private_jwk=sealed,
                                       created_at=datetime.now(UTC))
         self._private[kid] = key
-        self._public[kid] = PublicKey(kid, algorithm, _import(algorithm, key.as_dict(private=False)))
+        public = _import(algorithm, key.as_dict(private=False))
+        self._public[kid] = PublicKey(kid, algorithm, public)
         return row
 
     def _private_key(self, row: SigningKey) -> Key:

@@ -47,7 +47,7 @@ class TrustedIssuerRecord(Model):
     issuer = fields.CharField(max_length=500, unique=True)
     audience = fields.CharField(max_length=500)
     role_claim = fields.CharField(max_length=100)
-    role_map = fields.JSONField()
+    role_map: fields.JSONField[dict[str, str]] = fields.JSONField()
     partner_claim = fields.CharField(max_length=100)
     algorithms = fields.CharField(max_length=255)  # space separated
     enabled = fields.BooleanField(default=True)

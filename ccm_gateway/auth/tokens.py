@@ -65,11 +65,16 @@ class TokenService:
             claims["partner"] = partner_id
         return jwt.encode({"alg": "HS256"}, claims, self._key, algorithms=ALGORITHMS)
 
+    def key_ring(self) -> KeyRing:
+        """The asymmetric signing keys; only the server's TokenService has them."""
+        if self.keys is None:
+            raise RuntimeError("TokenService was built without a KeyRing")
+        return self.keys
+
     async def issue_client_token(self, client_id: str, roles: list[str],
                                  scopes: list[str]) -> tuple[str, int]:
         """An access token for an API client, signed with the current asymmetric key."""
-        assert self.keys is not None, "TokenService was built without a KeyRing"
-        kid, alg, key = await self.keys.current()
+        kid, alg, key = await self.key_ring().current()
         now = int(time.time())
         claims = {
             "iss": self._issuer, "aud": self._audience, "sub": client_id, "iat": now,
@@ -116,7 +121,7 @@ class TokenService:
             roles = _parse_roles(claims.get("roles") or [])
         except BadInput:
             raise Unauthenticated("invalid token: unknown role", reason="unknown_role") from None
-        kind = claims.get("kind") if claims.get("kind") in ("user", "client") else "user"
+        kind = "client" if claims.get("kind") == "client" else "user"
         principal = Principal.from_roles(str(claims["sub"]), kind, frozenset(roles),
                                          partner_id=claims.get("partner"))
         if kid is not None:

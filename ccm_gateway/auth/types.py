@@ -24,14 +24,16 @@ from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
 from ccm_gateway.principal import Permission as P
 from ccm_gateway.principal import Role
 
-ApiClientRole = strawberry.enum(Enum("ApiClientRole", {r.name: r.value for r in Role}))
+# The roles themselves, named for this API (the members' names are the values).
+strawberry.enum(Role, name="ApiClientRole")
+ApiClientRole = Role
 
 
 @strawberry.type(description="A machine client. Its secret is never shown after it is made.")
 class ApiClient:
     client_id: str
     name: str
-    roles: list[ApiClientRole]  # type: ignore[valid-type]
+    roles: list[ApiClientRole]
     scopes: list[str]
     expires_at: datetime | None
     revoked_at: datetime | None
@@ -62,7 +64,7 @@ class RotateApiClientSecretPayload:
 @strawberry.input
 class CreateApiClientInput:
     name: str
-    roles: list[ApiClientRole]  # type: ignore[valid-type]
+    roles: list[ApiClientRole]
     scopes: list[str] | None = strawberry.field(
         default=None, description="Permission names; default: all that the roles grant.")
     expires_at: datetime | None = None
@@ -98,21 +100,23 @@ def _field(error: BadInput, names: dict[str, str]) -> BadInput:
 _INPUT_FIELDS = {"role": "roles", "scope": "scopes", "expires_at": "expiresAt"}
 
 
-TrustedIssuerSource = strawberry.enum(Enum("TrustedIssuerSource", {
-    "ENVIRONMENT": trusted_issuers.ENVIRONMENT, "API": trusted_issuers.API}),
+@strawberry.enum(
     description="ENVIRONMENT: CCM_TRUSTED_ISSUERS, read-only here; API: managed here.")
+class TrustedIssuerSource(Enum):
+    ENVIRONMENT = trusted_issuers.ENVIRONMENT
+    API = trusted_issuers.API
 
 
 @strawberry.type(description="A claim value of the issuer's role claim and the role it grants.")
 class RoleMapping:
     claim_value: str
-    role: ApiClientRole  # type: ignore[valid-type]
+    role: ApiClientRole
 
 
 @strawberry.input
 class RoleMappingInput:
     claim_value: str
-    role: ApiClientRole  # type: ignore[valid-type]
+    role: ApiClientRole
 
 
 @strawberry.type(description="An OIDC provider of a partner portal whose access tokens are "
@@ -125,7 +129,7 @@ class TrustedIssuer:
     partner_claim: str
     algorithms: list[str]
     enabled: bool
-    source: TrustedIssuerSource  # type: ignore[valid-type]
+    source: TrustedIssuerSource
     created_at: datetime | None
     updated_at: datetime | None
 

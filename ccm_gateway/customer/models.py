@@ -36,7 +36,8 @@ class Customer(Model):
 
 
 class ExternalRef(Model):
-    id = fields.BigIntField(primary_key=True)
+    # Annotated: BigIntField drops IntField's type parameter, so mypy would see Any.
+    id: fields.Field[int] = fields.BigIntField(primary_key=True)
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="external_refs", on_delete=fields.RESTRICT
     )

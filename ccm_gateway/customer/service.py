@@ -285,13 +285,13 @@ async def list_customers(
         # written, so no float touches a balance), in NUMERIC so large balances cannot
         # overflow PostgreSQL's BIGINT.
         num, den = Decimal(repr(flt.utilization_above)).as_integer_ratio()
-        query = query.filter(
-            id__in=RawSQL(
-                "(SELECT customer_id FROM credit_account WHERE "
-                f"CAST(posted_balance_minor + held_minor AS NUMERIC) * {den} "
-                f"> CAST(credit_limit_minor AS NUMERIC) * {num})"
-            )
+        # Only the ratio's two ints are formatted in, never the caller's text.
+        above = (
+            "(SELECT customer_id FROM credit_account WHERE "  # noqa: S608 - two ints only
+            f"CAST(posted_balance_minor + held_minor AS NUMERIC) * {den} "
+            f"> CAST(credit_limit_minor AS NUMERIC) * {num})"
         )
+        query = query.filter(id__in=RawSQL(above))
     if after:
         name, last_id = decode_cursor(after, 2)
         query = query.filter(Q(name__gt=name)

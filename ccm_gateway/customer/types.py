@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from tortoise.transactions import in_transaction
@@ -31,9 +30,10 @@ from ccm_gateway.ledger.types import (
 )
 from ccm_gateway.principal import Permission as P
 
-CustomerStatus = strawberry.enum(
-    Enum("CustomerStatus", {k.name: k.value for k in models.CustomerStatus}))
-RiskProfile = strawberry.enum(Enum("RiskProfile", {k.name: k.value for k in models.RiskProfile}))
+# The models' enums are the GraphQL enums: strawberry exposes an Enum under its class
+# name, with the members' names as values.
+CustomerStatus = models.CustomerStatus
+RiskProfile = models.RiskProfile
 
 
 @strawberry.type
@@ -66,7 +66,11 @@ class Customer:
                    updated_at=m.updated_at)
 
     async def _account(self, info: CtxInfo) -> ledger_models.CreditAccount:
-        return await info.context.loaders.of(ledger_service.accounts_by_customer).load(self._m.id)
+        loader = info.context.loaders.of(ledger_service.accounts_by_customer)
+        account = await loader.load(self._m.id)
+        if account is None:  # made with the customer, in the same transaction
+            raise LookupError(f"customer {self._m.id} has no credit account")
+        return account
 
     @strawberry.field
     async def credit_account(self, info: CtxInfo) -> CreditAccount:
@@ -128,11 +132,11 @@ class CreateCustomerInput:
     name: str
     segment: str
     currency: str
-    risk_profile: RiskProfile = RiskProfile.MEDIUM  # type: ignore[attr-defined]
-    status: CustomerStatus = CustomerStatus.ACTIVE  # type: ignore[attr-defined]
+    risk_profile: RiskProfile = RiskProfile.MEDIUM
+    status: CustomerStatus = CustomerStatus.ACTIVE
     credit_limit: MoneyInput | None = None
     net_days: int = 30
-    invoicing_cycle: InvoicingCycle = InvoicingCycle.MONTHLY  # type: ignore[attr-defined]
+    invoicing_cycle: InvoicingCycle = InvoicingCycle.MONTHLY
     partner_id: str | None = None
     external_refs: list[ExternalRefInput] | None = None
     idempotency_key: str | None = None

@@ -97,8 +97,8 @@ def _format_rate(value: Decimal) -> str:
 
 
 def _check_currency(code: Any, field: str) -> str:
-    currency_exponent(code, field=field)
-    return code
+    currency_exponent(code, field=field)  # refuses anything but a known code, a str
+    return str(code)
 
 
 def _check_aware(value: Any, field: str) -> datetime:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
@@ -27,7 +28,7 @@ class _Requires(BasePermission):
         return True
 
 
-def requires(permission: Permission) -> list[PermissionExtension]:
+def requires(permission: Permission) -> list[FieldExtension]:
     return [PermissionExtension(permissions=[_Requires(permission)], use_directives=False)]
 
 
@@ -70,7 +71,8 @@ class Connection(Generic[T]):
     @classmethod
     def of(cls, page: Page, to_node: Any) -> Connection[T]:
         return cls(
-            edges=[Edge(node=to_node(item), cursor=c) for item, c in zip(page.items, page.cursors)],
+            edges=[Edge(node=to_node(item), cursor=c)
+                   for item, c in zip(page.items, page.cursors, strict=True)],
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
         )
 

@@ -214,8 +214,10 @@ class QueryCost(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         settings = getattr(ctx.context, "settings", _DEFAULT_SETTINGS)
-        assert ctx.graphql_document is not None
-        plan = self.plans.get(ctx.schema._schema, ctx.graphql_document, ctx.query,
+        document = ctx.graphql_document
+        if document is None:  # strawberry parses before it executes
+            raise RuntimeError("an operation reached execution unparsed")
+        plan = self.plans.get(ctx.schema._schema, document, ctx.query,
                               ctx.operation_name)
         cost = plan.cost(ctx.variables or {}, settings.default_page_size)
         if cost > settings.max_query_cost:

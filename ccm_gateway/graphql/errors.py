@@ -42,7 +42,7 @@ def map_error(error: GraphQLError, request_id: str | None, *, suggestions: bool 
     if isinstance(original, CCMError):
         message, extensions = original.message, original.extensions()
     elif unavailable is not None:
-        if settings is not None:
+        if settings is not None and original is not None:  # unavailable implies an original
             report_unavailable(settings, original)
         message, extensions = unavailable.message, unavailable.extensions()
     elif original is None or isinstance(original, GraphQLError):

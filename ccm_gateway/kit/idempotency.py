@@ -31,14 +31,15 @@ LEGACY_OWNER = ""
 class IdempotencyRecord(Model):
     """The first outcome of a keyed write, replayed for the same key and request."""
 
-    id = fields.BigIntField(primary_key=True)
+    # Annotated: BigIntField drops IntField's type parameter, so mypy would see Any.
+    id: fields.Field[int] = fields.BigIntField(primary_key=True)
     scope = fields.CharField(max_length=64)
     # Whose key it is (idempotency.key_owner): one caller's key never blocks another's.
     # Records from before keys had owners carry "" and replay for any caller.
     owner = fields.CharField(max_length=250)
     key = fields.CharField(max_length=200)
     request_hash = fields.CharField(max_length=64)
-    response = fields.JSONField()
+    response: fields.JSONField[dict[str, Any]] = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

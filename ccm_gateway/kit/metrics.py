@@ -25,6 +25,7 @@ wrong label names) raises ``ValueError`` at once; that is a bug, not an outage.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import math
@@ -72,7 +73,7 @@ class Family:
         if self.kind == "histogram":
             bounds = self.buckets
             if not bounds or not all(math.isfinite(b) for b in bounds) or any(
-                    a >= b for a, b in zip(bounds, bounds[1:])):
+                    a >= b for a, b in itertools.pairwise(bounds)):
                 raise ValueError(f"{self.name}: buckets must be finite and increasing")
         elif self.buckets:
             raise ValueError(f"{self.name}: only a histogram has buckets")
@@ -123,10 +124,10 @@ class Metrics:
         # Buffered: counts add up in memory and ``flush()`` writes them in one round
         # trip (the API flushes every second), which keeps Redis off the request path.
         # A crash loses at most the unflushed second; metrics are not the ledger.
-        self._pending: dict[str, dict[str, int]] | None = {} if buffered else None
+        self._buffered = buffered
+        self._pending: dict[str, dict[str, int]] = {}
 
     def _add(self, key: str, field: str, amount: int) -> None:
-        assert self._pending is not None
         fields = self._pending.setdefault(key, {})
         fields[field] = fields.get(field, 0) + amount
 
@@ -155,7 +156,7 @@ class Metrics:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
             raise ValueError(f"{name}: a counter goes up by a whole number, not {amount!r}")
         series = _series(family, labels)
-        if self._pending is not None:
+        if self._buffered:
             self._add(self.prefix + name, series, amount)
             return
         try:
@@ -174,7 +175,7 @@ class Metrics:
         series = _series(family, labels)
         bucket = bisect_left(family.buckets, value)  # "le" is inclusive
         key = self.prefix + name
-        if self._pending is not None:
+        if self._buffered:
             self._add(key, f"{bucket}:{series}", 1)
             self._add(key, f"sum:{series}", round(value * 1_000_000))
             return
@@ -331,7 +332,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-__all__ = ["FAMILIES", "Family", "MAX_LABEL_VALUE_LENGTH", "Metrics"]
+__all__ = ["FAMILIES", "MAX_LABEL_VALUE_LENGTH", "Family", "Metrics"]
 
 
 async def flush_every_second(metrics: Metrics) -> None:

@@ -99,8 +99,9 @@ async def page_newest_first(query: Any, *, time_field: str, first: int, after: s
         if at.tzinfo is None:
             raise invalid_cursor()
         last_id = cursor_id(last_text, id_type)
-        query = query.filter(Q(**{f"{time_field}__lt": at})
-                             | Q(**{time_field: at, "id__lt": last_id}))
+        older: dict[str, Any] = {f"{time_field}__lt": at}
+        same_time_lower_id: dict[str, Any] = {time_field: at, "id__lt": last_id}
+        query = query.filter(Q(**older) | Q(**same_time_lower_id))
     rows = await query.order_by(f"-{time_field}", "-id").limit(first + 1)
     return Page.of(rows, first,
                    lambda row: encode_cursor(getattr(row, time_field).isoformat(), row.id))

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:  # only for the relations' types; Tortoise resolves "models.X" itself
+    from ccm_gateway.customer.models import Customer
+    from ccm_gateway.site.models import Site
 
 
 class InvoicingCycle(StrEnum):
@@ -41,14 +46,15 @@ class CreditAccount(Model):
     """One per customer. Cached balances move only with the entries and holds that cause them."""
 
     id = fields.UUIDField(primary_key=True)
-    customer = fields.OneToOneField(
+    customer: fields.OneToOneRelation[Customer] = fields.OneToOneField(
         "models.Customer", related_name="credit_account", on_delete=fields.RESTRICT
     )
     customer_id: object
     currency = fields.CharField(max_length=3)
-    credit_limit_minor = fields.BigIntField(default=0)
-    posted_balance_minor = fields.BigIntField(default=0)
-    held_minor = fields.BigIntField(default=0)
+    # Annotated: BigIntField drops IntField's type parameter, so mypy would see Any.
+    credit_limit_minor: fields.Field[int] = fields.BigIntField(default=0)
+    posted_balance_minor: fields.Field[int] = fields.BigIntField(default=0)
+    held_minor: fields.Field[int] = fields.BigIntField(default=0)
     net_days = fields.IntField(default=30)
     invoicing_cycle = fields.CharEnumField(
         InvoicingCycle, max_length=16, default=InvoicingCycle.MONTHLY
@@ -63,16 +69,17 @@ class CreditAccount(Model):
 class SiteLimit(Model):
     """A sub-limit on what a customer may owe and hold at one site."""
 
-    id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField(
+    id: fields.Field[int] = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[CreditAccount] = fields.ForeignKeyField(
         "models.CreditAccount", related_name="site_limits", on_delete=fields.RESTRICT
     )
     account_id: object
-    site = fields.ForeignKeyField("models.Site", related_name="limits", on_delete=fields.RESTRICT)
+    site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
+        "models.Site", related_name="limits", on_delete=fields.RESTRICT)
     site_id: object
-    limit_minor = fields.BigIntField()
-    posted_minor = fields.BigIntField(default=0)
-    held_minor = fields.BigIntField(default=0)
+    limit_minor: fields.Field[int] = fields.BigIntField()
+    posted_minor: fields.Field[int] = fields.BigIntField(default=0)
+    held_minor: fields.Field[int] = fields.BigIntField(default=0)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -84,18 +91,18 @@ class LedgerEntry(Model):
     """Append-only. Positive amounts raise what the customer owes, negative ones lower it."""
 
     id = fields.UUIDField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[CreditAccount] = fields.ForeignKeyField(
         "models.CreditAccount", related_name="entries", on_delete=fields.RESTRICT
     )
     account_id: object
-    site = fields.ForeignKeyField(
+    site: fields.ForeignKeyNullableRelation[Site] = fields.ForeignKeyField(
         "models.Site", related_name="entries", null=True, on_delete=fields.RESTRICT
     )
     site_id: object
     kind = fields.CharEnumField(EntryKind, max_length=16)
-    amount_minor = fields.BigIntField()
+    amount_minor: fields.Field[int] = fields.BigIntField()
     currency = fields.CharField(max_length=3)
-    original_amount_minor = fields.BigIntField(null=True)
+    original_amount_minor: fields.Field[int | None] = fields.BigIntField(null=True)
     original_currency = fields.CharField(max_length=3, null=True)
     fx_rate = fields.CharField(max_length=40, null=True)
     source_type = fields.CharEnumField(SourceType, max_length=16)
@@ -103,17 +110,17 @@ class LedgerEntry(Model):
     idempotency_key = fields.CharField(max_length=200, null=True)
     external_ref = fields.CharField(max_length=200, null=True)
     description = fields.CharField(max_length=500, null=True)
-    reverses = fields.OneToOneField(
+    reverses: fields.OneToOneNullableRelation[LedgerEntry] = fields.OneToOneField(
         "models.LedgerEntry", related_name="reversed_by", null=True, on_delete=fields.RESTRICT
     )
     reverses_id: object
     # The payment a refund gives money back from; refunds of one payment never exceed it.
-    refunds = fields.ForeignKeyField(
+    refunds: fields.ForeignKeyNullableRelation[LedgerEntry] = fields.ForeignKeyField(
         "models.LedgerEntry", related_name="refunded_by", null=True, on_delete=fields.RESTRICT,
         db_index=True,
     )
     refunds_id: object
-    hold = fields.ForeignKeyField(
+    hold: fields.ForeignKeyNullableRelation[Hold] = fields.ForeignKeyField(
         "models.Hold", related_name="entries", null=True, on_delete=fields.RESTRICT
     )
     hold_id: object
@@ -128,16 +135,16 @@ class LedgerEntry(Model):
 
 class Hold(Model):
     id = fields.UUIDField(primary_key=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[CreditAccount] = fields.ForeignKeyField(
         "models.CreditAccount", related_name="holds", on_delete=fields.RESTRICT
     )
     account_id: object
-    site = fields.ForeignKeyField(
+    site: fields.ForeignKeyNullableRelation[Site] = fields.ForeignKeyField(
         "models.Site", related_name="holds", null=True, on_delete=fields.RESTRICT
     )
     site_id: object
-    amount_minor = fields.BigIntField()
-    captured_minor = fields.BigIntField(default=0)
+    amount_minor: fields.Field[int] = fields.BigIntField()
+    captured_minor: fields.Field[int] = fields.BigIntField(default=0)
     currency = fields.CharField(max_length=3)
     status = fields.CharEnumField(HoldStatus, max_length=16, default=HoldStatus.PENDING)
     reference = fields.CharField(max_length=200, null=True)

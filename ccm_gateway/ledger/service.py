@@ -404,7 +404,8 @@ async def authorize(
     _check_amount(amount_minor)
     currency_exponent(currency)
     if not timedelta(seconds=1) <= expires_in <= MAX_HOLD_TTL:
-        raise BadInput(f"expiresInSeconds must be between 1 and {int(MAX_HOLD_TTL.total_seconds())}",
+        longest = int(MAX_HOLD_TTL.total_seconds())
+        raise BadInput(f"expiresInSeconds must be between 1 and {longest}",
                        field="expiresInSeconds")
     request = {"customer_id": str(customer_id), "amount_minor": amount_minor,
                "currency": currency, "site_id": str(site_id) if site_id else None,
@@ -634,7 +635,8 @@ async def _append(
     await CreditAccount.filter(id=account.id).update(
         posted_balance_minor=F("posted_balance_minor") + amount_minor)
     if site_limit is not None:
-        await SiteLimit.filter(id=site_limit.id).update(posted_minor=F("posted_minor") + amount_minor)
+        await SiteLimit.filter(id=site_limit.id).update(
+            posted_minor=F("posted_minor") + amount_minor)
     entry = await LedgerEntry.create(
         id=uuid.uuid4(), account_id=account.id, site_id=site_id, kind=kind,
         amount_minor=amount_minor, currency=account.currency, source_type=_source_type(actor),
@@ -703,7 +705,8 @@ async def refunded_minor(payment: LedgerEntry) -> int:
         return 0
     undone = await _sum(LedgerEntry.filter(reverses_id__in=[r[0] for r in refunds]),
                         "amount_minor")
-    return sum(r[1] for r in refunds) + undone
+    refunds_minor: int = sum(r[1] for r in refunds)
+    return refunds_minor + undone
 
 
 class PaymentNotFound(NotFound):
@@ -763,10 +766,11 @@ async def refund_payment(
         if amount <= 0:
             return {"payment_id": str(payment.id), "entry_id": None}
         if refunded + amount > paid:
-            raise RefundExceedsPayment(f"refunds of payment {payment_ref!r} would exceed its amount: "
-                           f"{format_minor(refunded, account.currency)} refunded already of "
-                           f"{format_minor(paid, account.currency)} {account.currency}",
-                           field="amount")
+            raise RefundExceedsPayment(
+                f"refunds of payment {payment_ref!r} would exceed its amount: "
+                f"{format_minor(refunded, account.currency)} refunded already of "
+                f"{format_minor(paid, account.currency)} {account.currency}",
+                field="amount")
         if refunded == 0 and amount == paid and original is None:
             entry = await _reverse(actor, account, payment,
                                    reason=description or "refunded in full",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -20,19 +19,22 @@ from ccm_gateway.principal import Permission as P
 from ccm_gateway.site import service as site_service
 from ccm_gateway.site.types import Site
 
-EntryKind = strawberry.enum(Enum("EntryKind", {k.name: k.value for k in models.EntryKind}))
-HoldStatus = strawberry.enum(Enum("HoldStatus", {k.name: k.value for k in models.HoldStatus}))
-InvoicingCycle = strawberry.enum(
-    Enum("InvoicingCycle", {k.name: k.value for k in models.InvoicingCycle}))
-DeclineReason = strawberry.enum(
-    Enum("DeclineReason", {k.name: k.value for k in ledger_service.DeclineReason}))
-SourceType = strawberry.enum(Enum("SourceType", {k.name: k.value for k in models.SourceType}))
+# The models' enums are the GraphQL enums: strawberry exposes an Enum under its class
+# name, with the members' names as values.
+EntryKind = models.EntryKind
+HoldStatus = models.HoldStatus
+InvoicingCycle = models.InvoicingCycle
+DeclineReason = ledger_service.DeclineReason
+SourceType = models.SourceType
 
 
 async def _site(info: CtxInfo, site_id: object) -> Site | None:
     if site_id is None:
         return None
-    return Site.of(await info.context.loaders.of(site_service.sites_by_id).load(site_id))
+    site = await info.context.loaders.of(site_service.sites_by_id).load(site_id)
+    if site is None:  # a foreign key that restricts deletes points at it
+        raise LookupError(f"site {site_id} is referenced but missing")
+    return Site.of(site)
 
 
 @strawberry.type
@@ -301,7 +303,7 @@ async def _readable_customer_id(info: CtxInfo, customer_id: object) -> uuid.UUID
                                                        "customerId")
 
 
-def _opt_uuid(value: object, field: str):
+def _opt_uuid(value: object, field: str) -> uuid.UUID | None:
     return None if value is None else parse_uuid(value, field)
 
 

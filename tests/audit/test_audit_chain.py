@@ -224,7 +224,7 @@ async def test_set_credit_terms_is_audited_with_before_and_after(gql, caller, ma
 async def test_set_site_limit_is_audited(gql, caller, make_customer, make_site):
     customer_id, site_id = await make_customer(), await make_site()
     (await gql(SET_SITE_LIMIT, {"input": {"customerId": customer_id, "siteId": site_id,
-                                          "limit": usd("100.00")}})).data
+                                          "limit": usd("100.00")}})).assert_ok()
 
     await caller.data(SET_SITE_LIMIT, {"input": {"customerId": customer_id, "siteId": site_id,
                                                  "limit": usd("300.00")}},
@@ -379,9 +379,10 @@ async def test_a_refused_mutation_writes_no_audit_event(gql, caller, make_custom
 async def _three_events(gql: Any, make_customer: Any) -> tuple[str, list[dict[str, Any]]]:
     """A customer whose id is the object of three events: create, set limit, set terms."""
     customer_id = await make_customer("100.00")
-    (await gql(SET_LIMIT, {"input": {"customerId": customer_id, "limit": usd("200.00")}})).data
+    limit = {"customerId": customer_id, "limit": usd("200.00")}
+    (await gql(SET_LIMIT, {"input": limit})).assert_ok()
     (await gql(SET_TERMS, {"input": {"customerId": customer_id, "netDays": 10,
-                                     "invoicingCycle": "WEEKLY"}})).data
+                                     "invoicingCycle": "WEEKLY"}})).assert_ok()
     found = await events(gql, objectId=customer_id)
     assert [e["action"] for e in found] == ["credit.set_terms", "credit.set_limit",
                                             "customer.create"]
@@ -533,8 +534,8 @@ async def _assert_append_only() -> None:
 
 # Exactly as in migrations/sqlite/models/0_*_init.py.
 SQLITE_AUDIT_TRIGGERS = {
-    "audit_event_no_update": """CREATE TRIGGER IF NOT EXISTS "audit_event_no_update" BEFORE UPDATE ON "audit_event" BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;""",  # noqa: E501
-    "audit_event_no_delete": """CREATE TRIGGER IF NOT EXISTS "audit_event_no_delete" BEFORE DELETE ON "audit_event" BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;""",  # noqa: E501
+    "audit_event_no_update": """CREATE TRIGGER IF NOT EXISTS "audit_event_no_update" BEFORE UPDATE ON "audit_event" BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;""",  # noqa: E501 - as the migration has it
+    "audit_event_no_delete": """CREATE TRIGGER IF NOT EXISTS "audit_event_no_delete" BEFORE DELETE ON "audit_event" BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;""",  # noqa: E501 - as the migration has it
 }
 
 

@@ -228,7 +228,7 @@ async def test_an_expired_token_is_refused(app, settings, trusted_provider, othe
 async def test_a_forged_payload_is_refused(app, settings, trusted_provider):
     async with gateway(app, settings, trusted(trusted_provider)) as (c, _):
         token = await provider_token(trusted_provider)
-        header, payload, signature = token.split(".")
+        header, _, signature = token.split(".")
         claims = unverified(token)[1] | {"partner": "oidc-partner-b", "roles": ["portal-finance"]}
         forged = f"{header}.{b64(claims)}.{signature}"
         assert_refused(await graphql(c, forged, ME_QUERY), "BadSignatureError")
@@ -246,7 +246,8 @@ async def test_alg_none_is_refused(app, settings, trusted_provider):
 async def test_hs256_signed_with_the_public_key_is_refused(app, settings, trusted_provider):
     async with gateway(app, settings, trusted(trusted_provider)) as (c, _):
         kid = unverified(await provider_token(trusted_provider))[0]["kid"]
-        jwks = httpx.get(f"{trusted_provider}/jwks").json()
+        async with httpx.AsyncClient(timeout=10) as http:
+            jwks = (await http.get(f"{trusted_provider}/jwks")).json()
         [public] = [k for k in jwks["keys"] if k["kid"] == kid]
         pem = RSAKey.import_key(public).as_pem(private=False)
         # joserfc itself refuses a public key as an HMAC secret: sign by hand.

@@ -88,7 +88,7 @@ async def test_rotate_master_reencrypts_every_signing_key_and_integration_secret
 
 
 def test_rotate_master_cli_prints_the_count(monkeypatch, capsys, settings):
-    async def fake_with_db(work):  # noqa: ANN001
+    async def fake_with_db(work):
         return 3
 
     monkeypatch.setattr(cli, "_with_db", fake_with_db)

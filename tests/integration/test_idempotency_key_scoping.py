@@ -12,13 +12,9 @@ from typing import Any
 
 import pytest
 from tortoise.transactions import in_transaction
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     balance,
-    linked_customer,
-    make_integration,
     payment_intent,
-    send,
-    send_stripe,
     settled,
     stripe_event,
 )

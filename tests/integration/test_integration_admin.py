@@ -7,13 +7,9 @@ import json
 import uuid
 
 import pytest
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     CREATE_INTEGRATION,
-    linked_customer,
-    make_integration,
     payment_intent,
-    send,
-    send_stripe,
     settled,
     stripe_event,
 )
@@ -171,7 +167,7 @@ async def test_shipped_profiles_are_listed(gql):
 async def test_uploaded_profile_names_line_and_field_of_an_error(gql):
     upload = """mutation($input: UploadProtocolProfileInput!) {
         uploadProtocolProfile(input: $input) { name source } }"""
-    stripe = open(_profile("stripe")).read()
+    stripe = _profile_source("stripe")
     bad = stripe.replace("name: stripe", "name: acme", 1).replace("scheme: stripe",
                                                                   "scheme: rot13", 1)
     line = bad.splitlines().index("  scheme: rot13") + 1
@@ -179,14 +175,14 @@ async def test_uploaded_profile_names_line_and_field_of_an_error(gql):
     assert result.error_code == "BAD_USER_INPUT"
     assert f"line {line}," in result.errors[0]["message"]
     assert "signature.scheme" in result.errors[0]["message"]
-    shipped = await gql(upload, {"input": {"source": open(_profile("stripe")).read()}})
+    shipped = await gql(upload, {"input": {"source": _profile_source("stripe")}})
     assert shipped.error_code == "CONFLICT"
 
 
-def _profile(name: str) -> str:
+def _profile_source(name: str) -> str:
     from ccm_gateway.db import webhooks_dir
 
-    return str(webhooks_dir() / f"{name}.yaml")
+    return (webhooks_dir() / f"{name}.yaml").read_text()
 
 
 async def test_an_uploaded_profile_serves_a_new_vendor(gql, make_integration, linked_customer,
@@ -194,7 +190,7 @@ async def test_an_uploaded_profile_serves_a_new_vendor(gql, make_integration, li
     upload = """mutation($input: UploadProtocolProfileInput!) {
         uploadProtocolProfile(input: $input) { name source eventTypes } }"""
     name = f"acme-{uuid.uuid4().hex[:6]}"
-    source = open(_profile("stripe")).read().replace("name: stripe", f"name: {name}", 1)
+    source = _profile_source("stripe").replace("name: stripe", f"name: {name}", 1)
     result = await gql(upload, {"input": {"source": source}})
     assert result.data["uploadProtocolProfile"]["source"] == "uploaded"
     hook = await make_integration(name)
@@ -254,10 +250,10 @@ async def test_an_uploaded_profile_in_use_keeps_its_signature_scheme(gql, make_i
     upload = """mutation($input: UploadProtocolProfileInput!) {
         uploadProtocolProfile(input: $input) { name } }"""
     name = f"inuse-{uuid.uuid4().hex[:6]}"
-    stripe_like = open(_profile("stripe")).read().replace("name: stripe", f"name: {name}", 1)
+    stripe_like = _profile_source("stripe").replace("name: stripe", f"name: {name}", 1)
     assert (await gql(upload, {"input": {"source": stripe_like}})).data
     await make_integration(name)
-    bms_like = open(_profile("generic-bms")).read().replace("name: generic-bms",
+    bms_like = _profile_source("generic-bms").replace("name: generic-bms",
                                                             f"name: {name}", 1)
     refused = await gql(upload, {"input": {"source": bms_like}})
     assert refused.error_code == "BAD_USER_INPUT"

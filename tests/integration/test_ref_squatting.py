@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     LINK_REF,
     balance,
-    make_integration,
     payment_intent,
-    send,
-    send_stripe,
     settled,
     stripe_event,
 )
@@ -62,7 +59,7 @@ async def test_a_partner_cannot_link_a_ref_in_an_integrations_system(
 async def test_a_partner_cannot_create_a_customer_with_an_integrations_ref(
         gql, make_integration):
     hook = await make_integration("stripe")
-    partner, token = _partner(gql)
+    _, token = _partner(gql)
     name = f"Squatter {uuid.uuid4().hex[:8]}"
     result = await gql(CREATE, {"input": {
         "name": name, "segment": "haulage", "currency": "USD",

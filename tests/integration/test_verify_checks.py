@@ -15,12 +15,8 @@ from typing import Any
 import pytest
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
-from webhook_kit import (  # noqa: F401 - fixtures
-    linked_customer,
-    make_integration,
+from webhook_kit import (
     payment_intent,
-    send,
-    send_stripe,
     settled,
     stripe_event,
 )

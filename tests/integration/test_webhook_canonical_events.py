@@ -13,14 +13,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     balance,
     entries,
-    linked_customer,
-    make_integration,
     payment_intent,
-    send,
-    send_stripe,
     settled,
     stripe_event,
 )

@@ -40,10 +40,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     balance,
-    linked_customer,
-    make_integration,
     payment_intent,
     stripe_event,
     stripe_headers,

@@ -16,11 +16,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     inbox_count,
-    linked_customer,
-    make_integration,
-    send,
     settled,
     standard_headers,
     stripe_headers,

@@ -13,9 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     inbox_count,
-    make_integration,
     payment_intent,
     stripe_event,
     stripe_headers,

@@ -12,15 +12,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     balance,
     entries,
     inbox_count,
-    linked_customer,
-    make_integration,
     payment_intent,
-    send,
-    send_stripe,
     settled,
     standard_headers,
     stripe_event,

@@ -12,20 +12,17 @@ just times out once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from webhook_kit import (  # noqa: F401 - fixtures
+from webhook_kit import (
     balance,
     entries,
-    linked_customer,
-    make_integration,
     payment_intent,
-    send,
-    send_stripe,
     settled,
     standard_headers,
     stripe_event,
@@ -50,10 +47,8 @@ def refund_barrier(monkeypatch: pytest.MonkeyPatch):
         arrived += 1
         if arrived >= 2:
             both.set()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(both.wait(), timeout=2.0)
-        except TimeoutError:
-            pass
         return value
 
     monkeypatch.setattr(ledger_service, "refunded_minor", held)

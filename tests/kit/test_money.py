@@ -83,7 +83,8 @@ def test_parse_refuses_more_decimals_than_the_currency_has(text: str, currency: 
 @pytest.mark.parametrize("text", [
     "1e3", "1E3", "1.5e2", "1e-2", "inf", "Infinity", "nan", "NaN", "0x10", "1_000",
     "1,000.00", "+10", ".5", "10.", "", "   ", "ten", "1 000", "--1", "10.00 USD",
-    "１０.００", "١٠",  # digits of other scripts: int() would read them, the API must not
+    # Fullwidth "10.00" and Arabic-Indic "10": int() would read them, the API must not.
+    "\uff11\uff10.\uff10\uff10", "\u0661\u0660",
 ])
 def test_parse_refuses_anything_but_plain_ascii_decimals(text: str) -> None:
     with pytest.raises(BadInput) as err:

@@ -108,7 +108,7 @@ async def test_200_concurrent_holds_never_overshoot_a_site_sub_limit(gql, make_c
     customer_id = await make_customer("100000.00")
     site_id = await make_site()
     (await gql(SET_SITE_LIMIT, {"input": {"customerId": customer_id, "siteId": site_id,
-                                          "limit": usd("1000.00")}})).data
+                                          "limit": usd("1000.00")}})).assert_ok()
 
     answers = await authorize_many(gql, customer_id, 200, "10.00", siteId=site_id)
 

@@ -99,7 +99,7 @@ async def entry_ids(gql: Any, customer_id: str, **filter_: Any) -> list[str]:
 
 async def set_site_limit(gql: Any, customer_id: str, site_id: str, limit: str) -> None:
     (await gql(SET_SITE_LIMIT, {"input": {"customerId": customer_id, "siteId": site_id,
-                                          "limit": usd(limit)}})).data
+                                          "limit": usd(limit)}})).assert_ok()
 
 
 def at(day: int, hour: int = 0) -> str:
@@ -262,7 +262,7 @@ async def test_a_blocked_customer_cannot_be_charged_but_can_pay(gql, make_custom
     customer_id = await make_customer("1000.00")
     version = (await gql(ACCOUNT, {"id": customer_id})).data["customer"]["version"]
     (await gql(UPDATE_CUSTOMER, {"input": {"id": customer_id, "expectedVersion": version,
-                                           "status": "BLOCKED"}})).data
+                                           "status": "BLOCKED"}})).assert_ok()
 
     declined = (await post(gql, customer_id, "CHARGE", "1.00")).data["postLedgerEntry"]
     payment = await posted(gql, customer_id, "PAYMENT", "1.00")
@@ -368,7 +368,7 @@ async def test_reversing_a_site_entry_moves_the_site_balance_back(gql, make_cust
 async def test_an_entry_can_be_reversed_only_once(gql, make_customer):
     customer_id = await make_customer("1000.00")
     entry = await posted(gql, customer_id, "CHARGE", "250.00")
-    (await gql(REVERSE, {"input": {"entryId": entry["id"]}})).data
+    (await gql(REVERSE, {"input": {"entryId": entry["id"]}})).assert_ok()
 
     again = await gql(REVERSE, {"input": {"entryId": entry["id"]}})
 

@@ -342,9 +342,9 @@ async def test_exposure_is_balance_plus_held_after_every_step(gql, make_customer
     await expect("100.00", "200.00", "300.00", "700.00")
     second = await approved_hold(gql, customer_id, "300.00")
     await expect("100.00", "500.00", "600.00", "400.00")
-    (await gql(CAPTURE, {"input": {"holdId": first["id"], "amount": usd("150.00")}})).data
+    (await gql(CAPTURE, {"input": {"holdId": first["id"], "amount": usd("150.00")}})).assert_ok()
     await expect("250.00", "300.00", "550.00", "450.00")
-    (await gql(VOID, {"input": {"holdId": second["id"]}})).data
+    (await gql(VOID, {"input": {"holdId": second["id"]}})).assert_ok()
     await expect("250.00", "0.00", "250.00", "750.00")
     await post("PAYMENT", "50.00")
     await expect("200.00", "0.00", "200.00", "800.00")
@@ -376,7 +376,7 @@ async def test_capture_posts_a_charge_entry_that_names_the_hold(gql, make_custom
     customer_id = await make_customer("1000.00")
     hold = await approved_hold(gql, customer_id, "250.00", reference="pos-42")
 
-    (await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("99.95")}})).data
+    (await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("99.95")}})).assert_ok()
 
     [entry] = await ledger(gql, customer_id)
     assert entry["kind"] == "CHARGE"
@@ -407,7 +407,7 @@ async def test_capture_at_a_site_moves_the_site_balance(gql, make_customer, make
     await set_site_limit(gql, customer_id, site_id, "500.00")
     hold = await approved_hold(gql, customer_id, "300.00", siteId=site_id)
 
-    (await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("120.00")}})).data
+    (await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("120.00")}})).assert_ok()
 
     [site_limit] = (await customer(gql, customer_id))["siteLimits"]
     assert site_limit["balance"] == {"amount": "120.00"}
@@ -473,7 +473,7 @@ async def test_void_at_a_site_releases_the_site_hold(gql, make_customer, make_si
     await set_site_limit(gql, customer_id, site_id, "500.00")
     hold = await approved_hold(gql, customer_id, "300.00", siteId=site_id)
 
-    (await gql(VOID, {"input": {"holdId": hold["id"]}})).data
+    (await gql(VOID, {"input": {"holdId": hold["id"]}})).assert_ok()
 
     [site_limit] = (await customer(gql, customer_id))["siteLimits"]
     assert site_limit["held"] == {"amount": "0.00"}
@@ -526,9 +526,9 @@ async def test_expiry_at_a_site_releases_the_site_hold(gql, make_customer, make_
 async def _finished_hold(gql: Any, customer_id: str, how: str) -> dict[str, Any]:
     hold = await approved_hold(gql, customer_id, "250.00", expiresInSeconds=60)
     if how == "CAPTURED":
-        (await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("100.00")}})).data
+        (await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("100.00")}})).assert_ok()
     elif how == "VOIDED":
-        (await gql(VOID, {"input": {"holdId": hold["id"]}})).data
+        (await gql(VOID, {"input": {"holdId": hold["id"]}})).assert_ok()
     else:
         await expire_due_holds(hold)
     assert (await gql(HOLD, {"id": hold["id"]})).data["hold"]["status"] == how

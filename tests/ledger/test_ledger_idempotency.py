@@ -107,7 +107,8 @@ async def test_a_repeated_decline_replays_even_after_the_limit_was_raised(gql, m
     request = {"input": {"customerId": customer_id, "amount": usd("1500.00"),
                          "idempotencyKey": new_key()}}
     first = (await gql(AUTHORIZE, request)).data["authorizeCredit"]
-    (await gql(SET_LIMIT, {"input": {"customerId": customer_id, "limit": usd("5000.00")}})).data
+    limit = {"customerId": customer_id, "limit": usd("5000.00")}
+    (await gql(SET_LIMIT, {"input": limit})).assert_ok()
 
     replay = (await gql(AUTHORIZE, request)).data["authorizeCredit"]
 
@@ -129,7 +130,7 @@ async def test_a_repeated_approval_replays_even_after_the_customer_was_blocked(g
                          "idempotencyKey": new_key()}}
     first = (await gql(AUTHORIZE, request)).data["authorizeCredit"]
     (await gql(UPDATE_CUSTOMER, {"input": {"id": customer_id, "expectedVersion": 1,
-                                           "status": "BLOCKED"}})).data
+                                           "status": "BLOCKED"}})).assert_ok()
 
     replay = (await gql(AUTHORIZE, request)).data["authorizeCredit"]
 
@@ -146,7 +147,7 @@ async def test_a_key_reused_for_a_different_authorization_is_a_conflict(gql, mak
     customer_id = await make_customer("1000.00")
     original = {"customerId": customer_id, "amount": usd("250.00"), "reference": "gate-1",
                 "idempotencyKey": new_key()}
-    (await gql(AUTHORIZE, {"input": original})).data
+    (await gql(AUTHORIZE, {"input": original})).assert_ok()
     before = await state(gql, customer_id)
 
     result = await gql(AUTHORIZE, {"input": original | change})
@@ -159,7 +160,7 @@ async def test_a_key_reused_for_another_customer_is_a_conflict(gql, make_custome
     key = new_key()
     first, other = await make_customer("1000.00"), await make_customer("1000.00")
     (await gql(AUTHORIZE, {"input": {"customerId": first, "amount": usd("1.00"),
-                                     "idempotencyKey": key}})).data
+                                     "idempotencyKey": key}})).assert_ok()
 
     result = await gql(AUTHORIZE, {"input": {"customerId": other, "amount": usd("1.00"),
                                              "idempotencyKey": key}})
@@ -231,7 +232,8 @@ async def test_a_repeated_declined_posting_replays_the_decline(gql, make_custome
     request = {"input": {"customerId": customer_id, "kind": "CHARGE", "amount": usd("150.00"),
                          "idempotencyKey": new_key()}}
     first = (await gql(POST_ENTRY, request)).data["postLedgerEntry"]
-    (await gql(SET_LIMIT, {"input": {"customerId": customer_id, "limit": usd("1000.00")}})).data
+    limit = {"customerId": customer_id, "limit": usd("1000.00")}
+    (await gql(SET_LIMIT, {"input": limit})).assert_ok()
 
     replay = (await gql(POST_ENTRY, request)).data["postLedgerEntry"]
 
@@ -251,7 +253,7 @@ async def test_a_key_reused_for_a_different_posting_is_a_conflict(gql, make_cust
     customer_id = await make_customer("1000.00")
     original = {"customerId": customer_id, "kind": "PAYMENT", "amount": usd("80.00"),
                 "externalRef": "pay_123", "idempotencyKey": new_key()}
-    (await gql(POST_ENTRY, {"input": original})).data
+    (await gql(POST_ENTRY, {"input": original})).assert_ok()
 
     result = await gql(POST_ENTRY, {"input": original | change})
 
@@ -317,7 +319,7 @@ async def test_a_key_reused_for_a_different_capture_is_a_conflict(gql, make_cust
                                             "amount": usd("100.00")}})).data["authorizeCredit"]
     key = new_key()
     (await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("60.00"),
-                                   "idempotencyKey": key}})).data
+                                   "idempotencyKey": key}})).assert_ok()
 
     result = await gql(CAPTURE, {"input": {"holdId": hold["id"], "amount": usd("70.00"),
                                            "idempotencyKey": key}})
@@ -330,7 +332,7 @@ async def test_a_capture_without_a_key_is_not_replayed(gql, make_customer):
     customer_id = await make_customer("1000.00")
     hold = (await gql(AUTHORIZE, {"input": {"customerId": customer_id,
                                             "amount": usd("100.00")}})).data["authorizeCredit"]
-    (await gql(CAPTURE, {"input": {"holdId": hold["id"]}})).data
+    (await gql(CAPTURE, {"input": {"holdId": hold["id"]}})).assert_ok()
 
     again = await gql(CAPTURE, {"input": {"holdId": hold["id"]}})
 
@@ -366,7 +368,7 @@ async def test_a_repeated_create_customer_returns_the_same_customer(gql):
 async def test_a_key_reused_for_a_different_customer_is_a_conflict(gql, change):
     name = f"Idempotent {uuid.uuid4().hex[:8]}"
     key = new_key()
-    (await gql(CREATE_CUSTOMER, customer_input(name, key))).data
+    (await gql(CREATE_CUSTOMER, customer_input(name, key))).assert_ok()
 
     result = await gql(CREATE_CUSTOMER, customer_input(name, key, change))
 

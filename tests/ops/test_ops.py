@@ -289,7 +289,7 @@ def test_prod_names_only_the_setting_still_missing(missing):
 
 
 def test_prod_refuses_a_short_secret_key():
-    with pytest.raises(ConfigError, match="CCM_SECRET_KEY .shorter than 32"):
+    with pytest.raises(ConfigError, match=r"CCM_SECRET_KEY .shorter than 32"):
         Settings.from_env({"CCM_ENV": "prod", "CCM_SECRET_KEY": "short",
                            "CCM_DATABASE_URL": "postgres://ccm@db:5432/ccm",
                            "CCM_REDIS_URL": "redis://redis:6379/0"})

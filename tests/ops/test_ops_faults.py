@@ -171,8 +171,9 @@ async def test_every_entry_point_answers_503_json_while_the_database_is_unavaila
             assert body["detail"] and "hunter2" not in response.text, name
         assert answers["token"].headers["cache-control"] == "no-store"
 
+        bearer = f"Bearer {tokens.issue('o', ['admin'])}"
         graphql = await http.post("/graphql", json={"query": SITES},
-                                  headers={"Authorization": f"Bearer {tokens.issue('o', ['admin'])}"})
+                                  headers={"Authorization": bearer})
         body = graphql.json()
         [error] = body["errors"]
         assert error["extensions"]["code"] == "DATABASE_UNAVAILABLE", body

@@ -68,7 +68,8 @@ async def test_metadata_urls_come_from_ccm_public_url(settings):
 @pytest.mark.parametrize(("variables", "expected"), [
     ({}, "http://127.0.0.1:8000"),
     ({"CCM_HOST": "10.1.2.3", "CCM_PORT": "9000"}, "http://10.1.2.3:9000"),
-    ({"CCM_HOST": "0.0.0.0"}, "http://127.0.0.1:8000"),  # listening everywhere: loopback
+    # Listening everywhere: loopback.
+    ({"CCM_HOST": "0.0.0.0"}, "http://127.0.0.1:8000"),  # noqa: S104 - compared, never bound
     ({"CCM_HOST": "::1"}, "http://[::1]:8000"),
     ({"CCM_PUBLIC_URL": "http://localhost:8000/"}, "http://localhost:8000"),
 ])

@@ -25,7 +25,8 @@ SECRET = "sqlite-side-by-side-" + uuid.uuid4().hex
 AUTHORIZATIONS = 250
 CONCURRENCY = 10
 CLI_ROUNDS = 5
-CREATE_CUSTOMER = """mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }"""
+CREATE_CUSTOMER = """mutation($input: CreateCustomerInput!) {
+  createCustomer(input: $input) { id } }"""
 AUTHORIZE = """mutation($input: AuthorizeCreditInput!) {
   authorizeCredit(input: $input) { __typename ... on Hold { id } ... on CreditDeclined { reason } }
 }"""

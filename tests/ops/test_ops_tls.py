@@ -110,9 +110,9 @@ def https_get(port: int, path: str, context: ssl.SSLContext, method: str = "GET"
 
 def handshake_version(port: int, context: ssl.SSLContext) -> str | None:
     """The protocol version a TLS handshake with the server settles on."""
-    with socket.create_connection((HOST, port), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname=HOST) as tls:
-            return tls.version()
+    with (socket.create_connection((HOST, port), timeout=5) as raw,
+          context.wrap_socket(raw, server_hostname=HOST) as tls):
+        return tls.version()
 
 
 @pytest.fixture
