@@ -23,7 +23,8 @@ def serialize(data: dict[str, Any]) -> bytes:
 
 
 def deserialize(data: bytes) -> dict[str, Any]:
-    return json.loads(data)
+    job: dict[str, Any] = json.loads(data)
+    return job
 
 
 async def enqueue_job(queue: ArqRedis, function: str, args: Sequence[Any], *, job_id: str,

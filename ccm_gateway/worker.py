@@ -102,7 +102,8 @@ def build_worker(queue: ArqRedis, settings: Settings, **overrides: Any) -> Worke
     # fakeredis lacks INFO, which arq only logs at start-up.
     import arq.worker
 
-    arq.worker.log_redis_info = _log_redis_info  # type: ignore[assignment]
+    # arq does not export the name; it is looked up on the module at start-up.
+    arq.worker.log_redis_info = _log_redis_info  # type: ignore[attr-defined]
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
         "ctx": {"settings": settings},
@@ -121,7 +122,7 @@ def build_worker(queue: ArqRedis, settings: Settings, **overrides: Any) -> Worke
         "poll_delay": 0.05,
     }
     options.update(overrides)
-    return create_worker(options)  # type: ignore[arg-type]
+    return create_worker(options)
 
 
 async def _log_redis_info(redis: Any, log_func: Any) -> None:
@@ -145,7 +146,8 @@ async def run_worker(settings: Settings) -> None:
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     # Our own handlers, not arq's: a signal while waiting for Redis must stop us too.
     runner = asyncio.current_task()
-    assert runner is not None
+    if runner is None:
+        raise RuntimeError("run_worker must run as an asyncio task")
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _stop, runner, signum)
@@ -193,14 +195,14 @@ def _stop(runner: asyncio.Task[Any], signum: int) -> None:
     runner.cancel()
 
 
-async def _settle(worker: Worker, timeout: float) -> None:
-    """Give the worker's running jobs ``timeout`` seconds, then cancel what is left (a
+async def _settle(worker: Worker, grace_seconds: float) -> None:
+    """Give the worker's running jobs ``grace_seconds``, then cancel what is left (a
     cancelled job's transaction rolls back; the sweep enqueues it again)."""
     tasks = list(worker.tasks.values())
     if not tasks:
         return
-    if timeout > 0:
-        await asyncio.wait(tasks, timeout=timeout)
+    if grace_seconds > 0:
+        await asyncio.wait(tasks, timeout=grace_seconds)
     for task in tasks:
         task.cancel()  # no-op on the finished ones
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -210,7 +212,7 @@ async def _settle(worker: Worker, timeout: float) -> None:
 async def _wait_for_redis(queue: ArqRedis, where: str) -> None:
     for attempt in itertools.count(1):
         delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS)) - 1]
-        await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter
+        await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
         try:
             await queue.ping()
         except (RedisError, OSError) as exc:

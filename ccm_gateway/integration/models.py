@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, cast
 
 from tortoise import fields
 from tortoise.models import Model
 
+
+def _nullable_text() -> fields.Field[str | None]:
+    """``TextField(null=True)``: tortoise types every TextField as ``str``, nullable or not."""
+    return cast("fields.Field[str | None]", fields.TextField(null=True))
 
 class IntegrationKind(StrEnum):
     PAYMENT_PROCESSOR = "payment_processor"
@@ -26,11 +31,12 @@ class Integration(Model):
     profile = fields.CharField(max_length=64)
     # ExternalRef.system that customer ids in its callbacks resolve through.
     ref_system = fields.CharField(max_length=64)
-    segments = fields.JSONField()  # customer segments it may write; ["*"] = all
+    # Customer segments it may write; ["*"] = all.
+    segments: fields.JSONField[list[str]] = fields.JSONField()
     rate_limit_per_second = fields.IntField()
     rate_limit_burst = fields.IntField()
     secret = fields.TextField()
-    previous_secret = fields.TextField(null=True)
+    previous_secret = _nullable_text()
     previous_secret_expires_at = fields.DatetimeField(null=True)
     secret_overlap_seconds = fields.IntField()
     enabled = fields.BooleanField(default=True)
@@ -74,7 +80,8 @@ class InboundEvent(Model):
     """The inbox: a verified callback, stored before it is acknowledged."""
 
     id = fields.UUIDField(primary_key=True)
-    integration = fields.ForeignKeyField("models.Integration", related_name="inbound_events",
+    integration: fields.ForeignKeyRelation[Integration] = fields.ForeignKeyField(
+        "models.Integration", related_name="inbound_events",
                                          on_delete=fields.RESTRICT)
     integration_id: object
     external_id = fields.CharField(max_length=200)
@@ -88,9 +95,9 @@ class InboundEvent(Model):
     applied_at = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error = _nullable_text()
     customer_id = fields.UUIDField(null=True)
-    result = fields.JSONField(null=True)
+    result: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "inbound_event"
@@ -102,12 +109,13 @@ class BalanceReport(Model):
     """A balance an external system reported (``balance.reported``), kept for reconciliation."""
 
     id = fields.BigIntField(primary_key=True)
-    integration = fields.ForeignKeyField("models.Integration", related_name="balance_reports",
+    integration: fields.ForeignKeyRelation[Integration] = fields.ForeignKeyField(
+        "models.Integration", related_name="balance_reports",
                                          on_delete=fields.RESTRICT)
     integration_id: object
     customer_id = fields.UUIDField(db_index=True)
     inbound_event_id = fields.UUIDField(unique=True)
-    balance_minor = fields.BigIntField()
+    balance_minor: fields.Field[int] = fields.BigIntField()
     currency = fields.CharField(max_length=3)
     reported_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -120,7 +128,8 @@ class AccessEvent(Model):
     """A gate's access attempt (``access.attempted``), for audit and gate statistics."""
 
     id = fields.BigIntField(primary_key=True)
-    integration = fields.ForeignKeyField("models.Integration", related_name="access_events",
+    integration: fields.ForeignKeyRelation[Integration] = fields.ForeignKeyField(
+        "models.Integration", related_name="access_events",
                                          on_delete=fields.RESTRICT)
     integration_id: object
     customer_id = fields.UUIDField(db_index=True)

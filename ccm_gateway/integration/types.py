@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -23,10 +22,9 @@ from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.principal import Permission as P
 
-IntegrationKind = strawberry.enum(
-    Enum("IntegrationKind", {k.name: k.value for k in models.IntegrationKind}))
-InboundStatus = strawberry.enum(
-    Enum("InboundStatus", {k.name: k.value for k in models.InboundStatus}))
+# The models' enums are the GraphQL enums (as in ledger/types.py).
+IntegrationKind = models.IntegrationKind
+InboundStatus = models.InboundStatus
 
 
 def _not_partner(info: CtxInfo) -> None:
@@ -60,7 +58,7 @@ class Integration:
     id: strawberry.ID
     slug: str
     name: str
-    kind: IntegrationKind  # type: ignore[valid-type]
+    kind: IntegrationKind
     profile: str
     ref_system: str = strawberry.field(
         description="The ExternalRef system its customer ids resolve through.")
@@ -108,7 +106,7 @@ class InboundEvent:
     external_id: str = strawberry.field(description="The vendor's event id.")
     event_type: str | None
     canonical_type: str | None
-    status: InboundStatus  # type: ignore[valid-type]
+    status: InboundStatus
     attempts: int
     last_error: str | None
     next_attempt_at: datetime | None
@@ -129,7 +127,8 @@ class InboundEvent:
                    next_attempt_at=m.next_attempt_at,
                    customer_id=strawberry.ID(str(m.customer_id)) if m.customer_id else None,
                    occurred_at=m.occurred_at, received_at=m.received_at,
-                   applied_at=m.applied_at, result=m.result,
+                   applied_at=m.applied_at,
+                   result=JSON(m.result) if m.result is not None else None,
                    payload_retained=m.payload is not None)
 
     @strawberry.field(extensions=requires(P.INTEGRATION_WRITE),
@@ -171,7 +170,7 @@ class RateLimitInput:
 class CreateIntegrationInput:
     slug: str
     name: str
-    kind: IntegrationKind  # type: ignore[valid-type]
+    kind: IntegrationKind
     profile: str
     segments: list[str] = strawberry.field(description="Segments it may write; ['*'] = all.")
     ref_system: str | None = strawberry.field(default=None, description="Default: the slug.")
@@ -227,7 +226,7 @@ class ReplayInboundEventInput:
 @strawberry.input
 class InboundEventFilter:
     integration_id: strawberry.ID | None = None
-    status: InboundStatus | None = None  # type: ignore[valid-type]
+    status: InboundStatus | None = None
     received_after: datetime | None = None
     received_before: datetime | None = None
 

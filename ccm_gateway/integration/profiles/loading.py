@@ -108,6 +108,8 @@ def _load_directory(directory: Path) -> dict[str, Profile]:
 
 def _key_line(path: Path, key: str) -> int | None:
     root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    if root is None:
+        return None
     for key_node, _ in root.value:
         if key_node.value == key:
             return int(key_node.start_mark.line) + 1

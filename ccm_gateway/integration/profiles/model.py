@@ -38,7 +38,7 @@ class SignatureSpec:
     algorithm: str = "sha256"
     encoding: str = "hex"
     prefix: str = ""
-    secret_encoding: str = "utf8"
+    secret_encoding: str = "utf8"  # noqa: S105 - an encoding name, not a secret
     # The signed content: literal text and the placeholders "{timestamp}", "{body}", "{id}".
     payload: tuple[str, ...] = ("{timestamp}", ".", "{body}")
 

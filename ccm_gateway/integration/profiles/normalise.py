@@ -45,7 +45,8 @@ def normalise(profile: Profile, event_type: str | None, document: dict[str, Any]
     read = _FieldReader(mapping, document)
     currency = read.currency()
     customer = read.text("customer")
-    assert customer is not None  # every canonical type requires it; text() enforces it
+    if customer is None:  # every canonical type requires it, so text() refuses it first
+        raise MalformedBody(f"{mapping.canonical} needs a customer reference")
     return CanonicalEvent(
         type=mapping.canonical,
         customer_ref=customer,
@@ -161,10 +162,10 @@ def _minor_amount(value: Any, signed: bool) -> int:
     # Counted before int() reads them, which it refuses past 4300 digits.
     if len(digits) > len(str(MAX_MINOR)):
         raise BadInput(f"too large ({len(digits)} digits): at most {MAX_MINOR} minor units")
-    value = int(value)
-    if value <= 0 and not signed:
-        raise BadInput(f"{value} must be positive")
-    return value
+    minor = int(value)
+    if minor <= 0 and not signed:
+        raise BadInput(f"{minor} must be positive")
+    return minor
 
 
 def _decimal_amount(value: Any, currency: str, signed: bool) -> int:

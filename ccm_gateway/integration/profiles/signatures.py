@@ -195,7 +195,8 @@ def _stripe(headers: Mapping[str, str], body: bytes) -> _Signed:
 
 
 def _plain_hmac(spec: SignatureSpec, headers: Mapping[str, str], body: bytes) -> _Signed:
-    assert spec.header and spec.timestamp_header  # the loader requires both for hmac
+    if not (spec.header and spec.timestamp_header):  # the loader requires both for hmac
+        raise ValueError(f"hmac profile without header / timestamp header: {spec}")
     names = [spec.header, spec.timestamp_header] + ([spec.id_header] if spec.id_header else [])
     values = _required(headers, *names)
     signature, stamp = values[0].strip(), values[1]
@@ -220,7 +221,7 @@ def generate_secret(profile: Profile) -> str:
         return _STANDARD_PREFIX + base64.b64encode(random.token_bytes(32)).decode("ascii")
     if spec.scheme == "stripe":
         return "whsec_" + random.token_urlsafe(32)
-    if spec.scheme == "hmac" and spec.secret_encoding == "base64":
+    if spec.scheme == "hmac" and spec.secret_encoding == "base64":  # noqa: S105 - encoding
         return base64.b64encode(random.token_bytes(32)).decode("ascii")
     if spec.scheme == "hmac":
         # 64 hex characters: 32 key bytes under secret_encoding hex, 64 ASCII bytes under utf8.
