@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="manage the token signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser("rotate", help="add a new current signing key")
-    rotate.add_argument("--algorithm", choices=["Ed25519", "RS256"], default="Ed25519")
+    rotate.add_argument("--algorithm", choices=["ES256", "RS256"], default="ES256")
     rotate.set_defaults(func=cmd_keys_rotate)
     rotate_master = keys_sub.add_parser(
         "rotate-master", help="re-encrypt stored secrets under the current CCM_SECRET_KEY "

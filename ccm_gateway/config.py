@@ -151,7 +151,6 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_seconds: int = 900
-    token_issuer: str = "ccm-gateway"  # noqa: S105 - a name in the tokens, not a secret
     token_audience: str = "ccm-gateway"  # noqa: S105 - a name in the tokens, not a secret
     hold_ttl_seconds: int = 7 * 24 * 3600
     max_page_size: int = 100
@@ -196,7 +195,8 @@ class Settings:
     # /metrics without a token: the default in dev; prod needs a token or this set to true.
     metrics_open: bool | None = None
     # Where callers reach the gateway (scheme, host, optional path prefix): the OAuth
-    # metadata's URLs. Required in prod; dev defaults to http://<host>:<port>.
+    # metadata's URLs and the tokens' issuer. Required in prod; dev defaults to
+    # http://<host>:<port>.
     public_url: str | None = None
 
     @property
@@ -240,6 +240,13 @@ class Settings:
         return f"{'https' if self.tls_enabled else 'http'}://{host}:{self.port}"
 
     @property
+    def token_issuer(self) -> str:
+        """Our tokens' ``iss`` and the OAuth metadata's ``issuer``: the public URL. RFC 8414
+        wants an https URL, the one whose /.well-known/ serves the metadata, so it is not
+        a setting of its own."""
+        return self.public_base_url
+
+    @property
     def previous_secret_keys(self) -> tuple[str, ...]:
         """``CCM_SECRET_KEY_PREVIOUS`` split on commas; blank entries dropped."""
         if not self.secret_key_previous:
@@ -265,6 +272,10 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read every ``CCM_<FIELD>`` variable; raise ``ConfigError`` naming a bad one."""
         environ = os.environ if environ is None else environ
+        if environ.get("CCM_TOKEN_ISSUER"):
+            # Refused, not ignored: tokens would name another issuer than the operator set.
+            raise ConfigError("CCM_TOKEN_ISSUER is no longer read: tokens' iss and the OAuth "
+                              "metadata's issuer are CCM_PUBLIC_URL (RFC 8414); unset it")
         values: dict[str, Any] = {}
         for f in fields(cls):
             name = f"CCM_{f.name.upper()}"

@@ -84,6 +84,9 @@ class Principal:
     permissions: frozenset[Permission] = field(default=frozenset())
     # Set for partner-portal principals, who see only their own customers.
     partner_id: str | None = None
+    # The scope an OAuth access token was granted (None: not narrowed): permissions are
+    # the roles' that it names, and a refusal says which of the two withheld one.
+    scope: frozenset[str] | None = None
 
     @classmethod
     def from_roles(cls, subject: str, kind: str, roles: frozenset[Role],
@@ -92,6 +95,12 @@ class Principal:
         for role in roles:
             perms |= ROLE_PERMISSIONS[role]
         return cls(subject, kind, roles, frozenset(perms), partner_id)
+
+    def narrowed_to(self, scope: frozenset[str]) -> Principal:
+        """This principal with only the permissions that ``scope`` names."""
+        return Principal(self.subject, self.kind, self.roles,
+                         frozenset(p for p in self.permissions if p.value in scope),
+                         self.partner_id, scope)
 
     @property
     def administers_integrations(self) -> bool:
@@ -102,9 +111,15 @@ class Principal:
         return permission in self.permissions
 
     def require(self, permission: Permission) -> None:
-        if permission not in self.permissions:
-            raise Forbidden(f"{permission.value} is required; roles "
-                            f"{', '.join(sorted(self.roles)) or 'none'} do not grant it")
+        if permission in self.permissions:
+            return
+        roles = ", ".join(sorted(self.roles)) or "none"
+        if self.scope is not None and any(permission in ROLE_PERMISSIONS[r] for r in self.roles):
+            scope = " ".join(sorted(self.scope)) or "empty"
+            raise Forbidden(f"{permission.value} is required; the token's scope ({scope}) "
+                            f"does not include it, although roles {roles} grant it: ask for "
+                            f"a token with scope {permission.value}")
+        raise Forbidden(f"{permission.value} is required; roles {roles} do not grant it")
 
     def require_unscoped(self, action: str) -> None:
         """Refuse a partner principal what spans every partner's customers."""

@@ -281,7 +281,9 @@ async def metadata_endpoint(request: Request) -> Response:
         "grant_types_supported": [GRANT_TYPE],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "scopes_supported": list(clients.SCOPES_SUPPORTED),
-        "response_types_supported": [],  # no authorization endpoint
+        # REQUIRED by RFC 8414 and non-empty; with no authorization endpoint, "none" (OAuth
+        # 2.0 Multiple Response Types) is the one that promises nothing.
+        "response_types_supported": ["none"],
         "access_token_signing_alg_values_supported": list(ALGORITHMS),
     }
     return JSONResponse(body)

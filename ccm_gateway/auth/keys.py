@@ -6,9 +6,14 @@ key verifies, so tokens signed before a rotation stay valid until they
 expire. A rotation retires keys that were superseded longer ago than a token
 lives (TTL + leeway): nothing they signed can still be valid.
 
-Algorithms: ``Ed25519`` (RFC 9864's fully-specified name for EdDSA over
-Ed25519; joserfc flags the polymorphic ``EdDSA`` as deprecated) or ``RS256``.
-Each key verifies only under its own algorithm.
+Algorithms: ``ES256`` (the default) or ``RS256``: what every common JWT library verifies
+with no options (PyJWT, npm jose, Java's and Go's; joserfc's defaults allow only
+HS256, RS256 and ES256). Each key verifies only under its own algorithm.
+
+Keys made before were Ed25519, labelled ``Ed25519`` (RFC 9864), which PyJWT cannot
+read and joserfc refuses by default. Such a key signs nothing new: while it is the
+newest, the next token gets a new ES256 key. It still verifies what it signed until it
+is retired, and the JWKS shows it as ``EdDSA`` (RFC 8037), the name stock libraries read.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from joserfc.jwk import OKPKey, RSAKey
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.auth.models import SigningKey
@@ -28,13 +33,17 @@ from ccm_gateway.config import Settings
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.secrets import SecretBox
 
-ALGORITHMS = ("Ed25519", "RS256")
-DEFAULT_ALGORITHM = "Ed25519"
+ALGORITHMS = ("ES256", "RS256")
+DEFAULT_ALGORITHM = "ES256"
+# Verify-only algorithms of keys made before, and their names in the JWKS.
+LEGACY_ALGORITHMS = {"Ed25519": "EdDSA"}
 # An unknown kid makes a verifier re-read the keys at most this often, so a
 # flood of made-up kids cannot turn into a flood of queries.
 REFRESH_INTERVAL_SECONDS = 1.0
 
-Key = OKPKey | RSAKey
+Key = ECKey | OKPKey | RSAKey
+_KEY_TYPES: dict[str, type[ECKey | OKPKey | RSAKey]] = {
+    "ES256": ECKey, "RS256": RSAKey, "Ed25519": OKPKey}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +54,15 @@ class PublicKey:
 
 
 def _generate(algorithm: str) -> Key:
-    if algorithm == "Ed25519":
-        return OKPKey.generate_key("Ed25519")
+    if algorithm == "ES256":
+        return ECKey.generate_key("P-256")
     if algorithm == "RS256":
         return RSAKey.generate_key(2048)
     raise ValueError(f"unsupported signing algorithm {algorithm!r}; use one of {ALGORITHMS}")
 
 
 def _import(algorithm: str, data: dict[str, Any]) -> Key:
-    return (OKPKey if algorithm == "Ed25519" else RSAKey).import_key(data)
+    return _KEY_TYPES[algorithm].import_key(data)
 
 
 def _context(kid: str) -> str:
@@ -73,17 +82,20 @@ class KeyRing:
     # --- signing ------------------------------------------------------------------
 
     async def current(self) -> tuple[str, str, Key]:
-        """(kid, algorithm, private key) of the newest non-retired key; create one if none."""
+        """(kid, algorithm, private key) of the newest non-retired key; create one if none,
+        or if the newest is of a kind that signs nothing new."""
         row = await SigningKey.filter(retired_at=None).order_by("-created_at", "-id").first()
-        if row is None:
-            row = await self._create_first()
+        if row is None or row.algorithm not in ALGORITHMS:
+            row = await self._create_current()
         return row.kid, row.algorithm, self._private_key(row)
 
-    async def _create_first(self) -> SigningKey:
+    async def _create_current(self) -> SigningKey:
         async with in_transaction():
             await lock_key("signing-keys")
             row = await SigningKey.filter(retired_at=None).order_by("-created_at", "-id").first()
-            return row or await self._create(DEFAULT_ALGORITHM)
+            if row is not None and row.algorithm in ALGORITHMS:
+                return row  # another process made it meanwhile
+            return await self._create(DEFAULT_ALGORITHM)
 
     async def rotate(self, algorithm: str = DEFAULT_ALGORITHM) -> SigningKey:
         """Add a new current key; retire keys superseded longer ago than a token lives."""
@@ -148,7 +160,8 @@ class KeyRing:
     async def jwks(self) -> dict[str, Any]:
         """Public keys of every non-retired key (JWK Set, RFC 7517)."""
         await self.refresh()
-        return {"keys": [{**pk.key.as_dict(private=False), "kid": pk.kid, "alg": pk.algorithm,
+        return {"keys": [{**pk.key.as_dict(private=False), "kid": pk.kid,
+                          "alg": LEGACY_ALGORITHMS.get(pk.algorithm, pk.algorithm),
                           "use": "sig"} for pk in self._public.values()]}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -29,6 +29,10 @@ from ccm_gateway.principal import Principal, Role
 
 ALGORITHMS = ["HS256"]
 LEEWAY_SECONDS = 30
+# The issuer our tokens named before it became the public URL. Still accepted so that
+# tokens issued before an upgrade keep working until they expire (access tokens within a
+# day; development tokens at their own --ttl); drop it a release later.
+LEGACY_ISSUER = "ccm-gateway"
 
 
 class TokenService:
@@ -38,11 +42,12 @@ class TokenService:
         # Always built: issuers added through the API are trusted without a restart.
         self.issuers = TrustedIssuers(settings.trusted_issuers)
         self._issuer = settings.token_issuer
+        self._accepted_issuers = (self._issuer, LEGACY_ISSUER)
         self._audience = settings.token_audience
         self._ttl = settings.token_ttl_seconds
         self._claims = JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
-            iss={"essential": True, "value": self._issuer},
+            iss={"essential": True, "values": list(self._accepted_issuers)},
             aud={"essential": True, "value": self._audience},
             exp={"essential": True},
             sub={"essential": True},
@@ -91,8 +96,11 @@ class TokenService:
         A token whose (unverified) ``iss`` is not ours goes to the trusted issuers,
         which verify it in full and refuse an issuer they do not trust."""
         issuer = _unverified_issuer(token)
-        if issuer is not None and issuer != self._issuer:
+        if issuer is not None and issuer not in self._accepted_issuers:
             header, claims = _unverified(token)
+            # HS256 without a kid is our development token's shape, never a trusted issuer's.
+            if header.get("alg") in ALGORITHMS and "kid" not in header:
+                self._refuse_other_issuer(token, issuer)
             return await self.issuers.authenticate(token, header, claims)
         kid = _kid(token)
         if kid is not None and self.keys is not None:
@@ -102,6 +110,18 @@ class TokenService:
             raise Unauthenticated("invalid token: client revoked or expired",
                                   reason="client_revoked")
         return principal
+
+    def _refuse_other_issuer(self, token: str, issuer: str) -> NoReturn:
+        """A development token under our key that names another issuer: most likely made
+        with another CCM_PORT or CCM_PUBLIC_URL than the server's, so say which."""
+        try:
+            jwt.decode(token, self._key, algorithms=ALGORITHMS)
+        except (JoseError, ValueError) as exc:
+            raise jose_refusal(exc) from None
+        raise Unauthenticated(
+            f"invalid token: issued for {issuer[:200]!r}, not for this gateway "
+            f"({self._issuer}); make tokens with the server's CCM_PUBLIC_URL (or CCM_HOST "
+            "and CCM_PORT)", reason="untrusted_issuer")
 
     def verify(self, token: str) -> Principal:
         try:
@@ -127,10 +147,8 @@ class TokenService:
         if kid is not None:
             # OAuth access tokens: the roles' permissions, narrowed to the granted scope.
             scope = claims.get("scope")
-            granted = set(scope.split()) if isinstance(scope, str) else set()
-            principal = Principal(principal.subject, principal.kind, principal.roles,
-                                  frozenset(p for p in principal.permissions if p.value in granted),
-                                  principal.partner_id)
+            granted = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+            principal = principal.narrowed_to(granted)
         return principal
 
 

@@ -25,7 +25,7 @@ from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.kit import idempotency
 from ccm_gateway.kit.batch import many_per_key
 from ccm_gateway.kit.ids import parse_uuid
-from ccm_gateway.kit.money import currency_exponent
+from ccm_gateway.kit.money import check_current_currency, currency_exponent
 from ccm_gateway.kit.pagination import (
     Page,
     check_page_size,
@@ -78,6 +78,8 @@ async def create_customer(
                "external_refs": sorted(external_refs)}
 
     async def run() -> dict[str, Any]:
+        # Inside the run: a key used before the code was withdrawn replays its customer.
+        check_current_currency(currency, new="a new customer")
         customer = await Customer.create(name=name, segment=segment, currency=currency,
                                          risk_profile=risk_profile, status=status,
                                          partner_id=partner_id)

@@ -22,7 +22,7 @@ from ccm_gateway.audit import service as audit
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.fx.models import FxRate
 from ccm_gateway.kit.locking import lock_key
-from ccm_gateway.kit.money import currency_exponent
+from ccm_gateway.kit.money import WITHDRAWN, check_current_currency, currency_exponent
 from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
 from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
@@ -149,6 +149,7 @@ async def set_rate(actor: Actor, base: str, quote: str, rate: str,
     # Serialises publishers of one pair so the lookup below and the insert agree;
     # the unique (base, quote, effective_at) constraint backs it up.
     await lock_key(f"fx:{base}:{quote}")
+    await _check_withdrawn_pair(base, quote)
     existing = await FxRate.get_or_none(base=base, quote=quote, effective_at=effective_at)
     if existing is not None:
         if Decimal(existing.rate) == Decimal(normalised):
@@ -161,6 +162,21 @@ async def set_rate(actor: Actor, base: str, quote: str, rate: str,
     await audit.record(actor, "fx.set_rate", object_type="fx_rate", object_id=row.id,
                        after=rate_snapshot(row), stream=audit.SYSTEM_STREAM)
     return row
+
+
+async def _check_withdrawn_pair(base: str, quote: str) -> None:
+    """A pair with a code withdrawn from ISO 4217 takes rates only if it has some already
+    (either way round): those keep converting what accounts in that code receive, while
+    nothing starts to depend on the code anew."""
+    withdrawn = [(code, field) for code, field in ((base, "base"), (quote, "quote"))
+                 if code in WITHDRAWN]
+    if not withdrawn:
+        return
+    if (await FxRate.filter(base=base, quote=quote).exists()
+            or await FxRate.filter(base=quote, quote=base).exists()):
+        return
+    code, field = withdrawn[0]
+    check_current_currency(code, field=field, new="an FX pair without rates yet")
 
 
 async def _latest(base: str, quote: str, at: datetime) -> FxRate | None:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from authlib.deprecate import AuthlibDeprecationWarning
 from joserfc import jwt
-from joserfc.jwk import KeySet, OctKey, OKPKey
+from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.auth import clients
@@ -34,7 +34,7 @@ with warnings.catch_warnings():
 BASE = "http://ccm.test"
 TOKEN_URL = f"{BASE}/oauth/token"
 SITES = {"query": "{ sites { id } }"}
-ALGS = ["Ed25519", "RS256"]
+ALGS = ["ES256", "RS256"]
 
 
 async def new_client(*roles: str, scopes: list[str] | None = None,
@@ -102,8 +102,8 @@ async def test_authlib_client_gets_a_token_and_uses_it_on_graphql(app, client, s
     # The claims: asymmetric signature, checked against the published JWKS.
     jwks = (await client.get("/.well-known/jwks.json")).json()
     decoded = jwt.decode(token["access_token"], KeySet.import_key_set(jwks),
-                         algorithms=["Ed25519", "RS256"])
-    assert decoded.header["alg"] in ("Ed25519", "RS256") and decoded.header["kid"]
+                         algorithms=ALGS)
+    assert decoded.header["alg"] in ALGS and decoded.header["kid"]
     claims = decoded.claims
     assert claims["iss"] == settings.token_issuer and claims["aud"] == settings.token_audience
     assert claims["sub"] == created.client_id and claims["kind"] == "client"
@@ -149,6 +149,30 @@ async def test_requested_scope_narrows_the_token(app, client, make_customer):
     mutation = {"query": 'mutation { createSite(input: {code: "X-OAUTH", name: "n"}) { id } }'}
     result = (await graphql(client, body["access_token"], mutation)).json()
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_refusal_by_the_tokens_scope_names_the_missing_scope(client):
+    created = await new_client("finance")
+    response = await token_request(client, {"grant_type": "client_credentials",
+                                            "scope": "customer:read ledger:read"},
+                                   auth=basic(created.client_id, created.client_secret))
+    token = response.json()["access_token"]
+    create = {"query": 'mutation { createCustomer(input: {name: "n", segment: "s", '
+                       'currency: "USD"}) { id } }'}
+    site = {"query": 'mutation { createSite(input: {code: "X-SCOPE", name: "n"}) { id } }'}
+
+    # finance grants customer:write; the scope withheld it.
+    [by_scope] = (await graphql(client, token, create)).json()["errors"]
+    # finance does not grant site:write, whatever the scope.
+    [by_role] = (await graphql(client, token, site)).json()["errors"]
+
+    assert by_scope["extensions"]["code"] == "FORBIDDEN"
+    assert by_scope["message"] == (
+        "customer:write is required; the token's scope (customer:read ledger:read) does not "
+        "include it, although roles finance grant it: ask for a token with scope "
+        "customer:write")
+    assert by_role["extensions"]["code"] == "FORBIDDEN"
+    assert by_role["message"] == "site:write is required; roles finance do not grant it"
 
 
 async def test_a_client_created_with_scopes_gets_only_those(client):
@@ -321,7 +345,8 @@ async def test_forged_none_and_unknown_kid_tokens_are_unauthenticated(app, clien
     claims = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
 
     # Signature of another key under the real kid.
-    stranger = OKPKey.generate_key("Ed25519")
+    stranger = (ECKey.generate_key("P-256") if header["alg"] == "ES256"
+                else RSAKey.generate_key(2048))
     forged = jwt.encode({"alg": header["alg"], "kid": header["kid"]}, claims, stranger,
                         algorithms=[header["alg"]])
     # The real signature, a tampered payload.
@@ -331,8 +356,8 @@ async def test_forged_none_and_unknown_kid_tokens_are_unauthenticated(app, clien
     none_kid = f"{_b64({'alg': 'none', 'kid': header['kid']})}.{payload_b64}."
     none_plain = f"{_b64({'alg': 'none'})}.{payload_b64}."
     # An unknown kid.
-    unknown = jwt.encode({"alg": "Ed25519", "kid": "no-such-key"}, claims, stranger,
-                         algorithms=["Ed25519"])
+    unknown = jwt.encode({"alg": header["alg"], "kid": "no-such-key"}, claims, stranger,
+                         algorithms=[header["alg"]])
     # Algorithm confusion: HS256 under the kid, keyed with the public key's bytes.
     public_x = next(k for k in (await client.get("/.well-known/jwks.json")).json()["keys"]
                     if k["kid"] == header["kid"])
@@ -426,6 +451,6 @@ def test_cli_clients_and_keys(tmp_path):
                   "--scope", "hold:write")
     assert refused.returncode == 2 and "not granted" in refused.stderr
 
-    for algorithm in ("Ed25519", "RS256"):
+    for algorithm in ("ES256", "RS256"):
         rotated = ccm(url, "keys", "rotate", "--algorithm", algorithm)
         assert rotated.returncode == 0 and f"({algorithm})" in rotated.stdout

@@ -125,8 +125,25 @@ async def test_a_token_for_another_audience_is_401(client, settings):
 
 
 async def test_a_token_from_another_issuer_is_401(client, settings):
-    other = TokenService(replace(settings, token_issuer="https://idp.example"))
+    other = TokenService(replace(settings, public_url="https://idp.example"))
     assert_unauthenticated(await post(client, f"Bearer {other.issue('alice', ['viewer'])}"))
+
+
+async def test_a_development_token_made_for_another_public_url_names_both_issuers(client,
+                                                                                  settings):
+    # `ccm-gateway token` run without the CCM_PORT (or CCM_PUBLIC_URL) that `serve` has.
+    other = TokenService(replace(settings, port=9999))
+    message = assert_unauthenticated(await post(client, f"Bearer {other.issue('a', ['viewer'])}"))
+    assert message == (f"invalid token: issued for 'http://127.0.0.1:9999', not for this "
+                       f"gateway ({settings.token_issuer}); make tokens with the server's "
+                       "CCM_PUBLIC_URL (or CCM_HOST and CCM_PORT)")
+
+
+async def test_a_forged_development_token_for_another_issuer_is_only_a_bad_signature(
+        client, settings):
+    forged = sign(claims_for(settings, iss="http://127.0.0.1:9999"), OTHER_KEY)
+    assert assert_unauthenticated(await post(client, f"Bearer {forged}")) == (
+        "invalid token: BadSignatureError")
 
 
 @pytest.mark.parametrize("missing", ["exp", "sub", "aud", "iss"])
@@ -152,11 +169,11 @@ async def test_issuing_a_token_for_an_unknown_role_is_refused(tokens):
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
-    """Only the CCM_ variables the test sets; the session's key, issuer and audience."""
+    """Only the CCM_ variables the test sets; the session's key and audience (its issuer is
+    the default public URL, as here)."""
     for f in fields(Settings):
         monkeypatch.delenv(f"CCM_{f.name.upper()}", raising=False)
     monkeypatch.setenv("CCM_SECRET_KEY", settings.secret_key)
-    monkeypatch.setenv("CCM_TOKEN_ISSUER", settings.token_issuer)
     monkeypatch.setenv("CCM_TOKEN_AUDIENCE", settings.token_audience)
 
 

@@ -427,3 +427,39 @@ async def test_concurrent_publishers_of_one_rate_store_it_once(app, epoch):
         assert outcomes[:10] == [rows[0].id] * 10 and isinstance(outcomes[10], Conflict)
     else:  # the other publisher came first: every same-rate call is then the conflict
         assert all(isinstance(o, Conflict) for o in outcomes[:10])
+
+
+# --- currencies withdrawn from ISO 4217 -------------------------------------------------------
+# ANG and BGN are withdrawn (kit/money.py's WITHDRAWN). Each test has pairs of its own.
+
+
+async def test_a_new_pair_with_a_withdrawn_currency_is_refused_and_stores_nothing(gql, epoch):
+    audits = await AuditEvent.filter(action="fx.set_rate").count()
+
+    result = await gql(SET_RATE, rate_input("CHF", "ANG", "2.05", epoch), role="finance")
+
+    assert result.error_code == "BAD_USER_INPUT", result.errors
+    error = result.errors[0]
+    assert error["extensions"]["field"] == "quote"
+    assert error["message"].startswith(
+        "ANG was withdrawn from ISO 4217 on 2025-03-31 (replaced by XCG)")
+    assert "an FX pair without rates yet needs a current code" in error["message"]
+    assert await stored("CHF", "ANG") == 0 and await stored("ANG", "CHF") == 0
+    assert await AuditEvent.filter(action="fx.set_rate").count() == audits
+
+
+@pytest.mark.parametrize(("planted", "quote"), [
+    (("BGN", "EUR"), "EUR"),  # the same direction
+    (("RON", "BGN"), "RON"),  # only the inverse was published
+])
+async def test_a_pair_that_has_rates_keeps_taking_them_with_a_withdrawn_currency(
+        gql, epoch, planted, quote):
+    # Published before BGN was withdrawn.
+    await FxRate.create(base=planted[0], quote=planted[1], rate="2", effective_at=epoch)
+    later = epoch + timedelta(minutes=1)
+
+    result = await gql(SET_RATE, rate_input("BGN", quote, "0.5", later), role="finance")
+
+    assert result.data["setFxRate"]["rate"] == "0.5"
+    converted = await fx.convert(100_00, "BGN", quote, later)
+    assert (converted.amount_minor, converted.currency) == (50_00, quote)

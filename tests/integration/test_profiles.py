@@ -794,7 +794,7 @@ def test_decimal_amount_becomes_exact_minor_units(amount: Any, currency: str,
     (Decimal("1E+999999999"), "USD", "not an amount we can read"),
     (Decimal("1E-999999999"), "USD", "not an amount we can read"),
     ("", "USD", "is missing"),
-    ("12.50", "XXX", "unknown currency"),
+    ("12.50", "XXX", "has no minor unit"),
     ("12.50", "usd", "not an ISO 4217 code"),
     ("12.50", None, "is missing"),
 ])

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import random
 
+import iso4217
 import pytest
 
 from ccm_gateway.errors import BadInput
 from ccm_gateway.kit.money import (
     CURRENCY_EXPONENTS,
     MAX_MINOR,
+    WITHDRAWN,
     Money,
+    check_current_currency,
     currency_exponent,
     format_minor,
     parse_amount,
@@ -115,7 +118,7 @@ def test_parse_refuses_zero_unless_allowed(text: str) -> None:
     assert parse_amount(text, "USD", allow_zero=True, allow_negative=True) == 0
 
 
-@pytest.mark.parametrize("currency", ["XXX", "usd", "US", "USDD", "", "EURO", "BTC"])
+@pytest.mark.parametrize("currency", ["usd", "US", "USDD", "", "EURO", "BTC", "ZWL"])
 def test_parse_refuses_unknown_currency(currency: str) -> None:
     with pytest.raises(BadInput) as err:
         parse_amount("1.00", currency)
@@ -125,7 +128,7 @@ def test_parse_refuses_unknown_currency(currency: str) -> None:
 
 def test_unknown_currency_cannot_be_formatted_either() -> None:
     with pytest.raises(BadInput):
-        format_minor(100, "XXX")
+        format_minor(100, "BTC")
 
 
 def test_the_largest_amount_is_eighteen_digits_of_minor_units() -> None:
@@ -197,3 +200,79 @@ def test_parse_then_format_gives_the_canonical_text(currency: str) -> None:
         assert minor == expected
         canonical = format_minor(minor, currency)
         assert parse_amount(canonical, currency, allow_zero=True) == minor
+
+
+# --- the ISO 4217 table: the iso4217 package, and the codes withdrawn from it ---------------
+
+# Every code this gateway accepted before its table came from the iso4217 package. An
+# account may hold any of them, so each must stay readable: when an upgrade of iso4217
+# drops one, it belongs in WITHDRAWN (with its date), or its accounts stop working.
+ONCE_ACCEPTED = (
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP",
+    "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF",
+    "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP",
+    "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+    "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB",
+    "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD",
+    "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL",
+    "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYI",
+    "UYW", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW",
+    "ZWG",
+)
+
+
+def test_every_current_iso_4217_currency_has_the_packages_minor_unit() -> None:
+    listed = {c.code: c.exponent for c in iso4217.Currency if c.exponent is not None}
+    assert len(listed) > 150
+    for code, exponent in listed.items():
+        assert currency_exponent(code) == exponent, code
+        assert check_current_currency(code) == exponent, code
+
+
+@pytest.mark.parametrize(("currency", "exponent"), [("UYU", 2), ("XCG", 2), ("VED", 2),
+                                                    ("HUF", 2), ("IQD", 3), ("UYW", 4)])
+def test_currencies_missing_before_are_accepted(currency: str, exponent: int) -> None:
+    assert check_current_currency(currency) == exponent
+    assert parse_amount("1", currency) == 10**exponent
+
+
+def test_withdrawn_codes_are_not_on_the_current_list() -> None:
+    for code in WITHDRAWN:
+        with pytest.raises(ValueError):
+            iso4217.Currency(code)
+        assert WITHDRAWN[code].replaced_by in CURRENCY_EXPONENTS
+
+
+def test_every_code_once_accepted_is_still_known() -> None:
+    missing = [code for code in ONCE_ACCEPTED if code not in CURRENCY_EXPONENTS]
+    assert not missing, f"iso4217 dropped {missing}: add them to kit/money.py's WITHDRAWN"
+
+
+@pytest.mark.parametrize("currency", ["BGN", "ANG"])
+def test_withdrawn_codes_still_count_money(currency: str) -> None:
+    assert currency_exponent(currency) == 2
+    assert parse_amount("1250.50", currency) == 125050
+    assert format_minor(125050, currency) == "1250.50"
+
+
+@pytest.mark.parametrize(("currency", "date", "replacement"), [
+    ("BGN", "2026-01-01", "EUR"), ("ANG", "2025-03-31", "XCG")])
+def test_withdrawn_codes_are_refused_for_something_new(currency: str, date: str,
+                                                       replacement: str) -> None:
+    with pytest.raises(BadInput) as err:
+        check_current_currency(currency, field="currency", new="a new customer")
+    assert err.value.field == "currency"
+    assert err.value.message.startswith(
+        f"{currency} was withdrawn from ISO 4217 on {date} (replaced by {replacement})")
+    assert f"a new customer needs a current code such as {replacement}" in err.value.message
+
+
+@pytest.mark.parametrize("currency", ["XXX", "XTS", "XAU", "XDR"])
+def test_codes_without_a_minor_unit_hold_no_money(currency: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_amount("1", currency)
+    assert err.value.field == "currency"
+    assert f"{currency} has no minor unit in ISO 4217" in err.value.message

@@ -25,6 +25,7 @@ from testkit import eventually, require_service
 from tortoise import connections
 
 from ccm_gateway.app import create_app
+from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.db import migrations_dir
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 from ccm_gateway.worker import open_queue
@@ -150,7 +151,7 @@ UNREACHABLE = {
 
 @pytest.mark.parametrize("database_url", UNREACHABLE.values(), ids=UNREACHABLE.keys())
 async def test_every_entry_point_answers_503_json_while_the_database_is_unavailable(
-        database_url, processes, tokens):
+        database_url, processes, settings):
     url = database_url()
     base = await processes.serve("serve", cli_env(CCM_DATABASE_URL=url, CCM_LOG_LEVEL="INFO",
                                             CCM_RATE_LIMIT_PER_SECOND="0"))
@@ -171,9 +172,10 @@ async def test_every_entry_point_answers_503_json_while_the_database_is_unavaila
             assert body["detail"] and "hunter2" not in response.text, name
         assert answers["token"].headers["cache-control"] == "no-store"
 
-        bearer = f"Bearer {tokens.issue('o', ['admin'])}"
+        # Issued for the served process's issuer: its public URL, with its port.
+        token = TokenService(replace(settings, public_url=base)).issue("o", ["admin"])
         graphql = await http.post("/graphql", json={"query": SITES},
-                                  headers={"Authorization": bearer})
+                                  headers={"Authorization": f"Bearer {token}"})
         body = graphql.json()
         [error] = body["errors"]
         assert error["extensions"]["code"] == "DATABASE_UNAVAILABLE", body

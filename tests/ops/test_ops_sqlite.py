@@ -64,7 +64,8 @@ async def test_the_cli_writes_while_the_server_takes_writes(tmp_path, processes)
     env = cli_env(CCM_DATABASE_URL=database_url, CCM_SECRET_KEY=SECRET, CCM_LOG_LEVEL="WARNING",
                   CCM_RATE_LIMIT_PER_SECOND="0")
     base = await processes.serve("serve", env)
-    token = TokenService(Settings(secret_key=SECRET)).issue("side-by-side", ["admin"])
+    token = TokenService(Settings(secret_key=SECRET, public_url=base)).issue("side-by-side",
+                                                                            ["admin"])
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=CONCURRENCY, keepalive_expiry=1.0)
     async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers,
