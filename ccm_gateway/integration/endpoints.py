@@ -31,7 +31,11 @@ from starlette.responses import JSONResponse, Response
 from ccm_gateway.integration import inbox
 from ccm_gateway.integration.models import Integration
 from ccm_gateway.integration.profiles.reading import MalformedBody
-from ccm_gateway.integration.profiles.signatures import SignatureRefused, verify
+from ccm_gateway.integration.profiles.signatures import (
+    SignatureRefused,
+    verify,
+    with_header_aliases,
+)
 from ccm_gateway.integration.service import EdgeIntegration, edge_integration
 from ccm_gateway.kit.metrics import Metrics
 from ccm_gateway.kit.ratelimit import LocalBlocks, RateLimiter
@@ -106,7 +110,7 @@ async def _receive(request: Request, edge: EdgeIntegration, queue: Any) -> inbox
                                 f"content type must be {' or '.join(profile.content_types)}"),
                        "CONTENT_TYPE", unverified=True)
     body = await _read_body(request, settings.webhook_max_body_bytes)
-    headers = {k.lower(): v for k, v in request.headers.items()}
+    headers = with_header_aliases(profile, {k.lower(): v for k, v in request.headers.items()})
     now = datetime.now(UTC)
     try:
         verify(profile, headers, body, edge.active_secrets(now), now=now.timestamp())

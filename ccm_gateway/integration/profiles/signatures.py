@@ -66,6 +66,22 @@ class _Signed:
     timestamp: int
 
 
+# Svix, the reference sender of Standard Webhooks, names its headers svix-*.
+_SVIX_ALIASES = {"webhook-id": "svix-id", "webhook-timestamp": "svix-timestamp",
+                 "webhook-signature": "svix-signature"}
+
+
+def with_header_aliases(profile: Profile, headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` (lower-case names) as the profile reads them: for Standard Webhooks, a
+    ``svix-*`` header stands in for its missing ``webhook-*`` name, for the signature and
+    for anything the profile reads from headers (the event id) alike."""
+    if profile.signature.scheme != "standard-webhooks":
+        return headers
+    missing = {ours: theirs for ours, theirs in _SVIX_ALIASES.items()
+               if ours not in headers and theirs in headers}
+    return headers | {ours: headers[theirs] for ours, theirs in missing.items()}
+
+
 def verify(profile: Profile, headers: Mapping[str, str], body: bytes, secrets: Sequence[str],
            *, now: float) -> None:
     """Accept when any secret signs the callback within tolerance; else SignatureRefused.
@@ -257,11 +273,12 @@ def _secret_key(spec: SignatureSpec, secret: str) -> bytes:
 
 
 def _standard_webhooks_key(secret: str) -> bytes:
+    # The prefix is optional, as in the official libraries: a vendor may hand over the
+    # bare base64; some drop its padding, which the reference library restores too.
     encoded = secret.removeprefix(_STANDARD_PREFIX)
-    # Some senders drop the base64 padding; the reference library restores it too.
     key = _decode(encoded + "=" * (-len(encoded) % 4), "base64")
-    if not secret.startswith(_STANDARD_PREFIX) or key is None:
-        raise BadInput("a Standard Webhooks secret is 'whsec_' followed by base64",
+    if key is None:
+        raise BadInput("a Standard Webhooks secret is base64, optionally after 'whsec_'",
                        field="secret")
     return key
 
