@@ -31,7 +31,7 @@ from ccm_gateway.integration.models import (
     InboundStatus,
     Integration,
 )
-from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 from ccm_gateway.principal import Actor
 
 log = logging.getLogger("ccm_gateway.integration.inbox")
@@ -139,10 +139,9 @@ class EventFilter:
     received_before: datetime | None = None
 
 
-async def page_events(flt: EventFilter, *, first: int, after: str | None,
-                      max_page_size: int) -> Page:
+async def page_events(flt: EventFilter, *, window: Window, max_page_size: int) -> Page:
     """Newest first."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     query = InboundEvent.all()
     if flt.integration_id is not None:
         query = query.filter(integration_id=flt.integration_id)
@@ -156,7 +155,7 @@ async def page_events(flt: EventFilter, *, first: int, after: str | None,
         query = query.filter(received_at__gte=flt.received_after)
     if flt.received_before is not None:
         query = query.filter(received_at__lt=flt.received_before)
-    return await page_newest_first(query, time_field="received_at", first=first, after=after,
+    return await page_newest_first(query, time_field="received_at", window=window,
                                    id_type=uuid.UUID)
 
 
