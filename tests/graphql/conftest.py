@@ -4,6 +4,7 @@ the stock front-end tools (front_end_kit.py runs them)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -23,6 +24,8 @@ async def live_url(app: Any) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    # Ctrl-C stays pytest's: uvicorn would take SIGINT over for the whole session.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     deadline = time.monotonic() + 20
     while not server.started:
