@@ -17,6 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 from tortoise.transactions import in_transaction
@@ -89,8 +92,40 @@ async def unavailable_response(request: Request, exc: Exception) -> Response:
 def graphql_error_response(error: CCMError, scope: Scope, headers: dict[str, str]) -> JSONResponse:
     """A refusal on /graphql before execution, in the GraphQL error shape clients parse."""
     extensions = {**error.extensions(), "requestId": scope["state"].get("request_id")}
-    return JSONResponse({"errors": [{"message": error.message, "extensions": extensions}]},
-                        status_code=error.http_status, headers=headers)
+    return _graphql_errors(error.message, extensions, scope, error.http_status, headers)
+
+
+def _graphql_errors(message: str, extensions: dict[str, Any], scope: Scope, status: int,
+                    headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": extensions}]},
+                        status_code=status, headers=headers,
+                        media_type=graphql_media_type(Request(scope).headers.get("accept")))
+
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def graphql_media_type(accept: str | None) -> str:
+    """The media type a /graphql answer is sent as (GraphQL over HTTP): the newer
+    application/graphql-response+json when the client accepts it at least as much as
+    application/json; else application/json, also for no Accept, */* or an Accept that
+    names neither (served rather than refused with 406, as the spec allows)."""
+    weights: dict[str, float] = {}
+    for item in (accept or "").split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        weights[media] = max(q, weights.get(media, 0.0))
+    newer = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    legacy = max(weights.get(m, 0.0) for m in ("application/json", "application/*", "*/*"))
+    return GRAPHQL_RESPONSE_JSON if newer > 0 and newer >= legacy else "application/json"
 
 
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
@@ -109,7 +144,8 @@ class GraphQLApp(GraphQL):
     def __init__(self, settings: Settings, tokens: TokenService) -> None:
         super().__init__(build_schema(introspection=settings.introspection_enabled),
                          graphql_ide="graphiql" if settings.graphiql_enabled else None,
-                         allow_queries_via_get=False)
+                         # Queries only: a mutation on GET is refused with 405 (below).
+                         allow_queries_via_get=True)
         self.settings = settings
         self.tokens = tokens
         self._limiter: RateLimiter | None = None
@@ -138,10 +174,46 @@ class GraphQLApp(GraphQL):
         try:
             response = await self.run(Request(scope, receive))
         except CrossWebHTTPException as exc:
-            # Transport-level refusals (no query, body not JSON, ...) in our JSON shape.
-            response = JSONResponse({"error": "BAD_USER_INPUT", "detail": exc.reason},
-                                    status_code=exc.status_code)
+            response = self.transport_error(request, exc)
+        else:
+            if graphql_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+                response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+                if scope["state"].get("graphql_request_error"):
+                    response.status_code = 400
         await response(scope, receive, send)
+
+    def transport_error(self, request: Request, exc: CrossWebHTTPException) -> Response:
+        """A request refused before it ran (no query, body not JSON, a mutation on GET):
+        GraphQL-shaped for GET and for clients of application/graphql-response+json; the
+        {"error", "detail"} shape of every other HTTP error for legacy POSTs."""
+        mutation_on_get = (request.method == "GET"
+                           and isinstance(exc.__cause__, InvalidOperationTypeError))
+        status, headers = (405, {"Allow": "POST"}) if mutation_on_get else (exc.status_code, {})
+        code = "METHOD_NOT_ALLOWED" if mutation_on_get else _HTTP_ERROR_CODES.get(
+            exc.status_code, "BAD_USER_INPUT")
+        if request.method == "POST" and graphql_media_type(
+                request.headers.get("accept")) != GRAPHQL_RESPONSE_JSON:
+            return JSONResponse({"error": code, "detail": exc.reason}, status_code=status,
+                                headers=headers)
+        extensions = {"code": code, "requestId": request.scope["state"].get("request_id")}
+        return _graphql_errors(exc.reason, extensions, request.scope, status, headers)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            # A request error (parse, validation, variables, cost): nothing ran. Its
+            # response has no data entry and, as graphql-response+json, status 400.
+            request.scope["state"]["graphql_request_error"] = True
+            if graphql_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
+                processed.pop("data", None)
+        return processed
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        try:
+            return super().parse_query_params(params)
+        except (ValueError, CrossWebHTTPException):  # json's JSONDecodeError is a ValueError
+            raise CrossWebHTTPException(400, "the variables and extensions parameters must be "
+                                             "JSON objects") from None
 
     def decode_json(self, data: str | bytes) -> object:
         decoded = super().decode_json(data)

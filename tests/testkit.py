@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,3 +43,21 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def npm_installed(directory: Path, package: str) -> str:
+    """The node binary, with ``directory``'s npm dependencies installed (``npm ci``, as .ci/run
+    does, when ``package`` is missing). Skips on a laptop without node; fails under CI=true."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        require_service("node and npm", "not installed")
+    if not (directory / "node_modules" / package).is_dir():
+        command = "ci" if (directory / "package-lock.json").exists() else "install"
+        try:
+            done = subprocess.run([npm, command, "--no-audit", "--no-fund"], cwd=directory,
+                                  capture_output=True, text=True, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            require_service(f"npm {command} in {directory.name}", str(exc))
+        if done.returncode != 0:
+            require_service(f"npm {command} in {directory.name}", done.stderr[-2000:])
+    return node  # type: ignore[return-value]

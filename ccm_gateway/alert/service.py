@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 from ccm_gateway.alert.models import Alert, AlertSeverity
-from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.errors import NotFound
+from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 
 
 async def raise_alert(kind: str, severity: AlertSeverity, message: str, *,
@@ -17,14 +18,21 @@ async def raise_alert(kind: str, severity: AlertSeverity, message: str, *,
                               integration_id=integration_id, details=details or {})
 
 
-async def page_alerts(*, kind: str | None, integration_id: Any, first: int, after: str | None,
+async def page_alerts(*, kind: str | None, integration_id: Any, window: Window,
                       max_page_size: int) -> Page:
     """Newest first."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     query = Alert.all()
     if kind is not None:
         query = query.filter(kind=kind)
     if integration_id is not None:
         query = query.filter(integration_id=integration_id)
-    return await page_newest_first(query, time_field="created_at", first=first, after=after,
+    return await page_newest_first(query, time_field="created_at", window=window,
                                    id_type=uuid.UUID)
+
+
+async def get_alert(alert_id: Any) -> Alert:
+    alert = await Alert.get_or_none(id=alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found", field="id")
+    return alert

@@ -121,9 +121,10 @@ UNBOUNDED: frozenset[str] = frozenset({
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
     # Cursors, decoded and checked by kit/pagination.
-    "Query.customers.after", "Query.auditLog.after", "Query.apiClients.after",
-    "Query.trustedIssuers.after", "Query.integrations.after", "Query.inboundEvents.after",
-    "Query.alerts.after", "Query.fxRates.after", "Customer.ledger.after",
+    *(f"{connection}.{cursor}" for cursor in ("after", "before") for connection in (
+        "Query.customers", "Query.auditLog", "Query.apiClients", "Query.trustedIssuers",
+        "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
+        "Customer.ledger")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
     "SetFxRateInput.base", "SetFxRateInput.quote", "SetFxRateInput.rate",

@@ -18,10 +18,10 @@ from strawberry.extensions import (
     max_aliases,
     query_depth_limiter,
 )
-from strawberry.tools import merge_types
 
 from ccm_gateway.alert.types import AlertQuery
 from ccm_gateway.api.inputs import RefuseUnstorableStrings
+from ccm_gateway.api.node import NodeQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
@@ -32,10 +32,20 @@ from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
 
-Query = merge_types("Query", (SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
-                              IntegrationQuery, AlertQuery, FxQuery))
-Mutation = merge_types("Mutation", (SiteMutation, CustomerMutation, LedgerMutation, AuthMutation,
-                                    IntegrationMutation, FxMutation))
+
+@strawberry.type(description="What can be read. Every field needs a bearer token; a lookup by "
+                             "id answers null for what the caller may not see.")
+class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
+            IntegrationQuery, AlertQuery, FxQuery):
+    pass
+
+
+@strawberry.type(description="What can be changed. Each takes one input argument; each change "
+                             "is audited.")
+class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
+               FxMutation):
+    pass
+
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

@@ -13,13 +13,7 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.kit.locking import lock_key
-from ccm_gateway.kit.pagination import (
-    Page,
-    check_page_size,
-    cursor_id,
-    decode_cursor,
-    encode_cursor,
-)
+from ccm_gateway.kit.pagination import Keyset, Page, Window, page
 from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
 
@@ -143,10 +137,9 @@ class AuditFilter:
     until: datetime | None = None
 
 
-async def list_events(flt: AuditFilter, *, first: int, after: str | None,
-                      max_page_size: int) -> Page:
+async def list_events(flt: AuditFilter, *, window: Window, max_page_size: int) -> Page:
     """Audit events, newest first."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     check_aware(flt.since, "since")
     check_aware(flt.until, "until")
     query = AuditEvent.all()
@@ -160,8 +153,4 @@ async def list_events(flt: AuditFilter, *, first: int, after: str | None,
         query = query.filter(created_at__gte=flt.since)
     if flt.until:
         query = query.filter(created_at__lt=flt.until)
-    if after:
-        (last_id,) = decode_cursor(after, 1)
-        query = query.filter(id__lt=cursor_id(last_id, int))
-    rows = await query.order_by("-id").limit(first + 1)
-    return Page.of(rows, first, lambda e: encode_cursor(e.id))
+    return await page(query, Keyset(("id",), (int,), descending=True), window)

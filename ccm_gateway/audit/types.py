@@ -9,26 +9,38 @@ from strawberry.scalars import JSON
 
 from ccm_gateway.audit import models
 from ccm_gateway.audit import service as audit_service
-from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
+from ccm_gateway.graphql.common import (
+    After,
+    Before,
+    Connection,
+    CtxInfo,
+    First,
+    Last,
+    requires,
+    window,
+)
 from ccm_gateway.principal import Permission as P
 
 
-@strawberry.type
+@strawberry.type(description="One recorded change: who, what, when, before and after. "
+                             "Append-only and hash-chained per stream.")
 class AuditEvent:
-    id: strawberry.ID
-    stream: str
-    seq: int
-    actor_type: str
-    actor_id: str
-    action: str
-    object_type: str
-    object_id: str
-    before: JSON | None
-    after: JSON | None
-    request_id: str | None
-    created_at: datetime
-    prev_hash: str
-    hash: str
+    id: strawberry.ID = strawberry.field(
+        description="The event's number; it never changes, as the event never does.")
+    stream: str = strawberry.field(description="The hash chain it belongs to.")
+    seq: int = strawberry.field(description="Its position in the stream, from 1.")
+    actor_type: str = strawberry.field(description="user, client, integration or system.")
+    actor_id: str = strawberry.field(description="Who made the change.")
+    action: str = strawberry.field(description="What was done, e.g. customer.create.")
+    object_type: str = strawberry.field(description="The kind of object changed.")
+    object_id: str = strawberry.field(description="The id of the object changed.")
+    before: JSON | None = strawberry.field(description="The object before; null on creation.")
+    after: JSON | None = strawberry.field(description="The object after.")
+    request_id: str | None = strawberry.field(
+        description="The X-Request-ID of the request that made the change.")
+    created_at: datetime = strawberry.field(description="When it was recorded.")
+    prev_hash: str = strawberry.field(description="The hash of the stream's previous event.")
+    hash: str = strawberry.field(description="SHA-256 over this event and prevHash.")
 
     @classmethod
     def of(cls, m: models.AuditEvent) -> AuditEvent:
@@ -41,7 +53,7 @@ class AuditEvent:
                    hash=m.hash)
 
 
-@strawberry.input
+@strawberry.input(description="Narrow the audit log; every field given must match.")
 class AuditFilter:
     object_id: str | None = None
     action: str | None = None
@@ -52,8 +64,10 @@ class AuditFilter:
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(extensions=requires(P.AUDIT_READ), description="Newest first.")
-    async def audit_log(self, info: CtxInfo, first: int | None = None, after: str | None = None,
+    @strawberry.field(extensions=requires(P.AUDIT_READ),
+                      description="The audit log, newest first. Not for partner principals.")
+    async def audit_log(self, info: CtxInfo, first: First = None, after: After = None,
+                        last: Last = None, before: Before = None,
                         filter: AuditFilter | None = None) -> Connection[AuditEvent]:
         # The log spans every customer; a partner sees only its own customers.
         info.context.principal.require_unscoped("read the audit log")
@@ -61,6 +75,6 @@ class AuditQuery:
         page = await audit_service.list_events(
             audit_service.AuditFilter(object_id=flt.object_id, action=flt.action,
                                       actor_id=flt.actor_id, since=flt.since, until=flt.until),
-            first=page_size(info, first), after=after,
+            window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, AuditEvent.of)

@@ -23,13 +23,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.audit.service import record
 from ccm_gateway.auth.models import ApiClient
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
-from ccm_gateway.kit.pagination import (
-    Page,
-    check_page_size,
-    cursor_id,
-    decode_cursor,
-    encode_cursor,
-)
+from ccm_gateway.kit.pagination import Keyset, Page, Window, page
 from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 
@@ -167,15 +161,10 @@ async def list_clients() -> list[dict[str, Any]]:
     return [describe(c) for c in await ApiClient.all().order_by("created_at", "id")]
 
 
-async def page_clients(first: int, after: str | None, max_page_size: int) -> Page:
+async def page_clients(window: Window, max_page_size: int) -> Page:
     """Oldest first, by id."""
-    check_page_size(first, max_page_size)
-    query = ApiClient.all()
-    if after is not None:
-        (last,) = decode_cursor(after, 1)
-        query = query.filter(id__gt=cursor_id(last, int))
-    rows = await query.order_by("id").limit(first + 1)
-    return Page.of(rows, first, lambda c: encode_cursor(c.id))
+    window.check(max_page_size)
+    return await page(ApiClient.all(), Keyset(("id",), (int,)), window)
 
 
 async def revoke_client(client_id: str, *, actor: Actor = CLI_ACTOR) -> ApiClient:

@@ -23,7 +23,7 @@ from ccm_gateway.config import DEFAULT_ISSUER_ALGORITHMS, InvalidIssuer, Trusted
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit.pagination import (
     Page,
-    check_page_size,
+    Window,
     cursor_id,
     decode_cursor,
     encode_cursor,
@@ -50,10 +50,11 @@ class IssuerEntry:
     enabled: bool
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    row_id: int | None = None  # an API issuer's TrustedIssuerRecord.id
 
     @classmethod
     def of(cls, row: TrustedIssuerRecord) -> IssuerEntry:
-        return cls(to_config(row), API, row.enabled, row.created_at, row.updated_at)
+        return cls(to_config(row), API, row.enabled, row.created_at, row.updated_at, row.id)
 
 
 def to_config(row: TrustedIssuerRecord) -> TrustedIssuer:
@@ -74,28 +75,64 @@ def describe(row: TrustedIssuerRecord) -> dict[str, Any]:
             "algorithms": row.algorithms.split(), "enabled": row.enabled}
 
 
-async def page_issuers(environment: Sequence[TrustedIssuer], first: int, after: str | None,
+async def page_issuers(environment: Sequence[TrustedIssuer], window: Window,
                        max_page_size: int) -> Page:
     """The environment's issuers in their configured order, then the API's oldest first."""
-    check_page_size(first, max_page_size)
-    env_from, api_after = 0, 0
-    if after is not None:
-        source, position = decode_cursor(after, 2)
-        if source == ENVIRONMENT:
-            env_from = cursor_id(position, int) + 1
-        elif source == API:
-            env_from, api_after = len(environment), cursor_id(position, int)
-        else:
-            raise invalid_cursor()
-    items: list[tuple[IssuerEntry, str]] = [
-        (IssuerEntry(config, ENVIRONMENT, True), encode_cursor(ENVIRONMENT, i))
-        for i, config in enumerate(environment) if i >= env_from][:first + 1]
-    if len(items) <= first:
-        rows = await TrustedIssuerRecord.filter(id__gt=api_after).order_by("id").limit(
-            first + 1 - len(items))
-        items += [(IssuerEntry.of(r), encode_cursor(API, r.id)) for r in rows]
-    page = items[:first]
-    return Page([entry for entry, _ in page], [cursor for _, cursor in page], len(items) > first)
+    window.check(max_page_size)
+    after = _position(window.after, "after") if window.after else None
+    before = _position(window.before, "before") if window.before else None
+    env = [((0, i), IssuerEntry(config, ENVIRONMENT, True))
+           for i, config in enumerate(environment)
+           if (after is None or (0, i) > after) and (before is None or (0, i) < before)]
+    api = TrustedIssuerRecord.all()
+    if after is not None and after[0] == 1:
+        api = api.filter(id__gt=after[1])
+    if before is not None and before[0] == 1:
+        api = api.filter(id__lt=before[1])
+    api_allowed = before is None or before[0] == 1
+    size = window.size
+    items: list[tuple[tuple[int, int], IssuerEntry]]
+    if window.backward:
+        rows = await api.order_by("-id").limit(size + 1) if api_allowed else []
+        items = [((1, r.id), IssuerEntry.of(r)) for r in reversed(rows)]
+        if len(items) <= size:
+            items = env[max(0, len(env) - (size + 1 - len(items))):] + items
+        has_previous, items = len(items) > size, items[-size:]
+        has_next = before is not None and await _any_from(environment, before)
+    else:
+        items = env[:size + 1]
+        if len(items) <= size and api_allowed:
+            rows = await api.order_by("id").limit(size + 1 - len(items))
+            items += [((1, r.id), IssuerEntry.of(r)) for r in rows]
+        has_next, items = len(items) > size, items[:size]
+        has_previous = after is not None and await _any_up_to(environment, after)
+    return Page([entry for _, entry in items],
+                [encode_cursor(ENVIRONMENT if rank == 0 else API, position)
+                 for (rank, position), _ in items], has_next, has_previous)
+
+
+def _position(cursor: str, field: str) -> tuple[int, int]:
+    """A cursor's place in the list: (0, index) of an environment issuer, (1, row id) of an
+    API one."""
+    source, position = decode_cursor(cursor, 2, field)
+    if source not in (ENVIRONMENT, API):
+        raise invalid_cursor(field)
+    return (0 if source == ENVIRONMENT else 1, cursor_id(position, int, field))
+
+
+async def _any_up_to(environment: Sequence[TrustedIssuer], position: tuple[int, int]) -> bool:
+    """Whether an issuer sits at or before ``position``."""
+    if environment:
+        return True
+    return position[0] == 1 and await TrustedIssuerRecord.filter(id__lte=position[1]).exists()
+
+
+async def _any_from(environment: Sequence[TrustedIssuer], position: tuple[int, int]) -> bool:
+    """Whether an issuer sits at or after ``position``."""
+    rank, at = position
+    if rank == 0:
+        return at < len(environment) or await TrustedIssuerRecord.all().exists()
+    return await TrustedIssuerRecord.filter(id__gte=at).exists()
 
 
 def _check(config: TrustedIssuer) -> None:

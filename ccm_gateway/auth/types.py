@@ -20,29 +20,46 @@ from ccm_gateway.auth.issuers import issuers_changed
 from ccm_gateway.auth.models import ApiClient as ApiClientModel
 from ccm_gateway.auth.models import TrustedIssuerRecord
 from ccm_gateway.errors import BadInput
-from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
+from ccm_gateway.graphql.common import (
+    After,
+    Before,
+    Connection,
+    CtxInfo,
+    First,
+    Last,
+    requires,
+    window,
+)
+from ccm_gateway.kit.ids import derived_id
 from ccm_gateway.principal import Permission as P
 from ccm_gateway.principal import Role
 
-# The roles themselves, named for this API (the members' names are the values).
-strawberry.enum(Role, name="ApiClientRole")
+# The models' enums are the GraphQL enums (strawberry exposes an Enum under its
+# class name, with the members' names as values), registered with a description.
+strawberry.enum(Role, name="ApiClientRole", description="A role: the set of permissions it grants.")
 ApiClientRole = Role
 
 
 @strawberry.type(description="A machine client. Its secret is never shown after it is made.")
 class ApiClient:
-    client_id: str
-    name: str
-    roles: list[ApiClientRole]
-    scopes: list[str]
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description="The client's own number, stable for its lifetime; unique among API "
+                    "clients. Mutations name a client by clientId.")
+    client_id: str = strawberry.field(description="The OAuth 2.0 client_id.")
+    name: str = strawberry.field(description="Display name.")
+    roles: list[ApiClientRole] = strawberry.field(
+        description="Its roles.")
+    scopes: list[str] = strawberry.field(
+        description="The permissions its tokens carry (within what its roles grant).")
+    expires_at: datetime | None = strawberry.field(
+        description="When its secret stops working; null: never.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
+    created_at: datetime = strawberry.field(description="When it was created.")
 
     @classmethod
     def of(cls, m: ApiClientModel) -> ApiClient:
         known = {r.value for r in Role}
-        return cls(client_id=m.client_id, name=m.name,
+        return cls(id=strawberry.ID(str(m.id)), client_id=m.client_id, name=m.name,
                    roles=[ApiClientRole(r) for r in m.roles.split() if r in known],
                    scopes=m.scopes.split(), expires_at=m.expires_at, revoked_at=m.revoked_at,
                    created_at=m.created_at)
@@ -50,18 +67,18 @@ class ApiClient:
 
 @strawberry.type(description="The client and its secret, shown this once.")
 class CreateApiClientPayload:
-    client: ApiClient
-    client_secret: str
+    client: ApiClient = strawberry.field(description="The new client.")
+    client_secret: str = strawberry.field(description="Its secret; it is never shown again.")
 
 
 @strawberry.type(description="The client's new secret, shown this once; the old one no "
                              "longer works.")
 class RotateApiClientSecretPayload:
-    client: ApiClient
-    client_secret: str
+    client: ApiClient = strawberry.field(description="The client.")
+    client_secret: str = strawberry.field(description="Its new secret; it is never shown again.")
 
 
-@strawberry.input
+@strawberry.input(description="A new machine client.")
 class CreateApiClientInput:
     name: str
     roles: list[ApiClientRole]
@@ -70,12 +87,12 @@ class CreateApiClientInput:
     expires_at: datetime | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A client whose secret to replace.")
 class RotateApiClientSecretInput:
     client_id: str
 
 
-@strawberry.input
+@strawberry.input(description="A client to revoke.")
 class RevokeApiClientInput:
     client_id: str
 
@@ -109,11 +126,12 @@ class TrustedIssuerSource(Enum):
 
 @strawberry.type(description="A claim value of the issuer's role claim and the role it grants.")
 class RoleMapping:
-    claim_value: str
-    role: ApiClientRole
+    claim_value: str = strawberry.field(description="A value of the role claim.")
+    role: ApiClientRole = strawberry.field(
+        description="The role it grants.")
 
 
-@strawberry.input
+@strawberry.input(description="A claim value and the role it grants.")
 class RoleMappingInput:
     claim_value: str
     role: ApiClientRole
@@ -122,22 +140,34 @@ class RoleMappingInput:
 @strawberry.type(description="An OIDC provider of a partner portal whose access tokens are "
                              "accepted; each token acts for the partner its partner claim names.")
 class TrustedIssuer:
-    issuer: str
-    audience: str
-    role_claim: str
-    role_map: list[RoleMapping]
-    partner_claim: str
-    algorithms: list[str]
-    enabled: bool
-    source: TrustedIssuerSource
-    created_at: datetime | None
-    updated_at: datetime | None
+    id: strawberry.ID = strawberry.field(
+        description="An issuer added through the API: its own number, stable for its "
+                    "lifetime and unique among trusted issuers. An issuer of the environment, "
+                    "which has no record: a UUID derived from its issuer URL. Mutations name "
+                    "an issuer by issuer.")
+    issuer: str = strawberry.field(description="The tokens' iss.")
+    audience: str = strawberry.field(description="The aud its tokens must carry.")
+    role_claim: str = strawberry.field(description="The claim that names the user's roles.")
+    role_map: list[RoleMapping] = strawberry.field(
+        description="Which claim values grant which roles; others grant none.")
+    partner_claim: str = strawberry.field(
+        description="The claim that names the partner a token acts for.")
+    algorithms: list[str] = strawberry.field(description="The signature algorithms accepted.")
+    enabled: bool = strawberry.field(description="Its tokens are accepted.")
+    source: TrustedIssuerSource = strawberry.field(
+        description="Where it is configured.")
+    created_at: datetime | None = strawberry.field(
+        description="When it was added; null for the environment's.")
+    updated_at: datetime | None = strawberry.field(
+        description="When it last changed; null for the environment's.")
 
     @classmethod
     def of(cls, entry: trusted_issuers.IssuerEntry) -> TrustedIssuer:
         known = {r.value for r in Role}
         config = entry.config
-        return cls(issuer=config.issuer, audience=config.audience,
+        row_id = (str(entry.row_id) if entry.row_id is not None
+                  else str(derived_id("TrustedIssuer", config.issuer)))
+        return cls(id=strawberry.ID(row_id), issuer=config.issuer, audience=config.audience,
                    role_claim=config.role_claim,
                    # By claim value: PostgreSQL's jsonb keeps no key order.
                    role_map=[RoleMapping(claim_value=v, role=ApiClientRole(r))
@@ -147,7 +177,7 @@ class TrustedIssuer:
                    created_at=entry.created_at, updated_at=entry.updated_at)
 
 
-@strawberry.input
+@strawberry.input(description="An OIDC provider to trust.")
 class CreateTrustedIssuerInput:
     issuer: str = strawberry.field(description="Exactly the tokens' iss: https:// (http:// "
                                                "only on loopback).")
@@ -171,14 +201,14 @@ class UpdateTrustedIssuerInput:
     enabled: bool | None = None
 
 
-@strawberry.input
+@strawberry.input(description="An issuer to stop trusting.")
 class DeleteTrustedIssuerInput:
     issuer: str
 
 
-@strawberry.type
+@strawberry.type(description="The issuer as it was before it was deleted.")
 class DeleteTrustedIssuerPayload:
-    deleted: TrustedIssuer
+    deleted: TrustedIssuer = strawberry.field(description="The deleted issuer.")
 
 
 _ISSUER_FIELDS = {"issuer": "issuer", "audience": "audience", "role_claim": "roleClaim",
@@ -201,29 +231,33 @@ def _issuer_entry(row: TrustedIssuerRecord) -> TrustedIssuer:
 
 @strawberry.type
 class AuthQuery:
-    @strawberry.field(extensions=requires(P.CLIENT_ADMIN), description="Oldest first.")
-    async def api_clients(self, info: CtxInfo, first: int | None = None,
-                          after: str | None = None) -> Connection[ApiClient]:
+    @strawberry.field(extensions=requires(P.CLIENT_ADMIN),
+                      description="Machine clients, oldest first. Not for partner principals.")
+    async def api_clients(self, info: CtxInfo, first: First = None, after: After = None,
+                          last: Last = None, before: Before = None) -> Connection[ApiClient]:
         _not_partner(info)
-        page = await clients.page_clients(page_size(info, first), after,
+        page = await clients.page_clients(window(info, first, after, last, before),
                                           info.context.settings.max_page_size)
         return Connection.of(page, ApiClient.of)
 
     @strawberry.field(extensions=requires(P.ISSUER_ADMIN),
-                      description="The environment's issuers first, then the API's oldest first.")
-    async def trusted_issuers(self, info: CtxInfo, first: int | None = None,
-                              after: str | None = None) -> Connection[TrustedIssuer]:
+                      description="Trusted OIDC issuers: the environment's first, then the "
+                                  "API's oldest first. Not for partner principals.")
+    async def trusted_issuers(self, info: CtxInfo, first: First = None, after: After = None,
+                              last: Last = None,
+                              before: Before = None) -> Connection[TrustedIssuer]:
         _not_partner(info, "trusted issuers")
         settings = info.context.settings
         page = await trusted_issuers.page_issuers(settings.trusted_issuers,
-                                                  page_size(info, first), after,
+                                                  window(info, first, after, last, before),
                                                   settings.max_page_size)
         return Connection.of(page, TrustedIssuer.of)
 
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(extensions=requires(P.CLIENT_ADMIN))
+    @strawberry.mutation(extensions=requires(P.CLIENT_ADMIN),
+                         description="Create a machine client; its secret is shown this once.")
     async def create_api_client(self, info: CtxInfo,
                                 input: CreateApiClientInput) -> CreateApiClientPayload:
         _not_partner(info)
@@ -237,7 +271,9 @@ class AuthMutation:
         return CreateApiClientPayload(client=ApiClient.of(created.client),
                                       client_secret=created.client_secret)
 
-    @strawberry.mutation(extensions=requires(P.CLIENT_ADMIN))
+    @strawberry.mutation(extensions=requires(P.CLIENT_ADMIN),
+                         description="Replace a client's secret; the new one is shown this "
+                                     "once.")
     async def rotate_api_client_secret(
             self, info: CtxInfo,
             input: RotateApiClientSecretInput) -> RotateApiClientSecretPayload:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q, RawSQL
+from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -27,11 +27,10 @@ from ccm_gateway.kit.batch import many_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import check_current_currency, currency_exponent
 from ccm_gateway.kit.pagination import (
+    Keyset,
     Page,
-    check_page_size,
-    cursor_id,
-    decode_cursor,
-    encode_cursor,
+    Window,
+    page,
 )
 from ccm_gateway.kit.text import clean_text
 from ccm_gateway.ledger import service as ledger_service
@@ -267,12 +266,14 @@ class CustomerFilter:
     utilization_above: float | None = None
 
 
+_BY_NAME = Keyset(("name", "id"), (str, uuid.UUID))
+
+
 async def list_customers(
-    principal: Principal, flt: CustomerFilter, *, first: int, after: str | None,
-    max_page_size: int,
+    principal: Principal, flt: CustomerFilter, *, window: Window, max_page_size: int,
 ) -> Page:
     """The customers ``principal`` may read, ordered by name then id, with keyset pagination."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     query = readable_customers(principal)
     if flt.segment:
         query = query.filter(segment=flt.segment)
@@ -294,10 +295,5 @@ async def list_customers(
             f"> CAST(credit_limit_minor AS NUMERIC) * {num})"
         )
         query = query.filter(id__in=RawSQL(above))
-    if after:
-        name, last_id = decode_cursor(after, 2)
-        query = query.filter(Q(name__gt=name)
-                             | Q(name=name, id__gt=cursor_id(last_id, uuid.UUID)))
-    rows = await query.order_by("name", "id").limit(first + 1)
-    return Page.of(rows, first, lambda c: encode_cursor(c.name, c.id))
+    return await page(query, _BY_NAME, window)
 

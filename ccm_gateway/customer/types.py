@@ -9,13 +9,18 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.customer import models
 from ccm_gateway.customer import service as customer_service
-from ccm_gateway.errors import BadInput
+from ccm_gateway.errors import BadInput, NotFound
 from ccm_gateway.graphql.common import (
+    After,
+    Before,
     Connection,
     CtxInfo,
+    First,
+    Last,
     MoneyInput,
-    page_size,
+    Node,
     requires,
+    window,
 )
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.ledger import models as ledger_models
@@ -30,32 +35,42 @@ from ccm_gateway.ledger.types import (
 )
 from ccm_gateway.principal import Permission as P
 
-# The models' enums are the GraphQL enums: strawberry exposes an Enum under its class
-# name, with the members' names as values.
+# The models' enums are the GraphQL enums (strawberry exposes an Enum under its
+# class name, with the members' names as values), registered with a description.
+strawberry.enum(models.CustomerStatus,
+                description="ACTIVE may use credit; ON_HOLD and BLOCKED are declined.")
 CustomerStatus = models.CustomerStatus
+strawberry.enum(models.RiskProfile, description="The credit team's risk rating.")
 RiskProfile = models.RiskProfile
 
 
-@strawberry.type
+@strawberry.type(description="How a connected system (Stripe, an ERP, a building system) "
+                             "names the customer.")
 class ExternalRef:
-    system: str
-    external_id: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description="The reference's own number, stable for its lifetime; unique among "
+                    "external references.")
+    system: str = strawberry.field(description="The system, e.g. stripe or erp.")
+    external_id: str = strawberry.field(description="The customer's id in that system.")
+    created_at: datetime = strawberry.field(description="When it was linked.")
 
 
-@strawberry.type
-class Customer:
+@strawberry.type(description="A customer of the operator, known by the same id in every "
+                             "connected system.")
+class Customer(Node):
     _m: strawberry.Private[models.Customer]
-    id: strawberry.ID
-    name: str
-    segment: str
-    risk_profile: RiskProfile
-    status: CustomerStatus
-    currency: str
-    partner_id: str | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
+    name: str = strawberry.field(description="Display name.")
+    segment: str = strawberry.field(
+        description="Business segment, e.g. haulage; integrations may write only theirs.")
+    risk_profile: RiskProfile = strawberry.field(description="The credit team's risk rating.")
+    status: CustomerStatus = strawberry.field(description="Whether it may use credit.")
+    currency: str = strawberry.field(description="ISO 4217 code of its credit account.")
+    partner_id: str | None = strawberry.field(
+        description="The partner whose portal sees it; null for the operator's own.")
+    version: int = strawberry.field(
+        description="Rises with every change; pass it as expectedVersion to update.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @classmethod
     def of(cls, m: models.Customer) -> Customer:
@@ -72,33 +87,35 @@ class Customer:
             raise LookupError(f"customer {self._m.id} has no credit account")
         return account
 
-    @strawberry.field
+    @strawberry.field(description="Its credit: limit, balance, held, terms.")
     async def credit_account(self, info: CtxInfo) -> CreditAccount:
         return CreditAccount.of(await self._account(info))
 
-    @strawberry.field
+    @strawberry.field(description="Its sub-limits by site.")
     async def site_limits(self, info: CtxInfo) -> list[SiteLimit]:
         account = await self._account(info)
         rows = await info.context.loaders.of(ledger_service.site_limits_by_account).load(
             account.id)
         return [SiteLimit(_m=r, _currency=account.currency) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(description="How connected systems name it.")
     async def external_refs(self, info: CtxInfo) -> list[ExternalRef]:
         rows = await info.context.loaders.of(customer_service.external_refs_by_customer).load(
             self._m.id)
-        return [ExternalRef(system=r.system, external_id=r.external_id, created_at=r.created_at)
-                for r in rows]
+        return [ExternalRef(id=strawberry.ID(str(r.id)), system=r.system,
+                            external_id=r.external_id, created_at=r.created_at) for r in rows]
 
-    @strawberry.field(description="Pending holds.")
+    @strawberry.field(description="Its pending holds, oldest first.")
     async def holds(self, info: CtxInfo) -> list[Hold]:
         account = await self._account(info)
         rows = await info.context.loaders.of(ledger_service.pending_holds_by_account).load(
             account.id)
         return [Hold.of(r) for r in rows]
 
-    @strawberry.field(extensions=requires(P.LEDGER_READ), description="Newest first.")
-    async def ledger(self, info: CtxInfo, first: int | None = None, after: str | None = None,
+    @strawberry.field(extensions=requires(P.LEDGER_READ),
+                      description="Its ledger entries, newest recorded first.")
+    async def ledger(self, info: CtxInfo, first: First = None, after: After = None,
+                     last: Last = None, before: Before = None,
                      filter: LedgerFilter | None = None) -> Connection[LedgerEntry]:
         flt = filter or LedgerFilter()
         page = await ledger_service.list_entries(
@@ -107,12 +124,12 @@ class Customer:
                 kinds=[ledger_models.EntryKind(k.value) for k in flt.kinds] if flt.kinds else None,
                 site_id=parse_uuid(flt.site_id, "siteId") if flt.site_id else None,
                 occurred_from=flt.occurred_from, occurred_to=flt.occurred_to),
-            first=page_size(info, first), after=after,
+            window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, LedgerEntry.of)
 
 
-@strawberry.input
+@strawberry.input(description="Narrow the customers; every field given must match.")
 class CustomerFilter:
     segment: str | None = None
     status: CustomerStatus | None = None
@@ -121,13 +138,13 @@ class CustomerFilter:
         default=None, description="Exposure / limit strictly above this ratio (0.8 = 80 %).")
 
 
-@strawberry.input
+@strawberry.input(description="A customer's id in a connected system.")
 class ExternalRefInput:
     system: str
     external_id: str
 
 
-@strawberry.input
+@strawberry.input(description="A new customer and its credit account.")
 class CreateCustomerInput:
     name: str
     segment: str
@@ -142,7 +159,7 @@ class CreateCustomerInput:
     idempotency_key: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Fields left out stay as they are.")
 class UpdateCustomerInput:
     id: strawberry.ID
     expected_version: int
@@ -152,7 +169,7 @@ class UpdateCustomerInput:
     status: CustomerStatus | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A reference to link to a customer.")
 class LinkExternalRefInput:
     customer_id: strawberry.ID
     system: str
@@ -162,21 +179,28 @@ class LinkExternalRefInput:
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(extensions=requires(P.CUSTOMER_READ),
-                      description="By id, or by an external reference.")
+                      description="A customer by id, or by an external reference; null when "
+                                  "there is none the caller may see.")
     async def customer(self, info: CtxInfo, id: strawberry.ID | None = None,
-                       external_ref: ExternalRefInput | None = None) -> Customer:
+                       external_ref: ExternalRefInput | None = None) -> Customer | None:
         if (id is None) == (external_ref is None):
             raise BadInput("give exactly one of id or externalRef")
         principal = info.context.principal
-        if id is not None:
-            found = await customer_service.get_readable_customer(principal, id)
-        else:
-            found = await customer_service.get_readable_customer_by_external_ref(
-                principal, external_ref.system, external_ref.external_id)  # type: ignore[union-attr]
+        try:
+            if id is not None:
+                found = await customer_service.get_readable_customer(principal, id)
+            else:
+                found = await customer_service.get_readable_customer_by_external_ref(
+                    principal, external_ref.system,  # type: ignore[union-attr]
+                    external_ref.external_id)  # type: ignore[union-attr]
+        except NotFound:
+            return None
         return Customer.of(found)
 
-    @strawberry.field(extensions=requires(P.CUSTOMER_READ), description="Ordered by name.")
-    async def customers(self, info: CtxInfo, first: int | None = None, after: str | None = None,
+    @strawberry.field(extensions=requires(P.CUSTOMER_READ),
+                      description="The customers the caller may see, by name.")
+    async def customers(self, info: CtxInfo, first: First = None, after: After = None,
+                        last: Last = None, before: Before = None,
                         filter: CustomerFilter | None = None) -> Connection[Customer]:
         flt = filter or CustomerFilter()
         page = await customer_service.list_customers(
@@ -185,14 +209,15 @@ class CustomerQuery:
                 segment=flt.segment,
                 status=models.CustomerStatus(flt.status.value) if flt.status else None,
                 name_contains=flt.name_contains, utilization_above=flt.utilization_above),
-            first=page_size(info, first), after=after,
+            window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, Customer.of)
 
 
 @strawberry.type
 class CustomerMutation:
-    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
+    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE),
+                         description="Create a customer with its credit account.")
     async def create_customer(self, info: CtxInfo, input: CreateCustomerInput) -> Customer:
         limit = 0
         if input.credit_limit is not None:
@@ -215,7 +240,8 @@ class CustomerMutation:
                 administers_integrations=info.context.principal.administers_integrations)
         return Customer.of(customer)
 
-    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
+    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE),
+                         description="Change a customer, if expectedVersion is current.")
     async def update_customer(self, info: CtxInfo, input: UpdateCustomerInput) -> Customer:
         await customer_service.get_readable_customer(info.context.principal, input.id)
         async with in_transaction():
@@ -227,7 +253,8 @@ class CustomerMutation:
                 status=models.CustomerStatus(input.status.value) if input.status else None)
         return Customer.of(customer)
 
-    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE))
+    @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE),
+                         description="Link a connected system's id to a customer.")
     async def link_external_ref(self, info: CtxInfo, input: LinkExternalRefInput) -> Customer:
         customer = await customer_service.get_readable_customer(
             info.context.principal, input.customer_id, "customerId")

@@ -23,7 +23,7 @@ from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.fx.models import FxRate
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.money import WITHDRAWN, check_current_currency, currency_exponent
-from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
 
@@ -239,14 +239,14 @@ async def convert(amount_minor: int, from_currency: str, to_currency: str,
         rate=rate.rate_text, effective_at=rate.effective_at, inverted=rate.inverted)
 
 
-async def page_rates(base: str | None = None, quote: str | None = None, *, first: int,
-                     after: str | None, max_page_size: int) -> Page:
+async def page_rates(base: str | None = None, quote: str | None = None, *, window: Window,
+                     max_page_size: int) -> Page:
     """Stored rates, optionally of one base and/or quote, newest effective_at first."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     query = FxRate.all()
     if base is not None:
         query = query.filter(base=_check_currency(base, "base"))
     if quote is not None:
         query = query.filter(quote=_check_currency(quote, "quote"))
-    return await page_newest_first(query, time_field="effective_at", first=first, after=after,
+    return await page_newest_first(query, time_field="effective_at", window=window,
                                    id_type=int)

@@ -1,11 +1,12 @@
 """Query cost: the most nodes a document can return, counted before it runs.
 
 Counted as GitHub's GraphQL API counts nodes. A connection asked for ``first: n``
-returns up to n nodes, and each may run the connections below it, so it costs
+(or ``last: n``) returns up to n nodes, and each may run the connections below it, so it costs
 ``n * (1 + the cost of the connections below it)``; costs add up across fields,
 aliases and fragments. ``customers(first: 100) { ledger(first: 100) }`` costs
 100 + 100 * 100 = 10,100. A connection is a field with a ``first`` argument; without
-``first`` it counts the default page size, as its resolver does. Other lists (sites,
+``first`` or ``last`` it counts the default page size, as its resolver does; with both,
+the larger (the resolver refuses the pair, but only once it runs). Other lists (sites,
 pending holds, site limits) are not counted: the data bounds them, not the caller.
 
 Depth, alias and token limits do not bound this product: 30 aliased copies of that
@@ -61,11 +62,11 @@ _DEFAULT_SETTINGS = Settings()
 
 @dataclass(frozen=True, slots=True)
 class _Connection:
-    """A connection field of the document: where its page size comes from (a literal,
-    a variable, or neither for the default) and the connections below it."""
+    """A connection field of the document: where its page size comes from (each of
+    ``first`` and ``last`` given as a literal or a variable; none for the default) and the
+    connections below it."""
 
-    literal: int | None
-    variable: str | None
+    sizes: tuple[tuple[int | None, str | None], ...]
     below: tuple[_Connection, ...]
 
 
@@ -82,11 +83,12 @@ class CostPlan:
             return 0
 
         def size(connection: _Connection) -> int:
-            value: Any = connection.literal
-            if connection.variable is not None:
-                value = variables.get(connection.variable,
-                                      self.variable_defaults.get(connection.variable))
-            return _page_size(value, default_page_size)
+            values: list[Any] = [
+                literal if variable is None
+                else variables.get(variable, self.variable_defaults.get(variable))
+                for literal, variable in connection.sizes]
+            given = [_page_size(v, default_page_size) for v in values if v is not None]
+            return max(given) if given else default_page_size
 
         def total(connections: tuple[_Connection, ...]) -> int:
             return sum(size(c) * (1 + total(c.below)) for c in connections)
@@ -165,13 +167,15 @@ def _collect(schema: GraphQLSchema, parent_type: Any, selection_sets: list[Selec
 
 
 def _connection(node: FieldNode, below: tuple[_Connection, ...]) -> _Connection:
+    sizes: list[tuple[int | None, str | None]] = []
     for argument in node.arguments or ():
-        if argument.name.value == "first":
+        if argument.name.value in ("first", "last"):
             if isinstance(argument.value, IntValueNode):
-                return _Connection(int(argument.value.value), None, below)
-            if isinstance(argument.value, VariableNode):
-                return _Connection(None, argument.value.name.value, below)
-    return _Connection(None, None, below)  # left out, or null: the default page size
+                sizes.append((int(argument.value.value), None))
+            elif isinstance(argument.value, VariableNode):
+                sizes.append((None, argument.value.name.value))
+    # Both left out, or null: the default page size.
+    return _Connection(tuple(sizes), below)
 
 
 def document_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,

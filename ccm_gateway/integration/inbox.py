@@ -30,7 +30,7 @@ from ccm_gateway.integration.models import (
 from ccm_gateway.integration.profiles.model import Profile
 from ccm_gateway.integration.profiles.normalise import normalise
 from ccm_gateway.integration.profiles.reading import envelope, parse_body
-from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
 from ccm_gateway.queue import enqueue_job, jobs_waiting
@@ -131,10 +131,9 @@ class EventFilter:
     received_before: datetime | None = None
 
 
-async def page_events(flt: EventFilter, *, first: int, after: str | None,
-                      max_page_size: int) -> Page:
+async def page_events(flt: EventFilter, *, window: Window, max_page_size: int) -> Page:
     """Newest first."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     query = InboundEvent.all()
     if flt.integration_id is not None:
         query = query.filter(integration_id=flt.integration_id)
@@ -146,7 +145,7 @@ async def page_events(flt: EventFilter, *, first: int, after: str | None,
         query = query.filter(received_at__gte=flt.received_after)
     if flt.received_before is not None:
         query = query.filter(received_at__lt=flt.received_before)
-    return await page_newest_first(query, time_field="received_at", first=first, after=after,
+    return await page_newest_first(query, time_field="received_at", window=window,
                                    id_type=uuid.UUID)
 
 

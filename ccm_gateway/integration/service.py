@@ -34,7 +34,12 @@ from ccm_gateway.integration.models import (
 from ccm_gateway.integration.profiles.loading import load_profile, shipped_profiles
 from ccm_gateway.integration.profiles.model import Profile
 from ccm_gateway.integration.profiles.signatures import check_secret, generate_secret
-from ccm_gateway.kit.pagination import Page, check_page_size, decode_cursor, encode_cursor
+from ccm_gateway.kit.pagination import (
+    Keyset,
+    Page,
+    Window,
+    page,
+)
 from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.principal import Actor
@@ -416,18 +421,14 @@ async def reencrypt_secrets(box: SecretBox) -> int:
     return count
 
 
-async def page_integrations(*, include_deleted: bool, first: int, after: str | None,
+async def page_integrations(*, include_deleted: bool, window: Window,
                             max_page_size: int) -> Page:
     """Ordered by slug."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     query = Integration.all()
     if not include_deleted:
         query = query.filter(deleted_at__isnull=True)
-    if after is not None:
-        (last,) = decode_cursor(after, 1)
-        query = query.filter(slug__gt=last)
-    rows = await query.order_by("slug").limit(first + 1)
-    return Page.of(rows, first, lambda i: encode_cursor(i.slug))
+    return await page(query, Keyset(("slug",), (str,)), window)
 
 
 @dataclass(frozen=True, slots=True)

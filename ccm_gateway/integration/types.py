@@ -15,15 +15,29 @@ import strawberry
 from strawberry.scalars import JSON
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.graphql.common import Connection, CtxInfo, page_size, requires
+from ccm_gateway.errors import NotFound
+from ccm_gateway.graphql.common import (
+    After,
+    Before,
+    Connection,
+    CtxInfo,
+    First,
+    Last,
+    Node,
+    requires,
+    window,
+)
 from ccm_gateway.integration import inbox, models
 from ccm_gateway.integration import service as integration_service
-from ccm_gateway.kit.ids import parse_uuid
+from ccm_gateway.kit.ids import derived_id, parse_uuid
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.principal import Permission as P
 
-# The models' enums are the GraphQL enums (as in ledger/types.py).
+# The models' enums are the GraphQL enums (strawberry exposes an Enum under its
+# class name, with the members' names as values), registered with a description.
+strawberry.enum(models.IntegrationKind, description="What kind of system an integration is.")
 IntegrationKind = models.IntegrationKind
+strawberry.enum(models.InboundStatus, description="Where an inbound event is in its processing.")
 InboundStatus = models.InboundStatus
 
 
@@ -35,41 +49,48 @@ def _box(info: CtxInfo) -> SecretBox:
     return SecretBox.from_settings(info.context.settings)
 
 
-@strawberry.type
+@strawberry.type(description="How fast an integration may call: a token bucket.")
 class RateLimit:
-    per_second: int
-    burst: int
+    per_second: int = strawberry.field(description="Sustained calls per second.")
+    burst: int = strawberry.field(description="Calls allowed at once above that.")
 
 
 @strawberry.type(description="Figures over the last 24 hours, and what waits for an admin.")
 class IntegrationHealth:
-    last_event_at: datetime | None
-    received_last_24h: int
+    last_event_at: datetime | None = strawberry.field(
+        description="When its last callback arrived; null: never.")
+    received_last_24h: int = strawberry.field(description="Callbacks received in 24 h.")
     failed_last_24h: int = strawberry.field(
         description="Dead, parked or waiting for a retry, of those received in 24 h.")
-    failure_rate: float
-    dead_letters: int
-    parked: int
+    failure_rate: float = strawberry.field(
+        description="failedLast24h / receivedLast24h; 0 when none were received.")
+    dead_letters: int = strawberry.field(description="Events given up on, awaiting replay.")
+    parked: int = strawberry.field(
+        description="Events waiting for data (a customer ref, site or FX rate); replay them.")
 
 
 @strawberry.type(description="An external system that calls POST /webhooks/{slug}.")
-class Integration:
+class Integration(Node):
     _m: strawberry.Private[models.Integration]
-    id: strawberry.ID
-    slug: str
-    name: str
-    kind: IntegrationKind
-    profile: str
+    slug: str = strawberry.field(description="Its part of the webhook URL.")
+    name: str = strawberry.field(description="Display name.")
+    kind: IntegrationKind = strawberry.field(
+        description="What kind of system it is.")
+    profile: str = strawberry.field(description="The name of its protocol profile.")
     ref_system: str = strawberry.field(
         description="The ExternalRef system its customer ids resolve through.")
-    segments: list[str]
-    rate_limit: RateLimit
-    enabled: bool
-    secret_overlap_seconds: int
-    previous_secret_expires_at: datetime | None
-    deleted_at: datetime | None
-    version: int
-    created_at: datetime
+    segments: list[str] = strawberry.field(
+        description="The customer segments it may write; ['*'] = all.")
+    rate_limit: RateLimit = strawberry.field(description="How fast it may call.")
+    enabled: bool = strawberry.field(description="Its callbacks are accepted.")
+    secret_overlap_seconds: int = strawberry.field(
+        description="How long a rotated-out secret still verifies, by default.")
+    previous_secret_expires_at: datetime | None = strawberry.field(
+        description="When the rotated-out secret stops verifying; null: none is active.")
+    deleted_at: datetime | None = strawberry.field(description="When it was deleted, if it was.")
+    version: int = strawberry.field(
+        description="Rises with every change; pass it as expectedVersion to update.")
+    created_at: datetime = strawberry.field(description="When it was created.")
 
     @classmethod
     def of(cls, m: models.Integration) -> Integration:
@@ -83,7 +104,7 @@ class Integration:
                    previous_secret_expires_at=expires, deleted_at=m.deleted_at,
                    version=m.version, created_at=m.created_at)
 
-    @strawberry.field
+    @strawberry.field(description="Its recent callbacks.")
     async def health(self, info: CtxInfo) -> IntegrationHealth:
         h = await info.context.loaders.of(integration_service.health_by_id).load(self._m.id)
         return IntegrationHealth(last_event_at=h.last_event_at, received_last_24h=h.received,
@@ -94,28 +115,34 @@ class Integration:
 @strawberry.type(description="The integration, and its signing secret when we generated it "
                              "(shown this once; null when you supplied the secret).")
 class IntegrationWithSecret:
-    integration: Integration
-    secret: str | None
+    integration: Integration = strawberry.field(description="The integration.")
+    secret: str | None = strawberry.field(
+        description="The generated signing secret, shown this once; null when supplied.")
 
 
 @strawberry.type(description="A verified callback in the inbox.")
-class InboundEvent:
+class InboundEvent(Node):
     _m: strawberry.Private[models.InboundEvent]
-    id: strawberry.ID
-    integration_id: strawberry.ID
+    integration_id: strawberry.ID = strawberry.field(description="The integration it came from.")
     external_id: str = strawberry.field(description="The vendor's event id.")
-    event_type: str | None
-    canonical_type: str | None
-    status: InboundStatus
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime | None
-    customer_id: strawberry.ID | None
-    occurred_at: datetime | None
-    received_at: datetime
-    applied_at: datetime | None
-    result: JSON | None
-    payload_retained: bool
+    event_type: str | None = strawberry.field(description="The vendor's event type.")
+    canonical_type: str | None = strawberry.field(
+        description="What its profile maps it to, e.g. payment.succeeded; null: unmapped.")
+    status: InboundStatus = strawberry.field(
+        description="Where it is in its processing.")
+    attempts: int = strawberry.field(description="How many times it was processed.")
+    last_error: str | None = strawberry.field(description="Why its last attempt failed.")
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When it is retried; null: not scheduled.")
+    customer_id: strawberry.ID | None = strawberry.field(
+        description="The customer it resolved to, once resolved.")
+    occurred_at: datetime | None = strawberry.field(description="When the vendor says it "
+                                                                 "happened.")
+    received_at: datetime = strawberry.field(description="When it arrived.")
+    applied_at: datetime | None = strawberry.field(description="When the ledger applied it.")
+    result: JSON | None = strawberry.field(description="What applying it did.")
+    payload_retained: bool = strawberry.field(
+        description="The raw callback is still kept (retention deletes it later).")
 
     @classmethod
     def of(cls, m: models.InboundEvent) -> InboundEvent:
@@ -142,31 +169,36 @@ class InboundEvent:
 
 @strawberry.type(description="How a vendor's callbacks are verified and read.")
 class ProtocolProfile:
-    name: str
-    description: str
+    id: strawberry.ID = strawberry.field(
+        description="A UUID derived from its name, shipped or uploaded: a profile is known by "
+                    "its name (integrations name theirs, an upload replaces by name).")
+    name: str = strawberry.field(description="Its name, as integrations name it.")
+    description: str = strawberry.field(description="What it is for.")
     source: str = strawberry.field(description="shipped (a file in webhooks/) or uploaded")
-    scheme: str
-    body_format: str
-    tolerance_seconds: int
+    scheme: str = strawberry.field(description="How callbacks are signed.")
+    body_format: str = strawberry.field(description="json or form.")
+    tolerance_seconds: int = strawberry.field(
+        description="How far a callback's timestamp may be from now.")
     event_types: list[str] = strawberry.field(description="Vendor event types it maps.")
     text: str | None = strawberry.field(description="The YAML of an uploaded profile.")
 
     @classmethod
     def of(cls, info: integration_service.ProfileInfo) -> ProtocolProfile:
         p = info.profile
-        return cls(name=p.name, description=p.description, source=info.source,
+        return cls(id=strawberry.ID(str(derived_id("ProtocolProfile", p.name))), name=p.name,
+                   description=p.description, source=info.source,
                    scheme=p.scheme, body_format=p.body_format,
                    tolerance_seconds=p.tolerance_seconds, event_types=list(p.mapped_types()),
                    text=info.text)
 
 
-@strawberry.input
+@strawberry.input(description="A token bucket.")
 class RateLimitInput:
     per_second: int
     burst: int
 
 
-@strawberry.input
+@strawberry.input(description="A new integration.")
 class CreateIntegrationInput:
     slug: str
     name: str
@@ -180,7 +212,7 @@ class CreateIntegrationInput:
     secret_overlap_seconds: int | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Fields left out stay as they are.")
 class UpdateIntegrationInput:
     id: strawberry.ID
     expected_version: int | None = None
@@ -192,18 +224,18 @@ class UpdateIntegrationInput:
     secret_overlap_seconds: int | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Whether an integration's callbacks are accepted.")
 class SetIntegrationEnabledInput:
     id: strawberry.ID
     enabled: bool
 
 
-@strawberry.input
+@strawberry.input(description="An integration to delete.")
 class DeleteIntegrationInput:
     id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="A new signing secret.")
 class RotateIntegrationSecretInput:
     id: strawberry.ID
     secret: str | None = strawberry.field(default=None,
@@ -213,17 +245,17 @@ class RotateIntegrationSecretInput:
                                   "integration's secretOverlapSeconds.")
 
 
-@strawberry.input
+@strawberry.input(description="A profile to add or replace.")
 class UploadProtocolProfileInput:
     source: str = strawberry.field(description="The profile's YAML (or JSON).")
 
 
-@strawberry.input
+@strawberry.input(description="Inbound events to queue again.")
 class ReplayInboundEventInput:
     ids: list[strawberry.ID]
 
 
-@strawberry.input
+@strawberry.input(description="Narrow the inbox; every field given must match.")
 class InboundEventFilter:
     integration_id: strawberry.ID | None = None
     status: InboundStatus | None = None
@@ -246,25 +278,32 @@ async def _enqueue_replayed(info: CtxInfo, events: list[models.InboundEvent]) ->
 
 @strawberry.type
 class IntegrationQuery:
-    @strawberry.field(extensions=requires(P.INTEGRATION_READ), description="By slug.")
+    @strawberry.field(extensions=requires(P.INTEGRATION_READ),
+                      description="Integrations by slug. Not for partner principals.")
     async def integrations(self, info: CtxInfo, include_deleted: bool = False,
-                           first: int | None = None,
-                           after: str | None = None) -> Connection[Integration]:
+                           first: First = None, after: After = None, last: Last = None,
+                           before: Before = None) -> Connection[Integration]:
         _not_partner(info)
         page = await integration_service.page_integrations(
-            include_deleted=include_deleted, first=page_size(info, first), after=after,
+            include_deleted=include_deleted, window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, Integration.of)
 
-    @strawberry.field(extensions=requires(P.INTEGRATION_READ))
-    async def integration(self, info: CtxInfo, id: strawberry.ID) -> Integration:
+    @strawberry.field(extensions=requires(P.INTEGRATION_READ),
+                      description="An integration by id; null when there is none. Not for "
+                                  "partner principals.")
+    async def integration(self, info: CtxInfo, id: strawberry.ID) -> Integration | None:
         _not_partner(info)
-        return Integration.of(await integration_service.get_integration(_id(id)))
+        try:
+            return Integration.of(await integration_service.get_integration(_id(id)))
+        except NotFound:
+            return None
 
-    @strawberry.field(extensions=requires(P.INTEGRATION_READ), description="Newest first.")
+    @strawberry.field(extensions=requires(P.INTEGRATION_READ),
+                      description="The inbox, newest first. Not for partner principals.")
     async def inbound_events(self, info: CtxInfo, filter: InboundEventFilter | None = None,
-                             first: int | None = None,
-                             after: str | None = None) -> Connection[InboundEvent]:
+                             first: First = None, after: After = None, last: Last = None,
+                             before: Before = None) -> Connection[InboundEvent]:
         _not_partner(info)
         f = filter or InboundEventFilter()
         flt = inbox.EventFilter(
@@ -272,16 +311,23 @@ class IntegrationQuery:
             if f.integration_id else None,
             status=models.InboundStatus(f.status.value) if f.status else None,
             received_after=f.received_after, received_before=f.received_before)
-        page = await inbox.page_events(flt, first=page_size(info, first), after=after,
+        page = await inbox.page_events(flt, window=window(info, first, after, last, before),
                                        max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, InboundEvent.of)
 
-    @strawberry.field(extensions=requires(P.INTEGRATION_READ))
-    async def inbound_event(self, info: CtxInfo, id: strawberry.ID) -> InboundEvent:
+    @strawberry.field(extensions=requires(P.INTEGRATION_READ),
+                      description="An inbound event by id; null when there is none. Not for "
+                                  "partner principals.")
+    async def inbound_event(self, info: CtxInfo, id: strawberry.ID) -> InboundEvent | None:
         _not_partner(info)
-        return InboundEvent.of(await inbox.get_event(_id(id)))
+        try:
+            return InboundEvent.of(await inbox.get_event(_id(id)))
+        except NotFound:
+            return None
 
-    @strawberry.field(extensions=requires(P.INTEGRATION_READ))
+    @strawberry.field(extensions=requires(P.INTEGRATION_READ),
+                      description="Every protocol profile, by name. Not for partner "
+                                  "principals.")
     async def protocol_profiles(self, info: CtxInfo) -> list[ProtocolProfile]:
         _not_partner(info)
         return [ProtocolProfile.of(p) for p in await integration_service.list_profiles()]
@@ -289,7 +335,8 @@ class IntegrationQuery:
 
 @strawberry.type
 class IntegrationMutation:
-    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE))
+    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE),
+                         description="Add an integration; a generated secret is shown once.")
     async def create_integration(self, info: CtxInfo,
                                  input: CreateIntegrationInput) -> IntegrationWithSecret:
         _not_partner(info)
@@ -307,7 +354,8 @@ class IntegrationMutation:
         return IntegrationWithSecret(integration=Integration.of(created.integration),
                                      secret=created.secret)
 
-    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE))
+    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE),
+                         description="Change an integration; fields left out stay.")
     async def update_integration(self, info: CtxInfo,
                                  input: UpdateIntegrationInput) -> Integration:
         _not_partner(info)
@@ -322,7 +370,8 @@ class IntegrationMutation:
                 expected_version=input.expected_version)
         return Integration.of(updated)
 
-    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE))
+    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE),
+                         description="Accept or refuse an integration's callbacks.")
     async def set_integration_enabled(self, info: CtxInfo,
                                       input: SetIntegrationEnabledInput) -> Integration:
         _not_partner(info)
@@ -341,7 +390,9 @@ class IntegrationMutation:
                                                                    _id(input.id))
         return Integration.of(deleted)
 
-    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE))
+    @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE),
+                         description="Replace an integration's signing secret; the old one "
+                                     "verifies for an overlap.")
     async def rotate_integration_secret(
             self, info: CtxInfo, input: RotateIntegrationSecretInput) -> IntegrationWithSecret:
         _not_partner(info)

@@ -14,3 +14,14 @@ def parse_uuid(value: Any, field: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise BadInput(f"{field} {value!r} is not a valid UUID", field=field) from None
+
+
+# The namespace of derived ids; fixed forever, or every derived id changes.
+_DERIVED_NAMESPACE = uuid.UUID("6f0c2b1e-3c55-4a4f-9d7e-2f6a8c1b5e90")
+
+
+def derived_id(type_name: str, key: str) -> uuid.UUID:
+    """The id of an object with no row of its own (an issuer of CCM_TRUSTED_ISSUERS, a
+    profile shipped in webhooks/): a UUID 5 over its GraphQL type name and the key that
+    names it, so it is the same in every process and run, and no other object has it."""
+    return uuid.uuid5(_DERIVED_NAMESPACE, f"{type_name}:{key}")

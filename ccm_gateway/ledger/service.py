@@ -26,7 +26,7 @@ from ccm_gateway.kit import idempotency
 from ccm_gateway.kit.batch import many_per_key, one_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent, format_minor
-from ccm_gateway.kit.pagination import Page, check_page_size, page_newest_first
+from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.ledger.models import (
     CreditAccount,
@@ -799,6 +799,11 @@ async def accounts_by_customer(customer_ids: list[Any]) -> list[CreditAccount | 
                        "customer_id")
 
 
+async def accounts_by_id(account_ids: list[Any]) -> list[CreditAccount | None]:
+    """Batch function (DataLoader): each account, in key order."""
+    return one_per_key(await CreditAccount.filter(id__in=account_ids), account_ids, "id")
+
+
 async def site_limits_by_account(account_ids: list[Any]) -> list[list[SiteLimit]]:
     rows = await SiteLimit.filter(account_id__in=account_ids).order_by("id")
     return many_per_key(rows, account_ids, "account_id")
@@ -819,10 +824,10 @@ class EntryFilter:
 
 
 async def list_entries(
-    customer_id: Any, flt: EntryFilter, *, first: int, after: str | None, max_page_size: int
+    customer_id: Any, flt: EntryFilter, *, window: Window, max_page_size: int
 ) -> Page:
     """A customer's entries, newest recorded first."""
-    check_page_size(first, max_page_size)
+    window.check(max_page_size)
     account = await get_account(customer_id)
     query = LedgerEntry.filter(account_id=account.id)
     if flt.kinds:
@@ -837,7 +842,7 @@ async def list_entries(
         query = query.filter(occurred_at__gte=flt.occurred_from)
     if flt.occurred_to:
         query = query.filter(occurred_at__lt=flt.occurred_to)
-    return await page_newest_first(query, time_field="recorded_at", first=first, after=after,
+    return await page_newest_first(query, time_field="recorded_at", window=window,
                                    id_type=uuid.UUID)
 
 
@@ -848,12 +853,25 @@ async def list_entries(
 _OWNER_PARTNER = "account__customer__partner_id"
 
 
+def readable_accounts(principal: Principal) -> QuerySet[CreditAccount]:
+    return readable_by(principal, CreditAccount.all(), "customer__partner_id")
+
+
 def readable_holds(principal: Principal) -> QuerySet[Hold]:
     return readable_by(principal, Hold.all(), _OWNER_PARTNER)
 
 
 def readable_entries(principal: Principal) -> QuerySet[LedgerEntry]:
     return readable_by(principal, LedgerEntry.all(), _OWNER_PARTNER)
+
+
+async def get_readable_account(
+    principal: Principal, account_id: Any, field: str = "id"
+) -> CreditAccount:
+    account = await readable_accounts(principal).get_or_none(id=parse_uuid(account_id, field))
+    if account is None:
+        raise NotFound(f"credit account {account_id} not found", field=field)
+    return account
 
 
 async def get_readable_hold(principal: Principal, hold_id: Any, field: str = "holdId") -> Hold:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from testkit import npm_installed
 
 OIDC_DIR = Path(__file__).resolve().parents[1] / "oidc"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -30,19 +30,7 @@ def unavailable(message: str) -> None:
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        unavailable("node and npm are needed for the OIDC provider tests")
-    if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        command = "ci" if (OIDC_DIR / "package-lock.json").exists() else "install"
-        try:
-            done = subprocess.run([npm, command, "--no-audit", "--no-fund"], cwd=OIDC_DIR,
-                                  capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            unavailable(f"npm {command} in tests/oidc failed: {exc}")
-        if done.returncode != 0:
-            unavailable(f"npm {command} in tests/oidc failed: {done.stderr[-2000:]}")
-    return node  # type: ignore[return-value]
+    return npm_installed(OIDC_DIR, "oidc-provider")
 
 
 def _free_port() -> int:

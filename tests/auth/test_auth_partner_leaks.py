@@ -4,11 +4,13 @@ Every root Query and Mutation field of ``build_schema()`` has an entry in
 ``ATTEMPTS`` (a new field without one fails here). Each is called as an
 *admin* token scoped to partner A against objects of partner B's customer and
 of an unpartnered (operator) customer: it must answer NOT_FOUND, FORBIDDEN or
-BAD_USER_INPUT and change nothing, and it must answer exactly as it answers
-for a random id of the same kind that does not exist (same code, message and
-extensions, up to the values the request sent), with no id in the answer that
-the request did not send. Then every nested object field reachable from A's
-own customer is walked, and every customer-scoped id found must be A's.
+BAD_USER_INPUT (a lookup by id, such as ``customer`` or ``node``, may instead
+answer null) and change nothing, and it must answer exactly as it answers for
+a random id of the same kind that does not exist (same code, message and
+extensions, up to the values the request sent, or the same null), with no id in
+the answer that the request did not send. Then every nested object field
+reachable from A's own customer is walked, and every customer-scoped id found
+must be A's.
 
 Sites are global reference data (yards), not partner data: ``sites`` and
 ``createSite`` are not partner-scoped, and a ``site`` reached from a hold,
@@ -30,6 +32,9 @@ from ccm_gateway.integration.models import InboundEvent, InboundStatus
 
 SCHEMA = build_schema()
 DENIED = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
+# Root fields that look one object up by id: what the caller may not see is null.
+LOOKUPS = {"Query.customer", "Query.hold", "Query.node", "Query.integration",
+           "Query.inboundEvent"}
 USD = {"amount": "5.00", "currency": "USD"}
 SET_FX_RATE = """mutation($at: DateTime!) { setFxRate(input: {base: "CHF", quote: "NOK",
     rate: "1.05", effectiveAt: $at}) { id } }"""
@@ -51,7 +56,7 @@ def root_fields() -> set[str]:
 
 
 # Each root field -> attempts against a foreign target ``t`` (keys: id, ref, hold,
-# entry, site, partner). Each attempt is (document, variables).
+# entry, account, site, partner, ...). Each attempt is (document, variables).
 def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     cid = t["id"]
     return {
@@ -60,6 +65,10 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
             ("query($r: ExternalRefInput!) { customer(externalRef: $r) { id } }",
              {"r": t["ref"]}),
         ],
+        # Every kind of object the target has; sites are global (see test_sites_are_global).
+        "Query.node": [("query($id: ID!) { node(id: $id) { id __typename } }", {"id": i})
+                       for i in (cid, t["account"], t["hold"], t["entry"], t["integration"],
+                                 t["inbound"])],
         "Query.customers": [],  # checked by test_customers_lists_only_own_with_every_filter
         "Query.sites": [],  # global, not partner data: see test_sites_are_global
         "Query.creditCheck": [(
@@ -206,9 +215,12 @@ async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
     entry = await gql("""mutation($id: ID!, $s: ID!) { postLedgerEntry(input: {
         customerId: $id, siteId: $s, kind: CHARGE, amount: {amount: "5.00", currency: "USD"}})
         { ... on LedgerEntry { id } } }""", {"id": cid, "s": site})
+    account = await gql("query($id: ID!) { customer(id: $id) { creditAccount { id } } }",
+                        {"id": cid})
     return {"id": cid, "ref": ref, "hold": hold.data["authorizeCredit"]["id"],
-            "entry": entry.data["postLedgerEntry"]["id"], "site": site, "partner": partner,
-            "client": client}
+            "entry": entry.data["postLedgerEntry"]["id"],
+            "account": account.data["customer"]["creditAccount"]["id"], "site": site,
+            "partner": partner, "client": client}
 
 
 @pytest.fixture
@@ -240,8 +252,8 @@ async def _integration_objects(gql: Any) -> dict[str, str]:
 
 
 def test_every_root_field_has_a_leak_case():
-    dummy = dict.fromkeys(("id", "ref", "hold", "entry", "site", "partner", "client",
-                           "integration", "inbound"), "x")
+    dummy = dict.fromkeys(("id", "ref", "hold", "entry", "account", "site", "partner",
+                           "client", "integration", "inbound"), "x")
     cases = set(_attempts(dummy))
     assert root_fields() - cases == set(), "add a case to _attempts for the new field"
     assert cases - root_fields() == set(), "a case for a field that is gone"
@@ -251,7 +263,7 @@ def _missing(target: dict[str, Any]) -> dict[str, Any]:
     """A target of the same shape whose objects do not exist (sites are global: kept)."""
     return target | {
         "id": str(uuid.uuid4()), "ref": {"system": "stripe", "externalId": unique("cus")},
-        "hold": str(uuid.uuid4()), "entry": str(uuid.uuid4()),
+        "hold": str(uuid.uuid4()), "entry": str(uuid.uuid4()), "account": str(uuid.uuid4()),
         "partner": unique("C") if target["partner"] else None, "client": unique("client"),
         "integration": str(uuid.uuid4()), "inbound": str(uuid.uuid4())}
 
@@ -268,7 +280,10 @@ def _sent(variables: Any, path: str = "") -> dict[str, str]:
 
 
 def _answer(result: Any, variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """An error's message and extensions, with what the request sent named by its path."""
+    """An error's message and extensions, with what the request sent named by its path;
+    or the whole answer when it has no error (a lookup's null)."""
+    if not result.errors:
+        return "no error", result.body
     [error] = result.errors
     extensions = {k: v for k, v in error["extensions"].items() if k != "requestId"}
     message = error["message"]
@@ -290,8 +305,17 @@ def _assert_no_unsent_id(result: Any, variables: dict[str, Any]) -> None:
 
 
 async def _audit_count(target: dict[str, Any]) -> int:
-    ids = [target["id"], target["hold"], target["entry"]]
+    ids = [target["id"], target["hold"], target["entry"], target["account"]]
     return await AuditEvent.filter(object_id__in=ids).count()
+
+
+def _denied(result: Any, field_name: str) -> bool:
+    """Refused with a denial code and no data, or, for a lookup by id, answered null."""
+    root = field_name.split(".")[1]
+    if not result.errors:
+        return field_name in LOOKUPS and result.body == {"data": {root: None}}
+    nothing = [None, {root: None}] if field_name in LOOKUPS else [None]
+    return result.error_code in DENIED and result.body["data"] in nothing
 
 
 @pytest.mark.parametrize("owner", ["other", "operator"])
@@ -304,9 +328,7 @@ async def test_a_foreign_object_is_denied_and_unchanged(gql, world, owner, field
     audit_before = await _audit_count(target)
     for document, variables in attempts:
         result = await gql(document, variables, token=world["token"])
-        assert result.errors, f"{field_name} answered {result.body}"
-        assert result.error_code in DENIED, result.errors
-        assert result.body["data"] is None
+        assert _denied(result, field_name), f"{field_name} answered {result.body}"
     assert (await gql(SNAPSHOT, snapshot_vars)).data == before
     assert await _audit_count(target) == audit_before
 
@@ -369,13 +391,14 @@ NESTED = """
 query($id: ID!) {
   customer(id: $id) {
     id partnerId
-    creditAccount { version limit { amount } }
-    siteLimits { site { id } limit { amount } }
-    externalRefs { system externalId }
-    holds { id site { id } }
-    ledger(first: 100) { edges { node { id holdId reversesId site { id } } } }
+    creditAccount { id version limit { amount } }
+    siteLimits { id site { id } limit { amount } }
+    externalRefs { id system externalId }
+    holds { id site { id } account { id } }
+    ledger(first: 100) { edges { node { id holdId reversesId site { id } account { id } } } }
   }
 }"""
+NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
 
 
 async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
@@ -385,7 +408,8 @@ async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
               {"e": own["entry"]}, token=token)
     customer = (await gql(NESTED, {"id": own["id"]}, token=token)).data["customer"]
     assert customer["partnerId"] == world["a"]
-    assert customer["externalRefs"] == [own["ref"]]
+    assert [{k: r[k] for k in ("system", "externalId")}
+            for r in customer["externalRefs"]] == [own["ref"]]
     foreign = {world[o][k] for o in ("other", "operator") for k in ("id", "hold", "entry")}
     hold_ids = {h["id"] for h in customer["holds"]}
     entries = [e["node"] for e in customer["ledger"]["edges"]]
@@ -401,6 +425,15 @@ async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
         assert (await gql("query($id: ID!) { hold(id: $id) { id } }", {"id": hold_id},
                           token=token)).data["hold"]["id"] == hold_id
     assert {e["reversesId"] for e in entries if e["reversesId"]} <= entry_ids
+    # Every account reached is A's own, and node(id:) finds each own object as A.
+    accounts = {customer["creditAccount"]["id"]} \
+        | {h["account"]["id"] for h in customer["holds"]} | {e["account"]["id"] for e in entries}
+    assert accounts == {own["account"]}
+    for object_id, type_name in [(own["id"], "Customer"), (own["account"], "CreditAccount"),
+                                 *((h, "Hold") for h in hold_ids),
+                                 *((e, "LedgerEntry") for e in entry_ids)]:
+        found = (await gql(NODE, {"id": object_id}, token=token)).data["node"]
+        assert found == {"id": object_id, "__typename": type_name}
     # Sites are global, not partner data (the shared site may be any partner's yard).
     sites = {s["site"]["id"] for s in customer["siteLimits"]} \
         | {h["site"]["id"] for h in customer["holds"] if h["site"]} \

@@ -405,10 +405,10 @@ async def test_the_same_external_id_may_be_linked_in_different_systems(gql, make
     assert by_crm.data["customer"]["id"] == second
 
 
-async def test_customer_by_an_unknown_external_ref_is_not_found(gql):
+async def test_customer_by_an_unknown_external_ref_is_null(gql):
     result = await gql(CUSTOMER_BY_REF, {"ref": {"system": "stripe",
                                                  "externalId": unique("nobody")}})
-    assert_error(result, "NOT_FOUND", "externalRef")
+    assert result.body == {"data": {"customer": None}}
 
 
 async def test_link_external_ref_to_an_unknown_customer_is_not_found(gql):

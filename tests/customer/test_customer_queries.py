@@ -311,9 +311,17 @@ async def test_customer_by_id(gql, make_customer):
     assert result.data["customer"] == {"id": customer_id, "name": name}
 
 
-async def test_customer_by_an_unknown_id_is_not_found(gql):
+async def test_customer_by_an_unknown_id_is_null(gql):
     result = await gql(CUSTOMER, {"id": str(uuid.uuid4())})
-    assert_error(result, "NOT_FOUND", "id")
+    assert result.body == {"data": {"customer": None}}
+
+
+async def test_an_unknown_customer_nulls_only_itself_not_its_siblings(gql, make_site):
+    site_id = await make_site()
+    result = await gql("""query($id: ID!) { sites { id } customer(id: $id) { id } }""",
+                       {"id": str(uuid.uuid4())})
+    assert result.data["customer"] is None
+    assert site_id in {s["id"] for s in result.data["sites"]}
 
 
 async def test_customer_by_a_malformed_id_is_bad_input(gql):
@@ -335,7 +343,7 @@ async def test_customer_needs_exactly_one_of_id_or_external_ref(gql, make_custom
     variables = {"id": customer_id, "ref": {"system": "erp", "externalId": ref}} if both else {}
     result = await gql(CUSTOMER, variables)
     assert_error(result, "BAD_USER_INPUT")
-    assert result.body["data"] is None
+    assert result.body["data"] == {"customer": None}
 
 
 # --- sites ----------------------------------------------------------------------------

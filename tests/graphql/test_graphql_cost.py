@@ -1,7 +1,7 @@
 """Query cost: page sizes multiply down the tree, and a document over the maximum is
 refused before it runs, with its cost in the error.
 
-A connection asked for ``first: n`` costs ``n`` times (1 + the cost of the
+A connection asked for ``first: n`` (or ``last: n``) costs ``n`` times (1 + the cost of the
 connections below it), so ``customers(first: 100) { ledger(first: 100) }`` costs
 100 + 100 x 100 = 10,100 (GitHub's node count). A connection without ``first``
 counts the default page size.
@@ -79,6 +79,16 @@ async def test_first_given_as_a_variable_within_the_maximum_runs(gql, make_custo
     await make_customer()
     result = await gql(NESTED_BY_VARIABLE, {"n": 100})
     assert result.data["customers"]["edges"]
+
+
+@pytest.mark.parametrize("size", ["last: 200", "last: $n", "first: 5, last: $n"])
+async def test_last_is_counted_as_first_is(gql, size):
+    # Reading backward must cost as much as reading forward; both given count the larger.
+    declared = "($n: Int)" if "$n" in size else ""
+    query = f"""query{declared} {{ customers({size}) {{ edges {{ node {{
+        ledger({size}) {{ edges {{ node {{ id }} }} }} }} }} }} }}"""
+    error = cost_error(await gql(query, {"n": 200} if declared else {}))
+    assert error["extensions"]["cost"] == 200 + 200 * 200
 
 
 async def test_a_variable_default_is_counted_when_the_variable_is_not_sent(gql):

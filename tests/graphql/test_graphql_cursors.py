@@ -1,5 +1,6 @@
-"""A cursor the server did not issue is BAD_USER_INPUT "invalid cursor" on field ``after``,
-on every paginated field of the schema, and never an INTERNAL.
+"""A cursor the server did not issue is BAD_USER_INPUT "invalid cursor" on the field that
+carried it (``after`` or ``before``), on every paginated field of the schema, and never an
+INTERNAL.
 
 The paginated fields are enumerated from ``build_schema()`` (every field with an
 ``after`` argument), so a new one without a way to reach it below fails here.
@@ -66,17 +67,19 @@ async def customer_id(gql):
     return result.data["createCustomer"]["id"]
 
 
+@pytest.mark.parametrize("argument", ["after", "before"])
 @pytest.mark.parametrize("tampered", list(TAMPERED), ids=list(TAMPERED))
 @pytest.mark.parametrize("path", paginated_fields())
-async def test_a_tampered_after_cursor_is_an_invalid_cursor(gql, customer_id, path, tampered):
+async def test_a_tampered_cursor_is_an_invalid_cursor(gql, customer_id, path, tampered,
+                                                      argument):
     type_name, field_name = path.split(".")
-    selection = f"{field_name}(after: $after) {{ pageInfo {{ endCursor }} }}"
-    query = ("query($after: String) { "
+    selection = f"{field_name}({argument}: $cursor) {{ pageInfo {{ endCursor }} }}"
+    query = ("query($cursor: String) { "
              + PARENTS[type_name].format(field=selection, id=customer_id) + " }")
-    result = await gql(query, {"after": TAMPERED[tampered]})
+    result = await gql(query, {"cursor": TAMPERED[tampered]})
     [error] = result.errors
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
-    assert error["extensions"]["field"] == "after"
+    assert error["extensions"]["field"] == argument
     assert error["message"].startswith("invalid cursor")
     assert len(error["message"]) < 200  # the cursor is not echoed back
 
