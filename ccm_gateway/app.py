@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,12 +37,19 @@ from ccm_gateway.db import (
     schema_problem,
     tortoise_config,
 )
-from ccm_gateway.errors import CCMError, RateLimited, ServiceUnavailable, Unauthenticated
+from ccm_gateway.errors import (
+    BadInput,
+    CCMError,
+    DatabaseUnavailable,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
 from ccm_gateway.integration.endpoints import webhook_endpoint
-from ccm_gateway.kit.metrics import Metrics, flush_every_second
+from ccm_gateway.kit.metrics import OAUTH_OUTCOMES, Metrics, flush_every_second
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.metrics_endpoint import metrics_endpoint
@@ -122,9 +131,24 @@ class GraphQLApp(GraphQL):
             # principal) before it gets to the IDE, and the IDE needs no token.
             await (await self.render_graphql_ide(request))(scope, receive, send)
             return
+        started = time.perf_counter()
+        labels = {"operation": "unknown", "outcome": "INTERNAL"}
+        try:
+            await self.serve(request, scope, receive, send, labels)
+        except Exception as exc:  # answered by the app's exception handlers
+            labels["outcome"] = error_outcome(exc)
+            await observe_request(scope, "graphql", labels, started)
+            raise
+        # (A request cancelled because its client went away has no outcome to count.)
+        await observe_request(scope, "graphql", labels, started)
+
+    async def serve(self, request: Request, scope: Scope, receive: Receive, send: Send,
+                    labels: dict[str, str]) -> None:
+        """Answer one GraphQL request; ``labels`` gets its metrics' operation and outcome."""
         try:
             scope["state"]["principal"] = await self.authenticate(request)
         except Unauthenticated as exc:
+            labels["outcome"] = exc.code
             response = graphql_error_response(exc, scope, {"WWW-Authenticate": "Bearer"})
             await self.audit_refusal(request, exc)
             await response(scope, receive, send)
@@ -132,14 +156,19 @@ class GraphQLApp(GraphQL):
         principal = scope["state"]["principal"]
         limited = await self.rate_limit(scope, f"principal:{principal.kind}:{principal.subject}")
         if limited is not None:
+            labels["outcome"] = RateLimited.code
             await limited(scope, receive, send)
             return
+        context = await self.get_context(request, None)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(Request(scope, receive), context=context)
+            labels["outcome"] = context.outcome or "ok"
         except CrossWebHTTPException as exc:
             # Transport-level refusals (no query, body not JSON, ...) in our JSON shape.
+            labels["outcome"] = BadInput.code
             response = JSONResponse({"error": "BAD_USER_INPUT", "detail": exc.reason},
                                     status_code=exc.status_code)
+        labels["operation"] = context.operation_type or "unknown"
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -227,6 +256,51 @@ class GraphQLApp(GraphQL):
                        queue=getattr(request.app.state, "queue", None))
 
 
+def error_outcome(error: BaseException) -> str:
+    """The metrics outcome of an exception escaping a route: its code, as the exception
+    handlers below will answer it."""
+    if isinstance(error, CCMError):
+        return error.code
+    return DatabaseUnavailable.code if database_unavailable(error) is not None else "INTERNAL"
+
+
+async def observe_request(scope: Scope, endpoint: str, labels: dict[str, str],
+                          started: float) -> None:
+    """Count and time one request to ``endpoint`` ("graphql", "oauth_token"); in memory,
+    written to Redis by the app's flush each second."""
+    metrics: Metrics | None = getattr(scope["app"].state, "metrics", None)
+    if metrics is None:  # an app served without its lifespan (some tests)
+        return
+    await metrics.inc(f"{endpoint}_requests", labels)
+    await metrics.observe(f"{endpoint}_request_seconds", labels, time.perf_counter() - started)
+
+
+async def oauth_token(request: Request) -> Response:
+    """POST /oauth/token, counted and timed by outcome: ok, or the OAuth error code."""
+    started = time.perf_counter()
+    try:
+        response = await token_endpoint(request)
+    except Exception as exc:  # answered by the app's exception handlers
+        await observe_request(request.scope, "oauth_token", {"outcome": error_outcome(exc)},
+                              started)
+        raise
+    await observe_request(request.scope, "oauth_token", {"outcome": _oauth_outcome(response)},
+                          started)
+    return response
+
+
+def _oauth_outcome(response: Response) -> str:
+    if response.status_code == 200:
+        return "ok"
+    if response.status_code == 429:
+        return "throttled"
+    try:
+        error = json.loads(response.body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return "INTERNAL"
+    return error if error in OAUTH_OUTCOMES else "INTERNAL"
+
+
 def create_app(settings: Settings) -> Starlette:
     tokens = TokenService(settings, KeyRing(settings))
     graphql_app = GraphQLApp(settings, tokens)
@@ -239,7 +313,7 @@ def create_app(settings: Settings) -> Starlette:
             # One limiter for every integration; each hit passes its own rate and burst.
             app.state.integration_limiter = RateLimiter(queue, 1, 1,
                                                         prefix=INTEGRATION_RATE_PREFIX)
-            app.state.metrics = Metrics(queue, buffered=True)
+            app.state.metrics = Metrics(queue, buffered=True, process="api")
             flusher = asyncio.create_task(flush_every_second(app.state.metrics),
                                           name="metrics-flush")
             worker_task = None
@@ -294,7 +368,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/oauth/token", token_endpoint, methods=["POST"]),
+            Route("/oauth/token", oauth_token, methods=["POST"]),
             Route("/webhooks/{integration}", webhook_endpoint, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
