@@ -24,7 +24,7 @@ HTTP in ``app.py``; anything outside the tree is masked with the request id.
 
 Outside the tree, for start-up only (the CLI prints the message in one line):
 ``ConfigError`` (a setting that cannot run; exit 2) and ``ServiceUnreachable``
-(a service a setting points at does not answer; exit 1).
+(a service a setting points at does not answer; exit 2 too).
 """
 
 from __future__ import annotations
