@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,8 +16,8 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import connections
@@ -29,7 +30,7 @@ from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_e
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.body_limit import BodySizeLimitMiddleware
-from ccm_gateway.config import Settings
+from ccm_gateway.config import SERVE_DEV_TOKEN_VARIABLE, Settings
 from ccm_gateway.db import (
     UNAVAILABLE_ERRORS,
     database_unavailable,
@@ -45,6 +46,7 @@ from ccm_gateway.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
+from ccm_gateway.graphiql import STATIC_ROUTE, graphiql_page, static_files
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
@@ -114,13 +116,21 @@ def http_error_response(request: Request, exc: Exception) -> JSONResponse:
 
 
 class GraphQLApp(GraphQL):
-    def __init__(self, settings: Settings, tokens: TokenService) -> None:
+    def __init__(self, settings: Settings, tokens: TokenService, *,
+                 graphiql_token: str | None = None) -> None:
         super().__init__(build_schema(introspection=settings.introspection_enabled),
                          graphql_ide="graphiql" if settings.graphiql_enabled else None,
                          allow_queries_via_get=False)
         self.settings = settings
         self.tokens = tokens
         self._limiter: RateLimiter | None = None
+        # The development token only ever goes into a dev page.
+        authorization = (f"Bearer {graphiql_token}"
+                         if graphiql_token and not settings.is_prod else None)
+        self._ide_page = graphiql_page(authorization=authorization)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._ide_page)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
@@ -301,9 +311,10 @@ def _oauth_outcome(response: Response) -> str:
     return error if error in OAUTH_OUTCOMES else "INTERNAL"
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Starlette:
+    """``graphiql_token``: in dev, GraphiQL's new tabs send it as their Authorization."""
     tokens = TokenService(settings, KeyRing(settings))
-    graphql_app = GraphQLApp(settings, tokens)
+    graphql_app = GraphQLApp(settings, tokens, graphiql_token=graphiql_token)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -373,6 +384,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"]),
+            # GraphiQL's scripts and styles, from the package (no CDN: works offline).
+            *([Mount(STATIC_ROUTE, app=static_files())] if settings.graphiql_enabled else []),
         ],
         lifespan=lifespan,
         exception_handlers={
@@ -400,4 +413,4 @@ def app_from_env() -> Starlette:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, graphiql_token=os.environ.get(SERVE_DEV_TOKEN_VARIABLE))

@@ -20,14 +20,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ccm_gateway import __version__
-from ccm_gateway.config import DEV_SECRET_KEY, Settings
+from ccm_gateway.config import DEV_SECRET_KEY, SERVE_DEV_TOKEN_VARIABLE, Settings
 from ccm_gateway.errors import CCMError, ConfigError, ServiceUnreachable
 from ccm_gateway.kit.progress import Progress
 from ccm_gateway.kit.text import check_text
-
-# `serve` hands the development token it prints to the app processes (uvicorn's factory
-# builds each from the environment), which pre-fill GraphiQL's Authorization header with it.
-DEV_TOKEN_VARIABLE = "CCM_SERVE_DEV_TOKEN"
 
 
 def _settings(*, database: bool = False, **overrides: Any) -> Settings:
@@ -190,10 +186,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     host, port = settings.host, settings.port
     sock = _listen(settings)
-    os.environ.pop(DEV_TOKEN_VARIABLE, None)
+    os.environ.pop(SERVE_DEV_TOKEN_VARIABLE, None)
     if not settings.is_prod:
         token = TokenService(settings).issue("dev-admin", ["admin"], ttl_seconds=12 * 3600)
-        os.environ[DEV_TOKEN_VARIABLE] = token
+        os.environ[SERVE_DEV_TOKEN_VARIABLE] = token
         base = f"{'https' if settings.tls_enabled else 'http'}://{host}:{port}"
         print(
             f"\nCCM Gateway on {base}\n"

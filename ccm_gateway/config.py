@@ -21,6 +21,10 @@ from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
 MAX_HOLD_TTL = timedelta(days=90)
 
 DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"
+# Not a setting: how `ccm-gateway serve` hands the development token it printed to the app
+# processes that uvicorn builds from the environment (app.app_from_env), whose GraphiQL
+# fills it in (in dev only).
+SERVE_DEV_TOKEN_VARIABLE = "CCM_SERVE_DEV_TOKEN"
 DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
 
 
