@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -45,8 +46,19 @@ from ccm_gateway.worker import open_queue
 METRICS_REDIS_URL = os.environ.get("CCM_TEST_METRICS_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
+@pytest.fixture(autouse=True)
+def own_keys(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every Metrics a test builds keeps its families under keys of the test's own, so what
+    other runs (or the session's app) write to the same Redis adds nothing to what it reads:
+    every known label set is rendered, so a stray integration would show."""
+    prefix = f"ccm:metrics-test:{uuid.uuid4().hex}:"
+    monkeypatch.setitem(Metrics.__init__.__kwdefaults__, "prefix", prefix)
+    return prefix
+
+
 @pytest.fixture(params=["fakeredis", "redis"])
-async def queues(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ArqRedis, ArqRedis]]:
+async def queues(request: pytest.FixtureRequest,
+                 own_keys: str) -> AsyncIterator[tuple[ArqRedis, ArqRedis]]:
     """Two clients on one Redis, as two processes of the service would hold."""
     if request.param == "fakeredis":
         # What open_queue builds for the embedded default, twice on one server.
@@ -56,7 +68,7 @@ async def queues(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ArqRedis
     else:
         probe = aioredis.from_url(METRICS_REDIS_URL)
         try:
-            await probe.flushdb()
+            await probe.ping()
         except (OSError, aioredis.ConnectionError) as exc:
             require_service("Redis", str(exc))
         finally:
@@ -66,6 +78,9 @@ async def queues(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ArqRedis
     try:
         yield pair  # type: ignore[misc]
     finally:
+        stale = [key async for key in pair[0].scan_iter(match=f"{own_keys}*")]
+        if stale:
+            await pair[0].delete(*stale)
         for queue in pair:
             await queue.aclose()
 
@@ -428,7 +443,8 @@ async def test_each_process_publishes_its_own_process_metrics(
 
 
 async def test_a_gone_process_drops_out_of_the_scrape(
-        queues: tuple[ArqRedis, ArqRedis], monkeypatch: pytest.MonkeyPatch) -> None:
+        queues: tuple[ArqRedis, ArqRedis], monkeypatch: pytest.MonkeyPatch,
+        own_keys: str) -> None:
     gone = Metrics(queues[1], buffered=True, process="worker")
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now - PROCESS_STALE_SECONDS - 1)
@@ -438,7 +454,7 @@ async def test_a_gone_process_drops_out_of_the_scrape(
 
     first = parse(await api.render())
     assert {s.labels["process"] for s in first["process_open_fds"].samples} == {api.process}
-    assert await queues[0].hkeys("ccm:metrics:processes") == [api.process.encode()]
+    assert await queues[0].hkeys(f"{own_keys}processes") == [api.process.encode()]
 
 
 def promtool() -> str:
