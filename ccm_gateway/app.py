@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,8 +16,8 @@ from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -29,7 +32,7 @@ from ccm_gateway.audit.service import record
 from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_endpoint
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
-from ccm_gateway.config import Settings
+from ccm_gateway.config import SERVE_DEV_TOKEN_VARIABLE, Settings
 from ccm_gateway.db import (
     UNAVAILABLE_ERRORS,
     database_unavailable,
@@ -37,7 +40,15 @@ from ccm_gateway.db import (
     schema_problem,
     tortoise_config,
 )
-from ccm_gateway.errors import CCMError, RateLimited, ServiceUnavailable, Unauthenticated
+from ccm_gateway.errors import (
+    BadInput,
+    CCMError,
+    DatabaseUnavailable,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from ccm_gateway.graphiql import STATIC_ROUTE, graphiql_page, static_files
 from ccm_gateway.graphql.context import Context
 from ccm_gateway.graphql.loaders import Loaders
 from ccm_gateway.http.body_limit import BodySizeLimitMiddleware
@@ -46,7 +57,7 @@ from ccm_gateway.http.request_id import RequestIdMiddleware
 from ccm_gateway.http.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
 from ccm_gateway.integration.endpoints import webhook_endpoint
-from ccm_gateway.kit.metrics import Metrics, flush_every_second
+from ccm_gateway.kit.metrics import OAUTH_OUTCOMES, Metrics, flush_every_second
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.principal import Actor
@@ -140,8 +151,9 @@ def http_error_response(request: Request, exc: Exception) -> JSONResponse:
                         headers=exc.headers)
 
 
-class GraphQLApp(GraphQL):
-    def __init__(self, settings: Settings, tokens: TokenService) -> None:
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, tokens: TokenService, *,
+                 graphiql_token: str | None = None) -> None:
         super().__init__(build_schema(introspection=settings.introspection_enabled),
                          graphql_ide="graphiql" if settings.graphiql_enabled else None,
                          # Queries only: a mutation on GET is refused with 405 (below).
@@ -149,6 +161,13 @@ class GraphQLApp(GraphQL):
         self.settings = settings
         self.tokens = tokens
         self._limiter: RateLimiter | None = None
+        # The development token only ever goes into a dev page.
+        authorization = (f"Bearer {graphiql_token}"
+                         if graphiql_token and not settings.is_prod else None)
+        self._ide_page = graphiql_page(authorization=authorization)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._ide_page)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
@@ -159,9 +178,24 @@ class GraphQLApp(GraphQL):
             # principal) before it gets to the IDE, and the IDE needs no token.
             await (await self.render_graphql_ide(request))(scope, receive, send)
             return
+        started = time.perf_counter()
+        labels = {"operation": "unknown", "outcome": "INTERNAL"}
+        try:
+            await self.serve(request, scope, receive, send, labels)
+        except Exception as exc:  # answered by the app's exception handlers
+            labels["outcome"] = error_outcome(exc)
+            await observe_request(scope, "graphql", labels, started)
+            raise
+        # (A request cancelled because its client went away has no outcome to count.)
+        await observe_request(scope, "graphql", labels, started)
+
+    async def serve(self, request: Request, scope: Scope, receive: Receive, send: Send,
+                    labels: dict[str, str]) -> None:
+        """Answer one GraphQL request; ``labels`` gets its metrics' operation and outcome."""
         try:
             scope["state"]["principal"] = await self.authenticate(request)
         except Unauthenticated as exc:
+            labels["outcome"] = exc.code
             refusal = graphql_error_response(exc, scope, {"WWW-Authenticate": "Bearer"})
             await self.audit_refusal(request, exc)
             await refusal(scope, receive, send)
@@ -169,17 +203,22 @@ class GraphQLApp(GraphQL):
         principal = scope["state"]["principal"]
         limited = await self.rate_limit(scope, f"principal:{principal.kind}:{principal.subject}")
         if limited is not None:
+            labels["outcome"] = RateLimited.code
             await limited(scope, receive, send)
             return
+        context = await self.get_context(request, None)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(Request(scope, receive), context=context)
+            labels["outcome"] = context.outcome or "ok"
         except CrossWebHTTPException as exc:
             response = self.transport_error(request, exc)
+            labels["outcome"] = BadInput.code
         else:
             if graphql_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON:
                 response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
                 if scope["state"].get("graphql_request_error"):
                     response.status_code = 400
+        labels["operation"] = context.operation_type or "unknown"
         await response(scope, receive, send)
 
     def transport_error(self, request: Request, exc: CrossWebHTTPException) -> Response:
@@ -294,15 +333,61 @@ class GraphQLApp(GraphQL):
                                   reason="malformed_header")
         return await self.tokens.authenticate(token.strip())
 
-    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Any, response: Any) -> Context:
         return Context(principal=request.state.principal, request_id=request.state.request_id,
                        settings=self.settings, loaders=Loaders(),
                        queue=getattr(request.app.state, "queue", None))
 
 
-def create_app(settings: Settings) -> Starlette:
+def error_outcome(error: BaseException) -> str:
+    """The metrics outcome of an exception escaping a route: its code, as the exception
+    handlers below will answer it."""
+    if isinstance(error, CCMError):
+        return error.code
+    return DatabaseUnavailable.code if database_unavailable(error) is not None else "INTERNAL"
+
+
+async def observe_request(scope: Scope, endpoint: str, labels: dict[str, str],
+                          started: float) -> None:
+    """Count and time one request to ``endpoint`` ("graphql", "oauth_token"); in memory,
+    written to Redis by the app's flush each second."""
+    metrics: Metrics | None = getattr(scope["app"].state, "metrics", None)
+    if metrics is None:  # an app served without its lifespan (some tests)
+        return
+    await metrics.inc(f"{endpoint}_requests", labels)
+    await metrics.observe(f"{endpoint}_request_seconds", labels, time.perf_counter() - started)
+
+
+async def oauth_token(request: Request) -> Response:
+    """POST /oauth/token, counted and timed by outcome: ok, or the OAuth error code."""
+    started = time.perf_counter()
+    try:
+        response = await token_endpoint(request)
+    except Exception as exc:  # answered by the app's exception handlers
+        await observe_request(request.scope, "oauth_token", {"outcome": error_outcome(exc)},
+                              started)
+        raise
+    await observe_request(request.scope, "oauth_token", {"outcome": _oauth_outcome(response)},
+                          started)
+    return response
+
+
+def _oauth_outcome(response: Response) -> str:
+    if response.status_code == 200:
+        return "ok"
+    if response.status_code == 429:
+        return "throttled"
+    try:
+        error = json.loads(bytes(response.body))["error"]
+    except (ValueError, KeyError, TypeError):
+        return "INTERNAL"
+    return error if error in OAUTH_OUTCOMES else "INTERNAL"
+
+
+def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Starlette:
+    """``graphiql_token``: in dev, GraphiQL's new tabs send it as their Authorization."""
     tokens = TokenService(settings, KeyRing(settings))
-    graphql_app = GraphQLApp(settings, tokens)
+    graphql_app = GraphQLApp(settings, tokens, graphiql_token=graphiql_token)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -312,7 +397,7 @@ def create_app(settings: Settings) -> Starlette:
             # One limiter for every integration; each hit passes its own rate and burst.
             app.state.integration_limiter = RateLimiter(queue, 1, 1,
                                                         prefix=INTEGRATION_RATE_PREFIX)
-            app.state.metrics = Metrics(queue, buffered=True)
+            app.state.metrics = Metrics(queue, buffered=True, process="api")
             flusher = asyncio.create_task(flush_every_second(app.state.metrics),
                                           name="metrics-flush")
             worker_task = None
@@ -367,11 +452,13 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/oauth/token", token_endpoint, methods=["POST"]),
+            Route("/oauth/token", oauth_token, methods=["POST"]),
             Route("/webhooks/{integration}", webhook_endpoint, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"]),
+            # GraphiQL's scripts and styles, from the package (no CDN: works offline).
+            *([Mount(STATIC_ROUTE, app=static_files())] if settings.graphiql_enabled else []),
         ],
         lifespan=lifespan,
         exception_handlers={
@@ -399,4 +486,4 @@ def app_from_env() -> Starlette:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, graphiql_token=os.environ.get(SERVE_DEV_TOKEN_VARIABLE))

@@ -1,19 +1,28 @@
-"""`ccm-gateway`: serve, worker, migrate, token, verify, clients, keys. Thin over the services."""
+"""`ccm-gateway`: serve, worker, migrate, token, verify, clients, keys. Thin over the services.
+
+Exit codes: 0 done; 1 `verify` found a problem; 2 the command cannot run as configured (a
+bad setting or flag, a database or Redis that cannot be reached, a schema behind the
+code, a port in use), said in one line on stderr that names the setting.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import os
+import socket
 import ssl
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from ccm_gateway.config import Settings
+from ccm_gateway import __version__
+from ccm_gateway.config import DEV_SECRET_KEY, SERVE_DEV_TOKEN_VARIABLE, Settings
 from ccm_gateway.errors import CCMError, ConfigError, ServiceUnreachable
+from ccm_gateway.kit.progress import Progress
 from ccm_gateway.kit.text import check_text
 
 T = TypeVar("T")
@@ -34,8 +43,8 @@ def _settings(*, database: bool = False, **overrides: Any) -> Settings:
 
 
 def _run(main: Any, settings: Settings | None = None) -> Any:
-    """``asyncio.run(main)``; a service that does not answer (the database ``settings``
-    name, too) is one line and exit 1."""
+    """``asyncio.run(main)``; a database or Redis that does not answer is one line naming
+    its setting and where it points (``settings``, else the environment's), exit 2."""
     from ccm_gateway.db import UNAVAILABLE_ERRORS, unreachable
 
     try:
@@ -43,11 +52,11 @@ def _run(main: Any, settings: Settings | None = None) -> Any:
     except ServiceUnreachable as exc:
         error: Exception = exc
     except UNAVAILABLE_ERRORS as exc:
-        error = (unreachable(settings, exc) if settings else None) or exc
+        error = unreachable(settings or _settings(), exc) or exc
         if error is exc:
             raise
     print(f"error: {error}", file=sys.stderr)
-    raise SystemExit(1) from None
+    raise SystemExit(2) from None
 
 
 async def _prepare_database(settings: Settings, *, serving: bool = False) -> None:
@@ -116,8 +125,27 @@ def _tls_context(config: Any, default_factory: Callable[[], ssl.SSLContext], *,
     return context
 
 
+def _listen(settings: Settings) -> socket.socket:
+    """The listening socket, made before anything is printed, as uvicorn would make it: a
+    port in use (or a host that is not ours) is one line and exit 2, never after a token."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError as exc:
+        sock.close()
+        print(f"error: cannot listen on {settings.host}:{settings.port} (--host / --port, "
+              f"CCM_HOST / CCM_PORT): {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    sock.set_inheritable(True)  # for the processes of --workers N
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from ccm_gateway.auth.tokens import TokenService
     from ccm_gateway.db import migrate
@@ -155,25 +183,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if applied:
             print(f"applied migrations: {', '.join(applied)}", file=sys.stderr)
     _run(_prepare_database(settings, serving=True), settings)
+    if args.workers > 1 and settings.run_worker_in_process:
+        print("several API processes need CCM_REDIS_URL (the embedded queue is per process)",
+              file=sys.stderr)
+        return 2
     host, port = settings.host, settings.port
+    sock = _listen(settings)
+    os.environ.pop(SERVE_DEV_TOKEN_VARIABLE, None)
     if not settings.is_prod:
         token = TokenService(settings).issue("dev-admin", ["admin"], ttl_seconds=12 * 3600)
+        os.environ[SERVE_DEV_TOKEN_VARIABLE] = token
         base = f"{'https' if settings.tls_enabled else 'http'}://{host}:{port}"
         print(
             f"\nCCM Gateway on {base}\n"
-            f"  GraphQL (and GraphiQL in a browser): {base}/graphql\n"
+            f"  GraphQL (and GraphiQL in a browser, with this token filled in): {base}/graphql\n"
             f"  health: {base}/healthz   readiness: {base}/readyz\n"
             f"  a 12-hour development admin token (send as 'Authorization: Bearer <token>'):\n"
             f"  {token}\n"
             f"  more tokens: ccm-gateway token --subject NAME --role ROLE\n",
             file=sys.stderr, flush=True)
-    if args.workers > 1 and settings.run_worker_in_process:
-        print("several API processes need CCM_REDIS_URL (the embedded queue is per process)",
-              file=sys.stderr)
-        return 2
-    uvicorn.run("ccm_gateway.app:app_from_env", factory=True, host=host, port=port,
-                workers=args.workers, access_log=False, log_config=None,
-                loop="uvloop", http="httptools", **tls)
+    # What uvicorn.run does, on the socket bound above.
+    config = uvicorn.Config("ccm_gateway.app:app_from_env", factory=True, host=host,
+                            port=port, workers=args.workers, access_log=False,
+                            log_config=None, loop="uvloop", http="httptools", **tls)
+    server = uvicorn.Server(config)
+    try:
+        if args.workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    if args.workers == 1 and not server.started:
+        return 3  # uvicorn's STARTUP_FAILURE: the app's start-up failed, as it logged
     return 0
 
 
@@ -202,7 +246,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         pass  # SIGTERM / SIGINT: the worker cancelled its jobs and closed; a normal stop
     except ServiceUnreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 
@@ -224,14 +268,20 @@ def _check_text(args: argparse.Namespace, **flags: str) -> None:
 def cmd_token(args: argparse.Namespace) -> int:
     from ccm_gateway.auth.tokens import TokenService
 
+    settings = _settings()
     try:
         _check_text(args, subject="--subject", partner="--partner")
-        print(TokenService(_settings()).issue(
+        token = TokenService(settings).issue(
             args.subject, args.role, kind=args.kind, ttl_seconds=args.ttl,
-            partner_id=args.partner))
+            partner_id=args.partner)
     except CCMError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    if settings.secret_key == DEV_SECRET_KEY:
+        print("warning: signed with the development key (CCM_SECRET_KEY's default): every "
+              "gateway left on that key accepts this token, and anyone can sign one",
+              file=sys.stderr)
+    print(token)
     return 0
 
 
@@ -239,9 +289,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from ccm_gateway.verify import verify_all
 
     settings = _settings(database=True)
-    report = _run(_with_db(verify_all), settings)
+    with _progress("verify") as progress:
+        report = _run(_with_db(lambda: verify_all(progress)), settings)
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
+
+
+@contextlib.contextmanager
+def _progress(title: str) -> Iterator[Progress]:
+    """A progress bar (rich) on stderr when it is a terminal; otherwise nothing is shown,
+    and stdout is the command's plain output either way."""
+    if not sys.stderr.isatty():
+        yield lambda done, total, step: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as ProgressBar
+
+    bar = ProgressBar(TextColumn(f"{title}: {{task.description}}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True))
+    task = bar.add_task("starting", total=None)
+
+    def report(done: int, total: int, step: str) -> None:
+        bar.update(task, completed=done, total=total, description=step)
+
+    with bar:
+        yield report
 
 
 async def _with_db(work: Callable[[], Awaitable[T]]) -> T:
@@ -252,16 +325,17 @@ async def _with_db(work: Callable[[], Awaitable[T]]) -> T:
     from ccm_gateway.db import UNAVAILABLE_ERRORS, tortoise_config, unreachable
 
     settings = _settings(database=True)
-    await _prepare_database(settings)
-    await Tortoise.init(config=tortoise_config(settings))
     try:
-        return await work()
+        await _prepare_database(settings)
+        await Tortoise.init(config=tortoise_config(settings))
+        try:
+            return await work()
+        finally:
+            await Tortoise.close_connections()
     except UNAVAILABLE_ERRORS as exc:
         if (error := unreachable(settings, exc)) is not None:
             raise error from None
         raise
-    finally:
-        await Tortoise.close_connections()
 
 
 def cmd_clients_create(args: argparse.Namespace) -> int:
@@ -317,7 +391,8 @@ def cmd_keys_rotate_master(args: argparse.Namespace) -> int:
 
     settings = _settings()
     try:
-        count = _run(_with_db(lambda: rotate_master(settings)))
+        with _progress("rotate-master") as progress:
+            count = _run(_with_db(lambda: rotate_master(settings, progress)), settings)
     except SecretDecryptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -333,14 +408,19 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ccm-gateway",
-                                     description="Customer credit management gateway")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="ccm-gateway", description="Customer credit management gateway. Settings are "
+        "CCM_ environment variables (CCM_DATABASE_URL, CCM_REDIS_URL, CCM_SECRET_KEY, ...).",
+        epilog="Exit status: 0 done, 1 verify found a problem, 2 cannot run as configured "
+               "(the message names the setting).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the API (and, on the embedded default, the worker)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=_positive)
-    serve.add_argument("--workers", type=_positive, default=1, help="API processes")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1); CCM_HOST")
+    serve.add_argument("--port", type=_positive, help="port to listen on (default 8000); CCM_PORT")
+    serve.add_argument("--workers", type=_positive, default=1,
+                       help="API processes sharing the port (default 1; more need CCM_REDIS_URL)")
     serve.add_argument("--migrate", action="store_true",
                        help="apply migrations first (always done on SQLite)")
     serve.add_argument("--ssl-certfile", metavar="PATH",
@@ -357,41 +437,46 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=cmd_migrate)
 
-    token = sub.add_parser("token", help="print a bearer token signed with the local key")
-    token.add_argument("--subject", required=True)
+    token = sub.add_parser("token", help="print a bearer token signed with CCM_SECRET_KEY")
+    token.add_argument("--subject", required=True, help="who the token names (its sub claim)")
     token.add_argument("--role", required=True, action="append",
                        help="admin, finance, credit_manager, it_admin, auditor or viewer; "
                             "repeat for several")
-    token.add_argument("--kind", choices=["user", "client"], default="user")
-    token.add_argument("--ttl", type=_positive, help="lifetime in seconds")
+    token.add_argument("--kind", choices=["user", "client"], default="user",
+                       help="a person or a machine client (default user)")
+    token.add_argument("--ttl", type=_positive,
+                       help="lifetime in seconds (default CCM_TOKEN_TTL_SECONDS)")
     token.add_argument("--partner", help="scope the token to one partner's customers")
     token.set_defaults(func=cmd_token)
 
-    verify = sub.add_parser("verify", help="check balances against entries and the audit chain")
+    verify = sub.add_parser("verify", help="check balances against entries, the ledger, the inbox "
+                                           "and the audit chains; exit 1 on a problem")
     verify.set_defaults(func=cmd_verify)
 
     clients = sub.add_parser("clients", help="manage OAuth 2.0 API clients (client_credentials)")
     clients_sub = clients.add_subparsers(dest="clients_command", required=True)
     create = clients_sub.add_parser("create", help="create a client; prints its secret once")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="what the client is, for people")
     create.add_argument("--role", required=True, action="append",
                         help="admin, finance, credit_manager, it_admin, auditor or viewer; "
                              "repeat for several")
     create.add_argument("--scope", action="append",
                         help="allowed scopes (permission names, space separated or repeated); "
                              "default: every permission of the roles")
-    create.add_argument("--expires-in-days", type=_positive)
+    create.add_argument("--expires-in-days", type=_positive,
+                        help="the client stops working after this many days (default never)")
     create.set_defaults(func=cmd_clients_create)
     clients_sub.add_parser("list", help="list clients (never secrets)").set_defaults(
         func=cmd_clients_list)
     revoke = clients_sub.add_parser("revoke", help="revoke a client; its tokens stop working")
-    revoke.add_argument("client_id")
+    revoke.add_argument("client_id", help="the client_id that `clients create` printed")
     revoke.set_defaults(func=cmd_clients_revoke)
 
     keys = sub.add_parser("keys", help="manage the token signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser("rotate", help="add a new current signing key")
-    rotate.add_argument("--algorithm", choices=["ES256", "RS256"], default="ES256")
+    rotate.add_argument("--algorithm", choices=["ES256", "RS256"], default="ES256",
+                        help="the new key's signature algorithm (default ES256)")
     rotate.set_defaults(func=cmd_keys_rotate)
     rotate_master = keys_sub.add_parser(
         "rotate-master", help="re-encrypt stored secrets under the current CCM_SECRET_KEY "

@@ -22,6 +22,10 @@ MAX_HOLD_TTL = timedelta(days=90)
 
 # Public on purpose: the development default, which CCM_ENV=prod refuses to start with.
 DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"  # noqa: S105 - the public dev default
+# Not a setting: how `ccm-gateway serve` hands the development token it printed to the app
+# processes that uvicorn builds from the environment (app.app_from_env), whose GraphiQL
+# fills it in (in dev only).
+SERVE_DEV_TOKEN_VARIABLE = "CCM_SERVE_DEV_TOKEN"  # noqa: S105 - a variable name, not a token
 DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
 
 

@@ -37,7 +37,7 @@ Outside the tree, and why:
 
 - start-up only (the CLI prints the message in one line): ``ConfigError`` (a
   setting that cannot run; exit 2), with ``config.InvalidIssuer``, and
-  ``ServiceUnreachable`` (a service a setting points at does not answer; exit 1)
+  ``ServiceUnreachable`` (a service a setting points at does not answer; exit 2)
 - answered where they are raised, in a format of their own:
   ``auth.endpoints.OAuthError`` (RFC 6749's ``error`` / ``error_description``
   at ``/oauth/token``), ``body_limit.BodyTooLarge`` (the body-limit

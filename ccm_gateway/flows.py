@@ -8,20 +8,24 @@ from ccm_gateway.audit.service import record
 from ccm_gateway.auth.keys import reencrypt_signing_keys
 from ccm_gateway.config import Settings
 from ccm_gateway.integration.service import reencrypt_secrets as reencrypt_integration_secrets
+from ccm_gateway.kit.progress import Progress, no_progress
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.principal import SYSTEM_ACTOR
 
 
-async def rotate_master(settings: Settings) -> int:
+async def rotate_master(settings: Settings, progress: Progress = no_progress) -> int:
     """Re-encrypt every stored ciphertext not under the current ``CCM_SECRET_KEY`` (the
     signing keys' private JWKs and the integrations' signing secrets), reading old ones with
     ``CCM_SECRET_KEY_PREVIOUS``. One transaction, audited (counts only); idempotent.
     Returns how many were re-encrypted."""
     box = SecretBox.from_settings(settings)
     async with in_transaction():
+        progress(0, 2, "signing keys")
         count, checked = await reencrypt_signing_keys(box)
+        progress(1, 2, "integration secrets")
         integration_secrets = await reencrypt_integration_secrets(box)
         await record(SYSTEM_ACTOR, "keys.rotate_master", object_type="signing_key",
                      object_id="*", after={"reencrypted": count, "checked": checked,
                                            "integration_secrets": integration_secrets})
+    progress(2, 2, "done")
     return count + integration_secrets

@@ -82,7 +82,7 @@ async def _start_metrics(ctx: dict[str, Any]) -> None:
     process, though the worker starts again after each Redis outage."""
     if "metrics" in ctx:
         return
-    ctx["metrics"] = Metrics(ctx["redis"], buffered=True)
+    ctx["metrics"] = Metrics(ctx["redis"], buffered=True, process=ctx.get("metrics_process"))
     ctx["metrics_flusher"] = asyncio.create_task(flush_every_second(ctx["metrics"]),
                                                  name="worker-metrics-flush")
 
@@ -152,7 +152,7 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _stop, runner, signum)
     try:
-        await supervise(queue, settings)
+        await supervise(queue, settings, process="worker")
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
@@ -161,15 +161,19 @@ async def run_worker(settings: Settings) -> None:
         await Tortoise.close_connections()
 
 
-async def supervise(queue: ArqRedis, settings: Settings) -> None:
+async def supervise(queue: ArqRedis, settings: Settings, *, process: str | None = None) -> None:
     """Run an arq worker on ``queue`` until cancelled, and again after each Redis outage.
 
     When Redis is lost, the jobs running get SETTLE_SECONDS to finish, then Redis is
     pinged with backoff (RECONNECT_DELAYS), each attempt logged, and a new worker starts
     once it answers. What the outage loses (a job's result, a message enqueued
-    meanwhile) the inbox sweep finds again in the database."""
+    meanwhile) the inbox sweep finds again in the database.
+
+    ``process``: the role the worker's metrics publish this process's metrics under; None
+    inside the API process, whose own Metrics publishes them."""
     where = f"{redact_url(settings.redis_url or 'embedded')} (CCM_REDIS_URL)"
-    ctx: dict[str, Any] = {"settings": settings}  # one per process: its metrics outlive
+    # One per process: its metrics outlive each worker.
+    ctx: dict[str, Any] = {"settings": settings, "metrics_process": process}
     worker = None
     try:
         while True:

@@ -18,6 +18,10 @@ class Context:
     loaders: Loaders
     # The arq queue, for work enqueued after a mutation commits.
     queue: Any = None
+    # The labels of this request's metrics, written by graphql.metrics.LabelOperation
+    # once the operation ran: "query" / "mutation" / "unknown", and "ok" or an error code.
+    operation_type: str | None = None
+    outcome: str | None = None
 
     @property
     def actor(self) -> Actor:

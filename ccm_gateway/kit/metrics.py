@@ -16,27 +16,53 @@ cumulative ones, so ``_count`` equals the ``+Inf`` bucket by construction.
 Bucket bounds are part of the stored layout: change them under a new family
 name, not in place.
 
-Each ``inc`` / ``observe`` is one Redis round trip. They are best effort: a
+Each ``inc`` / ``observe`` is one Redis round trip, or none when buffered (the
+API and the workers buffer and flush every second). They are best effort: a
 Redis failure is logged (at most once a minute per instance) and swallowed,
 because counting must never fail a callback. Misuse (an undeclared family,
 wrong label names) raises ``ValueError`` at once; that is a bug, not an outage.
+
+Every known label set is exposed from the start, at zero, so that ``rate()`` and
+``increase()`` see the first event instead of a series that appears with it: the
+whole product of a family's closed label sets (``Family.allowed``) and, for an
+open label such as ``integration``, each value already stored under that label
+name by any family.
+
+Process metrics (CPU, memory, file descriptors, GC) come from prometheus_client's
+own collectors. They belong to one process, and a scrape reaches only one of N
+API processes (M workers have no port at all), so each process that names itself
+(``process=``) writes a snapshot of its collectors with every flush, and the
+scraped process renders every live snapshot with a ``process`` label.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import math
+import os
 import re
+import socket
 import time
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    Metric,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from redis.exceptions import RedisError
+
+from ccm_gateway.errors import CCMError
 
 log = logging.getLogger("ccm_gateway.metrics")
 
@@ -44,6 +70,9 @@ log = logging.getLogger("ccm_gateway.metrics")
 # that puts free text (an error message, a payload field) into a label.
 MAX_LABEL_VALUE_LENGTH = 64
 WARNING_INTERVAL_SECONDS = 60.0
+# A process snapshot older than this is a process that is gone (each live one writes
+# its own every second); it is left out of the scrape and deleted.
+PROCESS_STALE_SECONDS = 30.0
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -83,7 +112,42 @@ def _declare(*families: Family) -> dict[str, Family]:
     return {f.name: f for f in families}
 
 
+def _codes(error: type[CCMError] = CCMError) -> frozenset[str]:
+    return frozenset({error.code}).union(*(_codes(sub) for sub in error.__subclasses__()))
+
+
+# Every code the error tree can answer with (errors.py), and success.
+OUTCOMES = frozenset({"ok"}) | _codes()
+# "unknown": refused before the document was parsed (no token, rate limited, a body
+# that is not a GraphQL request, a syntax error), or an operation type the schema does
+# not serve (subscriptions, until they are built).
+GRAPHQL_OPERATIONS = frozenset({"query", "mutation", "unknown"})
+# RFC 6749 §5.2's error codes, "throttled" (429 after repeated failed client
+# authentications), and the error tree's for what fails outside OAuth (the database).
+OAUTH_OUTCOMES = OUTCOMES | {"invalid_request", "invalid_client", "invalid_grant",
+                             "unauthorized_client", "unsupported_grant_type", "invalid_scope",
+                             "throttled"}
+# Prometheus' default buckets: an API request takes milliseconds to seconds.
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
 FAMILIES: Mapping[str, Family] = _declare(
+    Family("graphql_requests", "counter",
+           "GraphQL requests on /graphql, by operation type and outcome (ok or the error "
+           "code of the first error).",
+           ("operation", "outcome"),
+           allowed={"operation": GRAPHQL_OPERATIONS, "outcome": OUTCOMES}),
+    Family("graphql_request_seconds", "histogram",
+           "Seconds from a GraphQL request's arrival on /graphql to its response, by "
+           "operation type and outcome.",
+           ("operation", "outcome"), buckets=REQUEST_BUCKETS,
+           allowed={"operation": GRAPHQL_OPERATIONS, "outcome": OUTCOMES}),
+    Family("oauth_token_requests", "counter",
+           "Token requests on /oauth/token, by outcome (ok or the OAuth error code).",
+           ("outcome",), allowed={"outcome": OAUTH_OUTCOMES}),
+    Family("oauth_token_request_seconds", "histogram",
+           "Seconds from a token request's arrival on /oauth/token to its response, by "
+           "outcome.",
+           ("outcome",), buckets=REQUEST_BUCKETS, allowed={"outcome": OAUTH_OUTCOMES}),
     Family("webhook_callbacks_received", "counter",
            "Webhook callbacks received at the API edge, before any check.",
            ("integration",)),
@@ -116,7 +180,9 @@ class Metrics:
     """Counters and histograms of ``FAMILIES``, shared through ``redis``."""
 
     def __init__(self, redis: Any, *, prefix: str = "ccm:metrics:",
-                 buffered: bool = False) -> None:
+                 buffered: bool = False, process: str | None = None) -> None:
+        """``process``: this process's role ("api", "worker"); each flush then also
+        writes its process metrics, as ``process="<role>-<host>-<pid>"``."""
         self.redis = redis
         self.prefix = prefix
         self._warned_at: float | None = None
@@ -126,6 +192,18 @@ class Metrics:
         # A crash loses at most the unflushed second; metrics are not the ledger.
         self._buffered = buffered
         self._pending: dict[str, dict[str, int]] = {}
+        self.process = (None if process is None else
+                        f"{process}-{socket.gethostname()}-{os.getpid()}"[
+                            :MAX_LABEL_VALUE_LENGTH])
+        self._collectors: CollectorRegistry | None = None
+        if self.process is not None:
+            self._collectors = CollectorRegistry(auto_describe=False)
+            for collector in (ProcessCollector, PlatformCollector, GCCollector):
+                collector(registry=self._collectors)
+
+    @property
+    def _processes_key(self) -> str:
+        return self.prefix + "processes"
 
     def _add(self, key: str, field: str, amount: int) -> None:
         fields = self._pending.setdefault(key, {})
@@ -134,21 +212,36 @@ class Metrics:
     async def flush(self) -> None:
         """Write the buffered counts (no-op unbuffered); on a Redis error they are kept
         for the next flush."""
-        if not self._pending:
+        snapshot = self._process_snapshot()
+        if not self._pending and snapshot is None:
             return
-        pending, self._pending = self._pending, {}
+        pending = self._pending or {}
+        if self._pending:
+            self._pending = {}
         try:
             # MULTI/EXEC: a scrape never sees a histogram bucket without its sum.
             async with self.redis.pipeline(transaction=True) as pipe:
                 for key, fields in pending.items():
                     for field, amount in fields.items():
                         pipe.hincrby(key, field, amount)
+                if snapshot is not None:
+                    pipe.hset(self._processes_key, self.process, snapshot)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             for key, fields in pending.items():
                 for field, amount in fields.items():
                     self._add(key, field, amount)
             self._dropped_one("flush", exc)
+
+    def _process_snapshot(self) -> str | None:
+        """This process's collectors as JSON: the time, and each family's name, type,
+        help, unit and samples."""
+        if self._collectors is None:
+            return None
+        families = [[m.name, m.type, m.documentation, m.unit,
+                     [[s.name, s.labels, s.value] for s in m.samples]]
+                    for m in self._collectors.collect()]
+        return json.dumps({"at": time.time(), "families": families}, separators=(",", ":"))
 
     async def inc(self, name: str, labels: Mapping[str, str] | None = None,
                   amount: int = 1) -> None:
@@ -194,17 +287,27 @@ class Metrics:
         async with self.redis.pipeline(transaction=False) as pipe:
             for family in FAMILIES.values():
                 pipe.hgetall(self.prefix + family.name)
-            stored = await pipe.execute()
+            pipe.hgetall(self._processes_key)
+            *stored, processes = await pipe.execute()
+        decoded = [{_text(k): _text(v) for k, v in fields.items()} for fields in stored]
+        known = _known_values(zip(FAMILIES.values(), decoded, strict=True))
         lines: list[str] = []
-        for family, fields in zip(FAMILIES.values(), stored, strict=True):
-            decoded = {_text(k): _text(v) for k, v in fields.items()}
+        for family, fields in zip(FAMILIES.values(), decoded, strict=True):
             lines.append(f"# HELP {_exposed_name(family)} {_escape_help(family.help)}")
             lines.append(f"# TYPE {_exposed_name(family)} {family.kind}")
+            series = _known_series(family, known)
             if family.kind == "counter":
-                lines.extend(_counter_samples(family, decoded))
+                lines.extend(_counter_samples(family, fields, series))
             else:
-                lines.extend(_histogram_samples(family, decoded))
-        return "\n".join(lines) + "\n"
+                lines.extend(_histogram_samples(family, fields, series))
+        text = "\n".join(lines) + "\n"
+        live, stale = _live_snapshots(processes)
+        if stale:
+            with contextlib.suppress(RedisError, OSError):  # the next scrape tries again
+                await self.redis.hdel(self._processes_key, *stale)
+        if live:
+            text += _render_snapshots(live)
+        return text
 
     def _dropped_one(self, name: str, exc: Exception) -> None:
         self._dropped += 1
@@ -259,8 +362,33 @@ def _parse_series(family: Family, encoded: str) -> tuple[str, ...] | None:
     return tuple(values)
 
 
-def _counter_samples(family: Family, fields: Mapping[str, str]) -> list[str]:
-    totals: dict[tuple[str, ...], int] = {}
+def _known_values(stored: Iterable[tuple[Family, Mapping[str, str]]]) -> dict[str, set[str]]:
+    """Each open label name's values stored by any family (e.g. every integration
+    that has been counted anywhere)."""
+    known: dict[str, set[str]] = {}
+    for family, fields in stored:
+        open_labels = [(i, n) for i, n in enumerate(family.labels) if n not in family.allowed]
+        if not open_labels:
+            continue
+        for stored_field in fields:
+            encoded = stored_field if family.kind == "counter" else stored_field.partition(":")[2]
+            values = _parse_series(family, encoded)
+            if values is not None:
+                for index, name in open_labels:
+                    known.setdefault(name, set()).add(values[index])
+    return known
+
+
+def _known_series(family: Family, known: Mapping[str, set[str]]) -> list[tuple[str, ...]]:
+    """Every label set exposed at zero before its first event: the product of each
+    label's allowed values, or known values for an open label."""
+    domains = [sorted(family.allowed.get(name) or known.get(name) or ()) for name in family.labels]
+    return list(itertools.product(*domains))
+
+
+def _counter_samples(family: Family, fields: Mapping[str, str],
+                     known: Iterable[tuple[str, ...]] = ()) -> list[str]:
+    totals: dict[tuple[str, ...], int] = dict.fromkeys(known, 0)
     for encoded, count in fields.items():
         values = _parse_series(family, encoded)
         if values is not None:
@@ -270,10 +398,11 @@ def _counter_samples(family: Family, fields: Mapping[str, str]) -> list[str]:
             for values in sorted(totals)]
 
 
-def _histogram_samples(family: Family, fields: Mapping[str, str]) -> list[str]:
+def _histogram_samples(family: Family, fields: Mapping[str, str],
+                       known: Iterable[tuple[str, ...]] = ()) -> list[str]:
     n_buckets = len(family.buckets) + 1
-    counts: dict[tuple[str, ...], list[int]] = {}
-    sums_us: dict[tuple[str, ...], int] = {}
+    counts: dict[tuple[str, ...], list[int]] = {values: [0] * n_buckets for values in known}
+    sums_us: dict[tuple[str, ...], int] = dict.fromkeys(counts, 0)
     for stored, number in fields.items():
         head, _, encoded = stored.partition(":")
         values = _parse_series(family, encoded)
@@ -332,7 +461,53 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-__all__ = ["FAMILIES", "MAX_LABEL_VALUE_LENGTH", "Family", "Metrics"]
+def _live_snapshots(stored: Mapping[Any, Any]) -> tuple[dict[str, Any], list[str]]:
+    """(process -> its snapshot) of the live processes, and the fields of the gone
+    (or unreadable) ones."""
+    live: dict[str, Any] = {}
+    stale: list[str] = []
+    oldest = time.time() - PROCESS_STALE_SECONDS
+    for key, value in stored.items():
+        process = _text(key)
+        try:
+            snapshot = json.loads(_text(value))
+            fresh = float(snapshot["at"]) >= oldest
+        except (ValueError, KeyError, TypeError):
+            fresh = False
+        if fresh:
+            live[process] = snapshot
+        else:
+            stale.append(process)
+    return live, stale
+
+
+class _Snapshots:
+    """A prometheus_client collector of stored snapshots, each sample labelled with its
+    process, so prometheus_client writes their exposition."""
+
+    def __init__(self, snapshots: Mapping[str, Any]) -> None:
+        self.snapshots = snapshots
+
+    def collect(self) -> Iterable[Metric]:
+        families: dict[str, Metric] = {}
+        for process in sorted(self.snapshots):
+            for name, kind, documentation, unit, samples in self.snapshots[process]["families"]:
+                metric = families.get(name)
+                if metric is None:
+                    metric = families[name] = Metric(name, documentation, kind, unit)
+                for sample_name, labels, value in samples:
+                    metric.add_sample(sample_name, {**labels, "process": process}, value)
+        return families.values()
+
+
+def _render_snapshots(snapshots: Mapping[str, Any]) -> str:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshots(snapshots))
+    return generate_latest(registry).decode()
+
+
+__all__ = ["FAMILIES", "GRAPHQL_OPERATIONS", "MAX_LABEL_VALUE_LENGTH", "OAUTH_OUTCOMES",
+           "OUTCOMES", "Family", "Metrics"]
 
 
 async def flush_every_second(metrics: Metrics) -> None:

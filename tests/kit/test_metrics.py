@@ -1,7 +1,8 @@
 """Metrics kept in Redis: aggregation across processes, exposition format, /metrics access.
 
 Every Redis test runs on the embedded queue (fakeredis) and on real Redis, and
-the output is read back with prometheus_client's parser, not with our own.
+the output is read back with prometheus_client's parser, not with our own, and linted
+with Prometheus' own promtool.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import socket
+import subprocess
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -27,14 +32,33 @@ from testkit import require_service
 
 from ccm_gateway.config import Settings
 from ccm_gateway.http.metrics_endpoint import metrics_endpoint
-from ccm_gateway.kit.metrics import FAMILIES, MAX_LABEL_VALUE_LENGTH, Metrics
+from ccm_gateway.kit.metrics import (
+    FAMILIES,
+    GRAPHQL_OPERATIONS,
+    MAX_LABEL_VALUE_LENGTH,
+    OAUTH_OUTCOMES,
+    OUTCOMES,
+    PROCESS_STALE_SECONDS,
+    Metrics,
+)
 from ccm_gateway.worker import open_queue
 
 METRICS_REDIS_URL = os.environ.get("CCM_TEST_METRICS_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
+@pytest.fixture(autouse=True)
+def own_keys(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every Metrics a test builds keeps its families under keys of the test's own, so what
+    other runs (or the session's app) write to the same Redis adds nothing to what it reads:
+    every known label set is rendered, so a stray integration would show."""
+    prefix = f"ccm:metrics-test:{uuid.uuid4().hex}:"
+    monkeypatch.setitem(Metrics.__init__.__kwdefaults__, "prefix", prefix)
+    return prefix
+
+
 @pytest.fixture(params=["fakeredis", "redis"])
-async def queues(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ArqRedis, ArqRedis]]:
+async def queues(request: pytest.FixtureRequest,
+                 own_keys: str) -> AsyncIterator[tuple[ArqRedis, ArqRedis]]:
     """Two clients on one Redis, as two processes of the service would hold."""
     if request.param == "fakeredis":
         # What open_queue builds for the embedded default, twice on one server.
@@ -44,7 +68,7 @@ async def queues(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ArqRedis
     else:
         probe = aioredis.from_url(METRICS_REDIS_URL)
         try:
-            await probe.flushdb()
+            await probe.ping()
         except (OSError, aioredis.ConnectionError) as exc:
             require_service("Redis", str(exc))
         finally:
@@ -54,6 +78,9 @@ async def queues(request: pytest.FixtureRequest) -> AsyncIterator[tuple[ArqRedis
     try:
         yield pair  # type: ignore[misc]
     finally:
+        stale = [key async for key in pair[0].scan_iter(match=f"{own_keys}*")]
+        if stale:
+            await pair[0].delete(*stale)
         for queue in pair:
             await queue.aclose()
 
@@ -71,6 +98,11 @@ def samples(text: str, family: str) -> dict[tuple[str, tuple[tuple[str, str], ..
             for s in parse(text)[family].samples}
 
 
+def counted(text: str, family: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The samples of ``family`` that are not zero."""
+    return {key: value for key, value in samples(text, family).items() if value}
+
+
 async def test_every_declared_family_is_exposed_with_its_type_before_anything_is_counted(
         queues: tuple[ArqRedis, ArqRedis]) -> None:
     text = await Metrics(queues[0]).render()
@@ -79,7 +111,51 @@ async def test_every_declared_family_is_exposed_with_its_type_before_anything_is
     assert {name: f.type for name, f in families.items()} == {
         name: family.kind for name, family in FAMILIES.items()}
     assert "# TYPE webhook_callbacks_received_total counter" in text
-    assert all(not f.samples for f in families.values())
+    # Families with an open label (integration) have no series before a value is known.
+    assert not families["webhook_callbacks_received"].samples
+    assert all(not any(s.value for s in f.samples) for f in families.values())
+
+
+async def test_every_known_label_set_starts_at_zero(queues: tuple[ArqRedis, ArqRedis]) -> None:
+    text = await Metrics(queues[0]).render()
+
+    requests = samples(text, "graphql_requests")
+    assert len(requests) == len(GRAPHQL_OPERATIONS) * len(OUTCOMES)
+    assert requests[("graphql_requests_total",
+                     (("operation", "mutation"), ("outcome", "CONFLICT")))] == 0
+    assert set(requests.values()) == {0}
+    latency = samples(text, "graphql_request_seconds")
+    labels = (("operation", "query"), ("outcome", "ok"))
+    assert latency[("graphql_request_seconds_count", labels)] == 0
+    assert latency[("graphql_request_seconds_sum", labels)] == 0
+    assert latency[("graphql_request_seconds_bucket", (("le", "+Inf"), *labels))] == 0
+    tokens = samples(text, "oauth_token_requests")
+    assert {dict(labels)["outcome"] for _, labels in tokens} == OAUTH_OUTCOMES
+    assert {"ok", "invalid_client", "throttled", "DATABASE_UNAVAILABLE"} <= OAUTH_OUTCOMES
+
+
+async def test_an_integration_counted_anywhere_starts_at_zero_everywhere(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    metrics = Metrics(queues[0])
+
+    await metrics.inc("webhook_callbacks_received", {"integration": "stripe"})
+    await metrics.inc("webhook_callbacks_refused", {"integration": "bms", "reason": "BAD_SIG"})
+
+    text = await metrics.render()
+    assert samples(text, "webhook_events_processed") == {
+        ("webhook_events_processed_total", (("integration", name), ("outcome", outcome))): 0
+        for name in ("bms", "stripe") for outcome in ("applied", "dead", "ignored", "parked")}
+    assert samples(text, "webhook_events_retried") == {
+        ("webhook_events_retried_total", (("integration", "bms"),)): 0,
+        ("webhook_events_retried_total", (("integration", "stripe"),)): 0}
+    assert samples(text, "webhook_callbacks_refused") == {
+        ("webhook_callbacks_refused_total", (("integration", "bms"), ("reason", "BAD_SIG"))): 1,
+        ("webhook_callbacks_refused_total",
+         (("integration", "stripe"), ("reason", "BAD_SIG"))): 0}
+    lag = samples(text, "webhook_sync_lag_seconds")
+    assert lag[("webhook_sync_lag_seconds_count", (("integration", "stripe"),))] == 0
+    assert lag[("webhook_sync_lag_seconds_bucket",
+                (("integration", "stripe"), ("le", "+Inf")))] == 0
 
 
 async def test_counts_from_two_processes_add_up(queues: tuple[ArqRedis, ArqRedis]) -> None:
@@ -98,7 +174,7 @@ async def test_counts_from_two_processes_add_up(queues: tuple[ArqRedis, ArqRedis
             ("webhook_callbacks_received_total", (("integration", "bms-north"),)): 7,
             ("webhook_callbacks_received_total", (("integration", "stripe"),)): 80,
         }
-        assert samples(text, "webhook_events_processed") == {
+        assert counted(text, "webhook_events_processed") == {
             ("webhook_events_processed_total",
              (("integration", "stripe"), ("outcome", "applied"))): 1,
         }
@@ -339,3 +415,73 @@ async def test_buffered_counts_survive_a_failed_flush(
     await metrics.flush()
     assert samples(await Metrics(queues[1]).render(), "webhook_callbacks_received") == {
         ("webhook_callbacks_received_total", (("integration", "stripe"),)): 5}
+
+
+# --- process metrics (prometheus_client's collectors) ----------------------------------
+
+
+async def test_each_process_publishes_its_own_process_metrics(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    api = Metrics(queues[0], buffered=True, process="api")
+    worker = Metrics(queues[1], buffered=True, process="worker")
+    await worker.flush()  # every second in a live process, counts or not
+
+    text = await api.render()  # the scraped process flushes its own first
+
+    families = parse(text)
+    cpu = {s.labels["process"]: s.value for s in families["process_cpu_seconds"].samples}
+    assert set(cpu) == {api.process, worker.process}
+    assert api.process.startswith("api-") and worker.process.startswith("worker-")
+    assert all(seconds > 0 for seconds in cpu.values())
+    assert families["process_cpu_seconds"].type == "counter"
+    memory = families["process_resident_memory_bytes"].samples
+    assert {s.labels["process"] for s in memory} == {api.process, worker.process}
+    assert all(s.value > 0 for s in memory)
+    assert {s.labels["process"] for s in families["python_info"].samples} == {
+        api.process, worker.process}
+    assert families["python_gc_collections"].samples
+
+
+async def test_a_gone_process_drops_out_of_the_scrape(
+        queues: tuple[ArqRedis, ArqRedis], monkeypatch: pytest.MonkeyPatch,
+        own_keys: str) -> None:
+    gone = Metrics(queues[1], buffered=True, process="worker")
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now - PROCESS_STALE_SECONDS - 1)
+    await gone.flush()
+    monkeypatch.setattr(time, "time", lambda: now)
+    api = Metrics(queues[0], buffered=True, process="api")
+
+    first = parse(await api.render())
+    assert {s.labels["process"] for s in first["process_open_fds"].samples} == {api.process}
+    assert await queues[0].hkeys(f"{own_keys}processes") == [api.process.encode()]
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        require_service("promtool", "not installed (Debian package prometheus)")
+    assert path is not None
+    return path
+
+
+async def test_promtool_finds_nothing_to_lint_in_a_full_exposition(
+        queues: tuple[ArqRedis, ArqRedis]) -> None:
+    binary = promtool()
+    metrics = Metrics(queues[0], buffered=True, process="api")
+    for family in FAMILIES.values():
+        labels = {name: min(family.allowed.get(name, {'say "hi"\\\n'}))
+                  for name in family.labels}
+        if family.kind == "counter":
+            await metrics.inc(family.name, labels, amount=3)
+        else:
+            await metrics.observe(family.name, labels, 0.042)
+    await Metrics(queues[1], buffered=True, process="worker").flush()
+
+    text = await metrics.render()
+
+    assert "process_cpu_seconds_total{" in text and 'graphql_requests_total{' in text
+    checked = await asyncio.to_thread(
+        subprocess.run, [binary, "check", "metrics"], input=text, capture_output=True,
+        text=True, timeout=60, check=False)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")

@@ -3,6 +3,7 @@ the test's own on a free loopback port (tests/ops/conftest.py makes fixtures of 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -21,6 +22,33 @@ import pytest
 from ccm_gateway.config import Settings
 
 START_TIMEOUT = 60.0
+MISSING_CLIENT = "ccm_" + "0" * 24
+
+# Every `ccm-gateway` command (test_cli_empty_database checks that the table covers the
+# parser) and the arguments it is run with; serve and worker keep running.
+ONE_SHOT = {
+    ("migrate",): (),
+    ("token",): ("--subject", "ops", "--role", "admin"),
+    ("verify",): (),
+    ("clients", "create"): ("--name", "ops", "--role", "viewer"),
+    ("clients", "list"): (),
+    ("clients", "revoke"): (MISSING_CLIENT,),
+    ("keys", "rotate"): (),
+    ("keys", "rotate-master"): (),
+}
+LONG_RUNNING = {("serve",), ("worker",)}
+# Commands that never open the database.
+NO_DATABASE = {("token",)}
+
+
+def commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> set:
+    """Every (sub)command path of ``parser``."""
+    found = set()
+    for action in parser._actions:  # argparse keeps subcommands only here
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= commands(sub, (*prefix, name)) or {(*prefix, name)}
+    return found
 
 
 def free_port() -> int:

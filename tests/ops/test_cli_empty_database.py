@@ -10,7 +10,6 @@ may start before its release's migration job has run).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sqlite3
 import uuid
@@ -19,43 +18,27 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ops_kit import Processes, RedisServer, cli_env, run_cli
+from ops_kit import (
+    LONG_RUNNING,
+    MISSING_CLIENT,
+    NO_DATABASE,
+    ONE_SHOT,
+    Processes,
+    RedisServer,
+    cli_env,
+    commands,
+    run_cli,
+)
 from testkit import require_service
 
 from ccm_gateway.cli import build_parser
 from ccm_gateway.db import newest_migration
 
 PG_ADMIN_URL = os.environ.get("CCM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-MISSING_CLIENT = "ccm_" + "0" * 24
-
-# The arguments each command is run with; serve and worker keep running and are
-# tested separately below.
-ONE_SHOT = {
-    ("migrate",): (),
-    ("token",): ("--subject", "ops", "--role", "admin"),
-    ("verify",): (),
-    ("clients", "create"): ("--name", "ops", "--role", "viewer"),
-    ("clients", "list"): (),
-    ("clients", "revoke"): (MISSING_CLIENT,),
-    ("keys", "rotate"): (),
-    ("keys", "rotate-master"): (),
-}
-LONG_RUNNING = {("serve",), ("worker",)}
-# Commands that never open the database.
-NO_DATABASE = {("token",)}
-
-
-def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> set:
-    found = set()
-    for action in parser._actions:  # argparse keeps subcommands only here
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                found |= _commands(sub, (*prefix, name)) or {(*prefix, name)}
-    return found
 
 
 def test_the_table_covers_every_subcommand():
-    assert _commands(build_parser()) == set(ONE_SHOT) | LONG_RUNNING
+    assert commands(build_parser()) == set(ONE_SHOT) | LONG_RUNNING
 
 
 def _tables(path: Path) -> set[str]:

@@ -104,7 +104,7 @@ def test_redis_unreachable_at_start_up_is_one_line_naming_the_setting(settings, 
     args = ["serve", "--port", str(free_port())] if command == "serve" else ["worker"]
     completed = run_cli(env, *args, timeout=90)
     output = completed.stdout + completed.stderr
-    assert completed.returncode == 1, output
+    assert completed.returncode == 2, output
     assert "Traceback" not in output
     line = one_line_naming(output, "CCM_REDIS_URL")
     assert f"redis://127.0.0.1:{port}/3" in line and "cannot reach Redis" in line

@@ -1,0 +1,33 @@
+"""The wheel carries the data the installed package reads: both migration chains, the
+protocol profiles and GraphiQL's vendored scripts and styles (served offline)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from ccm_gateway.graphiql import STATIC_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_the_wheel_ships_migrations_profiles_and_graphiqls_files(tmp_path: Path) -> None:
+    built = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
+                         "--wheel-dir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert built.returncode == 0, built.stderr
+    [wheel] = await asyncio.to_thread(lambda: list(tmp_path.glob("ccm_gateway-*.whl")))
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    vendored = {f"ccm_gateway/_static/graphiql/{path.relative_to(STATIC_DIR).as_posix()}"
+                for path in STATIC_DIR.rglob("*") if path.is_file()}
+    assert "ccm_gateway/_static/graphiql/graphiql@3.8.3/graphiql.min.js" in vendored
+    assert vendored <= names, sorted(vendored - names)
+    assert any(n.startswith("ccm_gateway/_data/migrations/postgres/") for n in names)
+    assert any(n.startswith("ccm_gateway/_data/migrations/sqlite/") for n in names)
+    assert any(n.startswith("ccm_gateway/_data/webhooks/") for n in names)
