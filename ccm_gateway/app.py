@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -151,6 +152,13 @@ def http_error_response(request: Request, exc: Exception) -> JSONResponse:
                         headers=exc.headers)
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, tokens: TokenService, *,
                  graphiql_token: str | None = None) -> None:
@@ -161,13 +169,17 @@ class GraphQLApp(GraphQL[Context, None]):
         self.settings = settings
         self.tokens = tokens
         self._limiter: RateLimiter | None = None
-        # The development token only ever goes into a dev page.
+        # The development token only ever goes into a dev page, and only for a browser on
+        # this machine: a dev server bound to 0.0.0.0 must not hand an admin token to its
+        # network.
         authorization = (f"Bearer {graphiql_token}"
                          if graphiql_token and not settings.is_prod else None)
-        self._ide_page = graphiql_page(authorization=authorization)
+        self._ide_page = graphiql_page()
+        self._local_ide_page = graphiql_page(authorization=authorization)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(self._ide_page)
+        local = request.client is not None and _is_loopback(request.client.host)
+        return HTMLResponse(self._local_ide_page if local else self._ide_page)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)

@@ -85,6 +85,16 @@ async def test_a_dev_page_fills_new_tabs_authorization_with_the_token():
     assert r'"{\n  \"Authorization\": \"Bearer dev.token.value\"\n}"' in page
 
 
+async def test_a_dev_page_for_a_browser_elsewhere_has_no_token():
+    app = create_app(Settings(), graphiql_token="dev.token.value")
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.5", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        page = (await client.get("/graphql", headers={"accept": "text/html"})).text
+
+    assert "dev.token.value" not in page and "Authorization" not in page
+    assert "graphiql" in page.lower()  # the IDE itself is still served
+
+
 async def test_a_token_cannot_close_the_script_it_is_written_into():
     page = await ide_page(create_app(Settings(), graphiql_token="</script><b>x"))
 
