@@ -27,6 +27,8 @@ MODEL_MODULES = [
     "ccm_gateway.alert.models",
     "ccm_gateway.fx.models",
     "ccm_gateway.kit.idempotency",
+    "ccm_gateway.kit.outbox",
+    "ccm_gateway.outbound.models",
 ]
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -22,6 +22,7 @@ from ccm_gateway.errors import ServiceUnreachable
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
+from ccm_gateway.outbound import tasks as outbound_tasks
 from ccm_gateway.queue import deserialize, serialize
 
 log = logging.getLogger("ccm_gateway.worker")
@@ -87,6 +88,16 @@ async def _start_metrics(ctx: dict[str, Any]) -> None:
                                                  name="worker-metrics-flush")
 
 
+async def _on_startup(ctx: dict[str, Any]) -> None:
+    await _start_metrics(ctx)
+    await outbound_tasks.start_dispatcher(ctx)
+
+
+async def _on_shutdown(ctx: dict[str, Any]) -> None:
+    """The dispatcher, once per process like the metrics, stops in ``supervise``."""
+    await _stop_metrics(ctx)
+
+
 async def _stop_metrics(ctx: dict[str, Any]) -> None:
     flusher = ctx.pop("metrics_flusher", None)
     if flusher is not None:
@@ -107,8 +118,8 @@ def build_worker(queue: ArqRedis, settings: Settings, **overrides: Any) -> Worke
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
         "ctx": {"settings": settings},
-        "on_startup": _start_metrics,
-        "on_shutdown": _stop_metrics,
+        "on_startup": _on_startup,
+        "on_shutdown": _on_shutdown,
         "cron_jobs": CRON_JOBS,
         "redis_pool": queue,
         "handle_signals": False,
@@ -191,6 +202,7 @@ async def supervise(queue: ArqRedis, settings: Settings, *, process: str | None 
             await _settle(worker, 0)
             with contextlib.suppress(RedisError, OSError):
                 await queue.delete(worker.health_check_key)
+        await outbound_tasks.stop_dispatcher(ctx)
         await _stop_metrics(ctx)
 
 

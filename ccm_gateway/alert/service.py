@@ -7,15 +7,29 @@ from typing import Any
 
 from ccm_gateway.alert.models import Alert, AlertSeverity
 from ccm_gateway.errors import NotFound
+from ccm_gateway.kit import outbox
 from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 
 
 async def raise_alert(kind: str, severity: AlertSeverity, message: str, *,
                       customer_id: Any = None, integration_id: Any = None,
                       details: dict[str, Any] | None = None) -> Alert:
-    return await Alert.create(id=uuid.uuid4(), kind=kind, severity=severity,
-                              message=message[:500], customer_id=customer_id,
-                              integration_id=integration_id, details=details or {})
+    """Store an alert and, in the same transaction, its ``alert.raised`` outbox message."""
+    alert = await Alert.create(id=uuid.uuid4(), kind=kind, severity=severity,
+                               message=message[:500], customer_id=customer_id,
+                               integration_id=integration_id, details=details or {})
+    await outbox.record(customer_id=customer_id, integration_id=integration_id,
+                        event_type="alert.raised", data=alert_event(alert))
+    return alert
+
+
+def alert_event(alert: Alert) -> dict[str, Any]:
+    """``alert.raised``'s data: the alert as GraphQL shows it."""
+    return {"alertId": str(alert.id), "kind": alert.kind,
+            "severity": AlertSeverity(alert.severity).name, "message": alert.message,
+            "customerId": str(alert.customer_id) if alert.customer_id else None,
+            "integrationId": str(alert.integration_id) if alert.integration_id else None,
+            "details": alert.details, "createdAt": alert.created_at.isoformat()}
 
 
 async def page_alerts(*, kind: str | None, integration_id: Any, window: Window,

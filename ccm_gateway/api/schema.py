@@ -29,6 +29,7 @@ from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
 from ccm_gateway.graphql.metrics import LabelOperation
+from ccm_gateway.graphql.wake import WakeOutbox
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
@@ -93,6 +94,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             RefuseUnstorableStrings,
             lambda: QueryCost(plans),
+            WakeOutbox,
             *extra,
             lambda: MapErrors(suggestions=introspection),
         ],

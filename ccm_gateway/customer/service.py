@@ -22,7 +22,7 @@ from ccm_gateway.customer.models import (
     RiskProfile,
 )
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
-from ccm_gateway.kit import idempotency
+from ccm_gateway.kit import idempotency, outbox
 from ccm_gateway.kit.batch import many_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import check_current_currency, currency_exponent
@@ -168,6 +168,9 @@ async def get_readable_customer_by_external_ref(
 
 
 _UPDATABLE = {"name", "segment", "risk_profile", "status"}
+# Changes connected systems hear about: the status gates act on, and the segment that
+# decides which integrations see the customer.
+_TOLD = {"segment", "status"}
 
 
 async def update_customer(
@@ -187,6 +190,10 @@ async def update_customer(
     customer = await Customer.filter(id=parse_uuid(customer_id, "id")).select_for_update().first()
     if customer is None:
         raise NotFound(f"customer {customer_id} not found", field="id")
+    if _TOLD.intersection(changes):
+        # Under the account's lock, as every change to the credit state, so the
+        # outbox's versions of this customer rise in commit order.
+        await ledger_service.get_account(customer.id, lock=True)
     if customer.version != expected_version:
         raise Conflict(f"customer is at version {customer.version}, not {expected_version}; "
                        "reload and retry", field="expectedVersion")
@@ -195,6 +202,8 @@ async def update_customer(
         setattr(customer, name, value)
     customer.version += 1
     await customer.save(update_fields=[*changes, "version", "updated_at"])
+    if _TOLD.intersection(changes):
+        await outbox.record(customer_id=customer.id, state_changed=True)
     await audit.record(actor, "customer.update", object_type="customer", object_id=customer.id,
                        before=before, after=customer_snapshot(customer),
                        stream=ledger_service.customer_stream(customer.id))

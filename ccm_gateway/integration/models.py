@@ -41,6 +41,9 @@ class Integration(Model):
     secret_overlap_seconds = fields.IntField()
     enabled = fields.BooleanField(default=True)
     deleted_at = fields.DatetimeField(null=True)
+    # Scheduled sync (credit.snapshot push, profile pull) every this many seconds; None: off.
+    sync_frequency_seconds = fields.IntField(null=True)
+    last_synced_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -9,6 +9,7 @@ from typing import Any
 from ccm_gateway.config import Settings
 from ccm_gateway.integration import inbox, processing
 from ccm_gateway.integration.models import InboundStatus
+from ccm_gateway.kit import outbox
 from ccm_gateway.kit.metrics import Metrics
 
 log = logging.getLogger("ccm_gateway.integration")
@@ -21,8 +22,9 @@ _COUNTED = {
 
 async def process_inbound(ctx: dict[str, Any], event_id: str) -> str | None:
     settings: Settings = ctx["settings"]
-    outcome = await processing.process(event_id, delays=settings.webhook_retry_delays,
-                                       queue=ctx["redis"])
+    async with outbox.waking(ctx["redis"]):
+        outcome = await processing.process(event_id, delays=settings.webhook_retry_delays,
+                                           queue=ctx["redis"])
     if outcome is None:
         return None
     metrics: Metrics = ctx.get("metrics") or Metrics(ctx["redis"])

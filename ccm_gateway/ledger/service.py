@@ -22,7 +22,7 @@ from ccm_gateway.audit import service as audit
 from ccm_gateway.config import MAX_HOLD_TTL
 from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict, NotFound
-from ccm_gateway.kit import idempotency
+from ccm_gateway.kit import idempotency, outbox
 from ccm_gateway.kit.batch import many_per_key, one_per_key
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import currency_exponent, format_minor
@@ -117,6 +117,15 @@ def available_minor(account: CreditAccount) -> int:
     return account.credit_limit_minor - account.posted_balance_minor - account.held_minor
 
 
+def utilization(account: CreditAccount) -> float | None:
+    """Exposure / limit (1.0 = at the limit); None when the limit is zero and something
+    is owed or held."""
+    exposure = account.posted_balance_minor + account.held_minor
+    if account.credit_limit_minor == 0:
+        return 0.0 if exposure <= 0 else None
+    return round(exposure / account.credit_limit_minor, 6)
+
+
 def site_available_minor(site_limit: SiteLimit) -> int:
     return site_limit.limit_minor - site_limit.posted_minor - site_limit.held_minor
 
@@ -160,6 +169,28 @@ def entry_snapshot(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
+def entry_event(entry: LedgerEntry, customer_id: Any) -> dict[str, Any]:
+    """``ledger.entry.posted``'s data: the entry as GraphQL shows it."""
+    def money(minor: int | None, currency: str | None) -> dict[str, str] | None:
+        if minor is None or currency is None:
+            return None
+        return {"amount": format_minor(minor, currency), "currency": currency}
+
+    def ident(value: Any) -> str | None:
+        return str(value) if value else None
+
+    return {
+        "entryId": str(entry.id), "customerId": str(customer_id),
+        "kind": EntryKind(entry.kind).name, "amount": money(entry.amount_minor, entry.currency),
+        "originalAmount": money(entry.original_amount_minor, entry.original_currency),
+        "fxRate": entry.fx_rate, "siteId": ident(entry.site_id),
+        "reversesId": ident(entry.reverses_id), "refundsId": ident(entry.refunds_id),
+        "holdId": ident(entry.hold_id), "overLimit": entry.over_limit,
+        "externalRef": entry.external_ref, "description": entry.description,
+        "occurredAt": entry.occurred_at.isoformat(),
+    }
+
+
 def _source_type(actor: Actor) -> SourceType:
     try:
         return SourceType(actor.type)
@@ -191,13 +222,15 @@ async def open_account(
 ) -> CreditAccount:
     _check_limit(credit_limit_minor)
     _check_net_days(net_days)
-    return await CreditAccount.create(
+    account = await CreditAccount.create(
         customer=customer,
         currency=customer.currency,
         credit_limit_minor=credit_limit_minor,
         net_days=net_days,
         invoicing_cycle=invoicing_cycle,
     )
+    await outbox.record(customer_id=customer.id, state_changed=True)
+    return account
 
 
 async def get_account(customer_id: Any, *, lock: bool = False) -> CreditAccount:
@@ -233,6 +266,7 @@ async def _change_account(
         setattr(account, name, value)
     account.version += 1
     await CreditAccount.filter(id=account.id).update(**changes, version=F("version") + 1)
+    await outbox.record(customer_id=account.customer_id, state_changed=True)
     await audit.record(actor, action, object_type="credit_account", object_id=account.customer_id,
                        before=before, after=account_snapshot(account),
                        stream=customer_stream(account.customer_id))
@@ -292,6 +326,7 @@ async def set_site_limit(
         before = {"limit_minor": site_limit.limit_minor}
         site_limit.limit_minor = limit_minor
         await SiteLimit.filter(id=site_limit.id).update(limit_minor=limit_minor)
+    await outbox.record(customer_id=customer_id, state_changed=True)
     await audit.record(actor, "credit.set_site_limit", object_type="site_limit",
                        object_id=site_limit.id, before=before,
                        after={"limit_minor": limit_minor, "site_id": str(site.id)},
@@ -376,11 +411,17 @@ async def gate_access(site_id: Any, customer_id: Any) -> GateDecision:
     account = await get_account(customer_id)
     await site_service.require_site(site_id)
     customer = account.customer
-    decline = _status_decline(customer, account)
-    if decline is None:
-        site_limit = await _site_limit(account, site_id, lock=False)
-        # One minor unit of headroom is the smallest purchase that could be approved.
-        decline = _limit_decline(account, site_limit, 1)
+    if _status_decline(customer, account) is not None:
+        return gate_decision(customer, account, None)
+    return gate_decision(customer, account, await _site_limit(account, site_id, lock=False))
+
+
+def gate_decision(customer: Customer, account: CreditAccount,
+                  site_limit: SiteLimit | None) -> GateDecision:
+    """The gate rule, on what is loaded: open while the status allows credit and any is
+    available (at the site, given its sub-limit)."""
+    # One minor unit of headroom is the smallest purchase that could be approved.
+    decline = _status_decline(customer, account) or _limit_decline(account, site_limit, 1)
     if decline:
         return GateDecision(False, decline.reason.value, decline.message)
     return GateDecision(True, "APPROVED", "credit available")
@@ -435,6 +476,7 @@ async def authorize(
             reference=reference, source_type=_source_type(actor), source_id=actor.id,
             expires_at=datetime.now(UTC) + expires_in,
         )
+        await outbox.record(customer_id=customer_id, state_changed=True)
         await audit.record(actor, "hold.authorize", object_type="hold", object_id=hold.id,
                            after=hold_snapshot(hold), stream=customer_stream(customer_id))
         placed.append(hold)
@@ -460,8 +502,10 @@ async def _locked_pending_hold(hold_id: Any) -> Hold:
     return hold
 
 
-async def _release(hold: Hold, captured_minor: int, status: HoldStatus) -> CreditAccount:
-    """Move a pending hold to its final status and its captured part into the balance."""
+async def _release(hold: Hold, captured_minor: int, status: HoldStatus, *,
+                   tell: bool = True) -> CreditAccount:
+    """Move a pending hold to its final status and its captured part into the balance;
+    ``tell``: write the outbox message too (a capture writes its own, with the entry)."""
     account = await CreditAccount.filter(id=hold.account_id).select_for_update().get()
     site_limit = await _site_limit(account, hold.site_id, lock=True)
     await CreditAccount.filter(id=account.id).update(
@@ -476,6 +520,8 @@ async def _release(hold: Hold, captured_minor: int, status: HoldStatus) -> Credi
     hold.status = status
     hold.captured_minor = captured_minor
     await hold.save(update_fields=["status", "captured_minor", "updated_at"])
+    if tell:
+        await outbox.record(customer_id=account.customer_id, state_changed=True)
     return account
 
 
@@ -501,7 +547,7 @@ async def capture(
                 field="amount",
             )
         before = hold_snapshot(hold)
-        account = await _release(hold, amount, HoldStatus.CAPTURED)
+        account = await _release(hold, amount, HoldStatus.CAPTURED, tell=False)
         entry = await LedgerEntry.create(
             account_id=account.id, site_id=hold.site_id, kind=EntryKind.CHARGE,
             amount_minor=amount, currency=hold.currency, source_type=_source_type(actor),
@@ -509,6 +555,9 @@ async def capture(
             external_ref=hold.reference, occurred_at=datetime.now(UTC),
             description="capture of hold",
         )
+        await outbox.record(customer_id=account.customer_id, state_changed=True,
+                            event_type="ledger.entry.posted",
+                            data=entry_event(entry, account.customer_id))
         await audit.record(actor, "hold.capture", object_type="hold", object_id=hold.id,
                            before=before, after=hold_snapshot(hold) | {"entry_id": str(entry.id)},
                            stream=customer_stream(account.customer_id))
@@ -647,6 +696,9 @@ async def _append(
         original_currency=original.currency if original else None,
         fx_rate=original.fx_rate if original else None,
     )
+    await outbox.record(customer_id=account.customer_id, state_changed=True,
+                        event_type="ledger.entry.posted",
+                        data=entry_event(entry, account.customer_id))
     action = "entry.reverse" if reverses else "entry.post"
     await audit.record(actor, action, object_type="ledger_entry", object_id=entry.id,
                        after=entry_snapshot(entry), stream=customer_stream(account.customer_id))

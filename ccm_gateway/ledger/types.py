@@ -90,10 +90,7 @@ class CreditAccount(Node):
     @strawberry.field(description="Exposure / limit (1.0 = at the limit); null when the "
                       "limit is zero and something is owed or held.")
     def utilization(self) -> float | None:
-        exposure = self._m.posted_balance_minor + self._m.held_minor
-        if self._m.credit_limit_minor == 0:
-            return 0.0 if exposure <= 0 else None
-        return round(exposure / self._m.credit_limit_minor, 6)
+        return ledger_service.utilization(self._m)
 
     @strawberry.field(description="Payment terms.")
     def terms(self) -> CreditTerms:

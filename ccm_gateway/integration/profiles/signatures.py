@@ -230,11 +230,16 @@ def _plain_hmac(spec: SignatureSpec, headers: Mapping[str, str], body: bytes) ->
 # --- secrets ----------------------------------------------------------------------
 
 
+def new_standard_webhooks_secret() -> str:
+    """``whsec_`` and the base64 of 32 random bytes, as the official libraries make them."""
+    return _STANDARD_PREFIX + base64.b64encode(random.token_bytes(32)).decode("ascii")
+
+
 def generate_secret(profile: Profile) -> str:
     """A fresh signing secret in the format the profile's scheme expects."""
     spec = profile.signature
     if spec.scheme == "standard-webhooks":
-        return _STANDARD_PREFIX + base64.b64encode(random.token_bytes(32)).decode("ascii")
+        return new_standard_webhooks_secret()
     if spec.scheme == "stripe":
         return "whsec_" + random.token_urlsafe(32)
     if spec.scheme == "hmac" and spec.secret_encoding == "base64":  # noqa: S105 - encoding
@@ -257,7 +262,7 @@ def _secret_key(spec: SignatureSpec, secret: str) -> bytes:
     if len(secret) > MAX_SECRET_CHARS:
         raise BadInput(f"secret must be at most {MAX_SECRET_CHARS} characters", field="secret")
     if spec.scheme == "standard-webhooks":
-        key = _standard_webhooks_key(secret)
+        key = standard_webhooks_key(secret)
     elif spec.scheme == "stripe":
         if not _STRIPE_SECRET.match(secret):
             raise BadInput("a Stripe signing secret is 'whsec_' followed by at least 32 "
@@ -272,7 +277,8 @@ def _secret_key(spec: SignatureSpec, secret: str) -> bytes:
     return key
 
 
-def _standard_webhooks_key(secret: str) -> bytes:
+def standard_webhooks_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret; BadInput(field="secret") if it is none."""
     # The prefix is optional, as in the official libraries: a vendor may hand over the
     # bare base64; some drop its padding, which the reference library restores too.
     encoded = secret.removeprefix(_STANDARD_PREFIX)
