@@ -117,7 +117,9 @@ class BalanceReport(Model):
                                          on_delete=fields.RESTRICT)
     integration_id: object
     customer_id = fields.UUIDField(db_index=True)
-    inbound_event_id = fields.UUIDField(unique=True)
+    # The callback it came in; None for a balance the scheduled sync pulled.
+    inbound_event_id = fields.UUIDField(unique=True, null=True)
+    source = fields.CharField(max_length=16, default="webhook")  # webhook | pull
     balance_minor: fields.Field[int] = fields.BigIntField()
     currency = fields.CharField(max_length=3)
     reported_at = fields.DatetimeField()
