@@ -22,8 +22,8 @@ from ccm_gateway.errors import ServiceUnreachable
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
-from ccm_gateway.outbound import tasks as outbound_tasks
 from ccm_gateway.queue import deserialize, serialize
+from ccm_gateway.sync import tasks as sync_tasks
 
 log = logging.getLogger("ccm_gateway.worker")
 
@@ -90,7 +90,7 @@ async def _start_metrics(ctx: dict[str, Any]) -> None:
 
 async def _on_startup(ctx: dict[str, Any]) -> None:
     await _start_metrics(ctx)
-    await outbound_tasks.start_dispatcher(ctx)
+    await sync_tasks.start_dispatcher(ctx)
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
@@ -202,7 +202,7 @@ async def supervise(queue: ArqRedis, settings: Settings, *, process: str | None 
             await _settle(worker, 0)
             with contextlib.suppress(RedisError, OSError):
                 await queue.delete(worker.health_check_key)
-        await outbound_tasks.stop_dispatcher(ctx)
+        await sync_tasks.stop_dispatcher(ctx)
         await _stop_metrics(ctx)
 
 

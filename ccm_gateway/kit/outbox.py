@@ -3,7 +3,7 @@ about writes an ``OutboxMessage`` in the transaction that makes the change, so a
 rolled-back change sends nothing and a committed one is never lost.
 
 Writers call ``record`` inside their transaction; the worker's dispatcher
-(``outbound/dispatch.py``) turns messages into deliveries and deletes them. The queue
+(``sync/dispatch.py``) turns messages into deliveries and deletes them. The queue
 only wakes the dispatcher: after its transaction commits, a caller that recorded
 something pushes a wake (``wake``); the dispatcher also looks on its own every second,
 so a lost wake delays a message by at most that much.

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from ccm_gateway.errors import BadInput, Unauthenticated
 from ccm_gateway.integration.profiles.model import Profile, SignatureSpec
+from ccm_gateway.kit import standard_webhooks
 
 SCHEMES = ("standard-webhooks", "stripe", "hmac")
 ALGORITHMS = ("sha256", "sha512")
@@ -47,7 +48,6 @@ _TIMESTAMP = re.compile(r"^\d{1,12}$", re.ASCII)
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$", re.ASCII)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$", re.ASCII)
 _STRIPE_SECRET = re.compile(r"^whsec_[A-Za-z0-9_-]{32,}$", re.ASCII)
-_STANDARD_PREFIX = "whsec_"
 
 
 class SignatureRefused(Unauthenticated):
@@ -230,16 +230,11 @@ def _plain_hmac(spec: SignatureSpec, headers: Mapping[str, str], body: bytes) ->
 # --- secrets ----------------------------------------------------------------------
 
 
-def new_standard_webhooks_secret() -> str:
-    """``whsec_`` and the base64 of 32 random bytes, as the official libraries make them."""
-    return _STANDARD_PREFIX + base64.b64encode(random.token_bytes(32)).decode("ascii")
-
-
 def generate_secret(profile: Profile) -> str:
     """A fresh signing secret in the format the profile's scheme expects."""
     spec = profile.signature
     if spec.scheme == "standard-webhooks":
-        return new_standard_webhooks_secret()
+        return standard_webhooks.new_secret()
     if spec.scheme == "stripe":
         return "whsec_" + random.token_urlsafe(32)
     if spec.scheme == "hmac" and spec.secret_encoding == "base64":  # noqa: S105 - encoding
@@ -262,7 +257,7 @@ def _secret_key(spec: SignatureSpec, secret: str) -> bytes:
     if len(secret) > MAX_SECRET_CHARS:
         raise BadInput(f"secret must be at most {MAX_SECRET_CHARS} characters", field="secret")
     if spec.scheme == "standard-webhooks":
-        key = standard_webhooks_key(secret)
+        key = standard_webhooks.key(secret)
     elif spec.scheme == "stripe":
         if not _STRIPE_SECRET.match(secret):
             raise BadInput("a Stripe signing secret is 'whsec_' followed by at least 32 "
@@ -274,18 +269,6 @@ def _secret_key(spec: SignatureSpec, secret: str) -> bytes:
         raise BadInput(f"scheme {spec.scheme!r} has no secret format", field="secret")
     if len(key) < MIN_KEY_BYTES:
         raise BadInput(f"secret must give at least {MIN_KEY_BYTES} key bytes", field="secret")
-    return key
-
-
-def standard_webhooks_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret; BadInput(field="secret") if it is none."""
-    # The prefix is optional, as in the official libraries: a vendor may hand over the
-    # bare base64; some drop its padding, which the reference library restores too.
-    encoded = secret.removeprefix(_STANDARD_PREFIX)
-    key = _decode(encoded + "=" * (-len(encoded) % 4), "base64")
-    if key is None:
-        raise BadInput("a Standard Webhooks secret is base64, optionally after 'whsec_'",
-                       field="secret")
     return key
 
 

@@ -31,7 +31,6 @@ from ccm_gateway.kit import outbox
 from ccm_gateway.kit.locking import lock_key
 from ccm_gateway.kit.outbox import OutboxMessage
 from ccm_gateway.ledger.models import CreditAccount
-from ccm_gateway.outbound import payloads
 from ccm_gateway.outbound.models import (
     WAITING_STATUSES,
     DeliveryStatus,
@@ -39,6 +38,7 @@ from ccm_gateway.outbound.models import (
     OutboundEndpoint,
     OutboundStream,
 )
+from ccm_gateway.sync import payloads
 
 log = logging.getLogger("ccm_gateway.outbound")
 
