@@ -37,6 +37,8 @@ from ccm_gateway.sync import payloads
 from ccm_gateway.sync.dispatch import new_webhook_id
 
 BATCH = 100
+# Deliveries written per insert: each holds a batch's states, tens of kilobytes.
+INSERT_EVERY = 20
 # Integrations claimed per run; the rest wait for the next run, ten seconds on.
 CLAIM_LIMIT = 100
 
@@ -106,7 +108,7 @@ async def push_snapshot(integration: Integration, now: datetime) -> set[Any]:
                     event_type=payloads.SNAPSHOT_TYPE,
                     payload=payloads.envelope(payloads.SNAPSHOT_TYPE, now, data),
                     changed_at=now))
-            if len(deliveries) >= BATCH:
+            if len(deliveries) >= INSERT_EVERY:
                 await OutboundDelivery.bulk_create(deliveries)
                 deliveries = []
         if deliveries:
