@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from arq.connections import ArqRedis
+from testkit import eventually
 
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.config import Settings
@@ -468,3 +469,18 @@ async def test_snapshot_reads_a_batch_in_a_few_queries_whatever_its_size(
     # Each further batch of 5 customers x 2 endpoints costs the same few queries.
     per_batch = (four_batches - one_batch) / 3
     assert per_batch <= 6, (one_batch, four_batches)
+
+
+async def test_the_running_worker_syncs_a_due_integration_on_its_own(
+        synced, endpoint, customers):
+    seen = segment()
+    integration = await synced([seen], frequency=60)
+    ep = await endpoint(integration)
+    await customers(seen, 1)
+    await Integration.filter(id=integration.id).update(last_synced_at=None)
+
+    # The session's embedded worker runs sync.scheduled every ten seconds.
+    sent = await eventually(lambda: snapshots(ep), timeout=30)
+
+    assert len(sent) == 1
+    assert (await Integration.get(id=integration.id)).last_synced_at is not None
