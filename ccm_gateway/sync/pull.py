@@ -13,6 +13,7 @@ origin (a next-page URL elsewhere is refused) and never into a log or an error.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections.abc import Sequence
@@ -139,18 +140,20 @@ async def _fetch(client: httpx.AsyncClient, spec: PullSpec, url: str,
     body = spec.body.encode() if spec.body is not None else None
     if body is not None:
         headers = headers | {"Content-Type": "application/json"}
+    raw = bytearray()
     try:
-        async with client.stream(spec.method, url, headers=headers, content=body,
-                                 timeout=httpx.Timeout(spec.timeout_seconds)) as response:
+        # httpx times each read; the deadline also bounds a vendor that trickles its answer.
+        async with asyncio.timeout(spec.timeout_seconds), client.stream(
+                spec.method, url, headers=headers, content=body,
+                timeout=httpx.Timeout(spec.timeout_seconds)) as response:
             if not 200 <= response.status_code < 300:
                 raise PullFailed(f"{spec.method} {shown} answered {response.status_code}")
-            raw = bytearray()
             async for chunk in response.aiter_bytes():
                 raw += chunk
                 if len(raw) > MAX_PAGE_BYTES:
                     raise PullFailed(f"{spec.method} {shown} answered more than "
                                      f"{MAX_PAGE_BYTES} bytes")
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
         raise PullFailed(f"{spec.method} {shown} timed out after "
                          f"{spec.timeout_seconds} s") from None
     except httpx.HTTPError as exc:

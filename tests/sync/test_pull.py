@@ -50,15 +50,16 @@ class Vendor:
     """Serves what a test registers, by path and query; checks the credential it is given."""
 
     base: str = ""
-    pages: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    pages: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     # header name -> the value it must carry; None: anything goes
     credential: tuple[str, str] | None = None
     slow_seconds: float = 0.0
 
-    def serve(self, target: str, document: Any, status: int = 200) -> None:
+    def serve(self, target: str, document: Any, status: int = 200,
+              headers: dict[str, str] | None = None) -> None:
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
-        self.pages[target] = (status, body)
+        self.pages[target] = (status, body, headers or {})
 
     def url(self, target: str) -> str:
         return self.base + target
@@ -77,8 +78,9 @@ class Vendor:
             name, value = self.credential
             if request.headers.get(name) != value:
                 return Response(b'{"error": "unauthorized"}', status_code=401)
-        status, body = self.pages.get(target, (404, b'{"error": "not found"}'))
-        return Response(body, status_code=status, media_type="application/json")
+        status, body, headers = self.pages.get(target, (404, b'{"error": "not found"}', {}))
+        return Response(body, status_code=status, media_type="application/json",
+                        headers=headers)
 
 
 @pytest.fixture(scope="module")
@@ -371,6 +373,30 @@ async def test_an_unusable_answer_writes_nothing_not_even_the_good_pages(
         await pull.pull_balances(source.integration, spec, source.secret, prod=False)
 
     assert problem in str(failed.value)
+    assert await reports(source.integration) == []
+
+
+async def test_a_redirect_is_not_followed_and_writes_nothing(erp, vendor):
+    source = await erp(vendor.url("/v1/moved"))
+    vendor.serve("/v1/moved", {"data": []}, 302, {"Location": vendor.url("/v1/elsewhere")})
+    vendor.serve("/v1/elsewhere", {"data": [balance("ERP-1", "1.00")]})
+    spec = spec_of(profile_text(vendor.url("/v1/moved")))
+
+    with pytest.raises(pull.PullFailed, match="answered 302"):
+        await pull.pull_balances(source.integration, spec, source.secret, prod=False)
+
+    assert vendor.asked("/v1/elsewhere") == []
+
+
+async def test_an_answer_past_the_size_limit_writes_nothing(erp, vendor, monkeypatch):
+    monkeypatch.setattr(pull, "MAX_PAGE_BYTES", 200)
+    source = await erp(vendor.url("/v1/huge"))
+    vendor.serve("/v1/huge", {"data": [balance("ERP-1", "1.00")] * 10})
+    spec = spec_of(profile_text(vendor.url("/v1/huge")))
+
+    with pytest.raises(pull.PullFailed, match="answered more than 200 bytes"):
+        await pull.pull_balances(source.integration, spec, source.secret, prod=False)
+
     assert await reports(source.integration) == []
 
 
