@@ -213,6 +213,7 @@ async def test_sync_frequency_out_of_range_is_refused_naming_the_field(gql, seco
     after = (await gql(INTEGRATION, {"id": integration["id"]})).data["integration"]
     assert after["syncFrequencySeconds"] == 60
     assert after["version"] == integration["version"]
+    await Integration.filter(id=integration["id"]).update(sync_frequency_seconds=None)
 
 
 @pytest.mark.parametrize("seconds", [60, 86400])
