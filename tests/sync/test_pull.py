@@ -568,7 +568,8 @@ BAD_PULLS = [
     (bad(BEARER, "{scheme: bearer}"), "pull.auth.credential", "is required", "auth:"),
     # A secret written into the profile is refused: the credential is the integration's.
     (bad(BEARER, "{scheme: bearer, credential: sk_live_1234}"), "pull.auth.credential",
-     "'sk_live_1234' must be one of integration_secret", "auth:"),
+     "must be one of integration_secret: a profile names where the credential comes "
+     "from and never holds it", "auth:"),
     (bad(BEARER, "{scheme: bearer, credential: integration_secret, token: abc}"),
      "pull.auth.token", "unknown key", "auth:"),
     (bad(BEARER, "{scheme: basic, credential: integration_secret}"),
@@ -620,5 +621,6 @@ async def test_an_upload_with_a_bad_pull_section_is_bad_input_and_stores_nothing
 
     assert refused.error_code == "BAD_USER_INPUT"
     assert "field pull.auth.credential" in refused.errors[0]["message"]
+    assert "hunter2" not in json.dumps(refused.body)  # a secret written there is not echoed
     listed = await gql("{ protocolProfiles { name } }")
     assert name not in {p["name"] for p in listed.data["protocolProfiles"]}

@@ -489,8 +489,12 @@ class _Reader:
         spec = self.mapping(node, "pull.auth", required=("scheme", *needed), optional=())
         credential = header = username = None
         if "credential" in spec:
-            credential = self.choice(spec["credential"], "pull.auth.credential",
-                                     PULL_CREDENTIALS)
+            credential = self.string(spec["credential"], "pull.auth.credential")
+            if credential not in PULL_CREDENTIALS:
+                # Not echoed: what was written here may be the very secret that must not be.
+                self.fail(spec["credential"], "pull.auth.credential",
+                          f"must be one of {', '.join(PULL_CREDENTIALS)}: a profile names "
+                          "where the credential comes from and never holds it")
         if "header" in spec:
             header = self.header(spec["header"], "pull.auth.header")
         if "username" in spec:
