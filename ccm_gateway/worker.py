@@ -40,6 +40,10 @@ CRON_JOBS = [
          run_at_startup=True, unique=True, timeout=300),
     cron(integration_tasks.purge_payloads, name="inbox.retention", hour={3}, minute={17},
          unique=True, timeout=3600),
+    # Each integration's own frequency (at least a minute) decides; ten seconds is the
+    # most a sync starts late. Claims in the database keep workers from syncing twice.
+    cron(sync_tasks.scheduled_sync, name="sync.scheduled", second={2, 12, 22, 32, 42, 52},
+         unique=True, timeout=300),
 ]
 
 

@@ -15,7 +15,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Max
@@ -54,6 +55,18 @@ DEFAULT_OVERLAP_SECONDS = 86400
 # an upload takes effect everywhere within this many seconds.
 PROFILE_CACHE_SECONDS = 5.0
 HEALTH_WINDOW = timedelta(hours=24)
+# Scheduled sync: often enough for a gate's picture, rarely enough for a vendor's API.
+MIN_SYNC_FREQUENCY_SECONDS = 60
+MAX_SYNC_FREQUENCY_SECONDS = 86400
+
+
+class Keep(Enum):
+    """An update argument left out: the field stays as it is (where None means "clear")."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
 
 
 def _context(integration_id: Any) -> str:
@@ -66,7 +79,8 @@ def describe(i: Integration) -> dict[str, Any]:
             "ref_system": i.ref_system, "segments": list(i.segments),
             "rate_limit_per_second": i.rate_limit_per_second,
             "rate_limit_burst": i.rate_limit_burst,
-            "secret_overlap_seconds": i.secret_overlap_seconds, "enabled": i.enabled,
+            "secret_overlap_seconds": i.secret_overlap_seconds,
+            "sync_frequency_seconds": i.sync_frequency_seconds, "enabled": i.enabled,
             "deleted_at": i.deleted_at.isoformat() if i.deleted_at else None,
             "version": i.version}
 
@@ -188,6 +202,14 @@ def _check_overlap(seconds: int) -> None:
                        field="secretOverlapSeconds")
 
 
+def _check_sync_frequency(seconds: int | None) -> None:
+    if seconds is not None and not (MIN_SYNC_FREQUENCY_SECONDS <= seconds
+                                    <= MAX_SYNC_FREQUENCY_SECONDS):
+        raise BadInput(f"syncFrequencySeconds must be between {MIN_SYNC_FREQUENCY_SECONDS} "
+                       f"and {MAX_SYNC_FREQUENCY_SECONDS} seconds, or null for no scheduled "
+                       "sync", field="syncFrequencySeconds")
+
+
 def _new_secret(profile: Profile, secret: str | None) -> tuple[str, bool]:
     """(the secret to store, whether we generated it and so must show it once)."""
     if secret is None:
@@ -209,6 +231,7 @@ async def create_integration(
     profile: str, segments: Sequence[str], ref_system: str | None = None,
     rate_limit_per_second: int = 50, rate_limit_burst: int = 100,
     secret: str | None = None, secret_overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
+    sync_frequency_seconds: int | None = None,
 ) -> WithSecret:
     _check_slug(slug)
     name = _check_name(name)
@@ -217,6 +240,7 @@ async def create_integration(
     segments = _check_segments(segments)
     _check_rate(rate_limit_per_second, rate_limit_burst)
     _check_overlap(secret_overlap_seconds)
+    _check_sync_frequency(sync_frequency_seconds)
     resolved = await resolve_profile(profile)
     plain, generated = _new_secret(resolved, secret)
     integration_id = uuid.uuid4()
@@ -227,7 +251,8 @@ async def create_integration(
                 ref_system=ref_system, segments=segments,
                 rate_limit_per_second=rate_limit_per_second, rate_limit_burst=rate_limit_burst,
                 secret=box.encrypt(plain, context=_context(integration_id)),
-                secret_overlap_seconds=secret_overlap_seconds)
+                secret_overlap_seconds=secret_overlap_seconds,
+                sync_frequency_seconds=sync_frequency_seconds)
     except IntegrityError:
         raise Conflict(f"an integration with slug {slug!r} exists already (deleted ones "
                        "keep their slug)", field="slug") from None
@@ -267,8 +292,10 @@ async def update_integration(
     ref_system: str | None = None, segments: Sequence[str] | None = None,
     rate_limit_per_second: int | None = None, rate_limit_burst: int | None = None,
     secret_overlap_seconds: int | None = None, expected_version: int | None = None,
+    sync_frequency_seconds: int | Keep | None = KEEP,
 ) -> Integration:
-    """Change what is given; the slug and the secret have their own ways (none / rotation)."""
+    """Change what is given; the slug and the secret have their own ways (none / rotation).
+    ``sync_frequency_seconds=None`` turns scheduled sync off."""
     integration = await get_integration(integration_id, lock=True)
     _check_live(integration)
     if expected_version is not None and expected_version != integration.version:
@@ -305,6 +332,10 @@ async def update_integration(
         _check_overlap(secret_overlap_seconds)
         integration.secret_overlap_seconds = secret_overlap_seconds
         changed.append("secret_overlap_seconds")
+    if sync_frequency_seconds is not KEEP:
+        _check_sync_frequency(sync_frequency_seconds)
+        integration.sync_frequency_seconds = sync_frequency_seconds
+        changed.append("sync_frequency_seconds")
     if not changed:
         return integration
     return await _save(actor, "integration.update", integration, before, *changed)
@@ -350,6 +381,12 @@ async def rotate_secret(actor: Actor, box: SecretBox, integration_id: Any, *,
     await _save(actor, "integration.rotate_secret", integration, before,
                 "secret", "previous_secret", "previous_secret_expires_at")
     return WithSecret(integration, plain if generated else None)
+
+
+def current_secret(box: SecretBox, integration: Integration) -> str:
+    """The current signing secret in plain text, for a profile whose ``pull`` presents it
+    to the vendor's API (``credential: integration_secret``). Never log or return it."""
+    return box.decrypt(integration.secret, context=_context(integration.id))
 
 
 # --- the webhook edge's view -----------------------------------------------------

@@ -87,6 +87,11 @@ class Integration(Node):
         description="How long a rotated-out secret still verifies, by default.")
     previous_secret_expires_at: datetime | None = strawberry.field(
         description="When the rotated-out secret stops verifying; null: none is active.")
+    sync_frequency_seconds: int | None = strawberry.field(
+        description="Scheduled sync (a credit.snapshot push, and a pull where its profile "
+                    "has one) every this many seconds; null: off.")
+    last_synced_at: datetime | None = strawberry.field(
+        description="When its last scheduled sync started; null: never.")
     deleted_at: datetime | None = strawberry.field(description="When it was deleted, if it was.")
     version: int = strawberry.field(
         description="Rises with every change; pass it as expectedVersion to update.")
@@ -101,7 +106,9 @@ class Integration(Node):
                    rate_limit=RateLimit(per_second=m.rate_limit_per_second,
                                         burst=m.rate_limit_burst),
                    enabled=m.enabled, secret_overlap_seconds=m.secret_overlap_seconds,
-                   previous_secret_expires_at=expires, deleted_at=m.deleted_at,
+                   previous_secret_expires_at=expires,
+                   sync_frequency_seconds=m.sync_frequency_seconds,
+                   last_synced_at=m.last_synced_at, deleted_at=m.deleted_at,
                    version=m.version, created_at=m.created_at)
 
     @strawberry.field(description="Its recent callbacks.")
@@ -210,6 +217,9 @@ class CreateIntegrationInput:
     secret: str | None = strawberry.field(
         default=None, description="The vendor's signing secret; omit to have one generated.")
     secret_overlap_seconds: int | None = None
+    sync_frequency_seconds: int | None = strawberry.field(
+        default=None, description="Scheduled sync every this many seconds (60 to 86400); "
+                                  "null or omitted: off.")
 
 
 @strawberry.input(description="Fields left out stay as they are.")
@@ -222,6 +232,10 @@ class UpdateIntegrationInput:
     segments: list[str] | None = None
     rate_limit: RateLimitInput | None = None
     secret_overlap_seconds: int | None = None
+    sync_frequency_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Scheduled sync every this many seconds (60 to 86400); null turns it "
+                    "off; omitted: unchanged.")
 
 
 @strawberry.input(description="Whether an integration's callbacks are accepted.")
@@ -350,7 +364,8 @@ class IntegrationMutation:
                 rate_limit_burst=rate.burst if rate else 100, secret=input.secret,
                 secret_overlap_seconds=(input.secret_overlap_seconds
                                         if input.secret_overlap_seconds is not None
-                                        else integration_service.DEFAULT_OVERLAP_SECONDS))
+                                        else integration_service.DEFAULT_OVERLAP_SECONDS),
+                sync_frequency_seconds=input.sync_frequency_seconds)
         return IntegrationWithSecret(integration=Integration.of(created.integration),
                                      secret=created.secret)
 
@@ -367,7 +382,10 @@ class IntegrationMutation:
                 rate_limit_per_second=rate.per_second if rate else None,
                 rate_limit_burst=rate.burst if rate else None,
                 secret_overlap_seconds=input.secret_overlap_seconds,
-                expected_version=input.expected_version)
+                expected_version=input.expected_version,
+                sync_frequency_seconds=(integration_service.KEEP
+                                        if input.sync_frequency_seconds is strawberry.UNSET
+                                        else input.sync_frequency_seconds))
         return Integration.of(updated)
 
     @strawberry.mutation(extensions=requires(P.INTEGRATION_WRITE),

@@ -59,9 +59,10 @@ def utc(*args: int) -> datetime:
 def test_every_shipped_profile_loads() -> None:
     profiles = shipped_profiles()
 
-    assert sorted(profiles) == ["generic-bms", "legacy-form", "standard-webhooks", "stripe"]
+    assert sorted(profiles) == ["generic-bms", "generic-erp", "legacy-form",
+                                "standard-webhooks", "stripe"]
     assert {p.origin for p in profiles.values()} == {
-        "webhooks/generic-bms.yaml", "webhooks/legacy-form.yaml",
+        "webhooks/generic-bms.yaml", "webhooks/generic-erp.yaml", "webhooks/legacy-form.yaml",
         "webhooks/standard-webhooks.yaml", "webhooks/stripe.yaml"}
     assert shipped_profiles() is profiles  # read once per process
 
@@ -155,6 +156,9 @@ SAMPLE_EVENTS = [
     ("generic-bms", "access.entry", event(
         "access.attempted", "TEN-0042", granted=False, gate="GATE-3", site_code="SITE-NORTH",
         reason="credit hold", occurred_at=utc(2026, 11, 23, 7, 45, 12))),
+    ("generic-erp", "customer.balance_changed", event(
+        "balance.reported", "AR-10042", amount_minor=152025, currency="EUR",
+        occurred_at=utc(2026, 11, 23, 17, 4, 11))),
     ("legacy-form", "PAYMENT_OK", event(
         "payment.succeeded", "ACC-1001", amount_minor=1250, currency="USD",
         reference="LG-20261123-0001", description="Invoice 42",

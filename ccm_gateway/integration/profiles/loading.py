@@ -8,6 +8,7 @@ documents the format field by field.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,12 +25,17 @@ from ccm_gateway.integration.profiles.model import (
     FIELD_RULES,
     MAX_ID_CHARS,
     MAX_TEXT_CHARS,
+    PULL_CREDENTIALS,
     EventMapping,
     FieldSpec,
     Profile,
+    PullAuth,
+    PullSpec,
     SignatureSpec,
+    TimeSpec,
     ValueSource,
 )
+from ccm_gateway.outbound.urls import parse_url
 
 BODY_FORMATS = ("json", "form")
 TIME_FORMATS = ("unix", "iso8601")
@@ -37,6 +43,13 @@ AMOUNT_FORMATS = ("minor", "decimal")
 DEFAULT_CONTENT_TYPES = {"json": ("application/json",),
                          "form": ("application/x-www-form-urlencoded",)}
 MAX_PROFILE_BYTES = 64 * 1024
+PULL_METHODS = ("GET", "POST")
+PULL_AUTH_SCHEMES = ("none", "bearer", "basic", "header")
+# What each pull auth scheme needs besides its name.
+PULL_AUTH_KEYS = {"none": (), "bearer": ("credential",), "basic": ("credential", "username"),
+                  "header": ("credential", "header")}
+MAX_PULL_PAGES = 1000
+MAX_PULL_TIMEOUT_SECONDS = 60
 # A real profile is six levels deep; the cap keeps hostile uploads off the recursion limit.
 MAX_NESTING = 20
 
@@ -46,6 +59,9 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]
 _JSON_PATH = re.compile(r"^[^.\s]+(?:\.[^.\s]+){0,15}$")
 _FORM_KEY = re.compile(r"^\S{1,200}$")
 _PLACEHOLDER = re.compile(r"(\{[^{}]*\})")
+_QUERY_PARAM = re.compile(r"^[A-Za-z0-9_.~-]{1,64}$", re.ASCII)
+# RFC 7617: the user name may not contain a colon; printable, no spaces at the ends.
+_USERNAME = re.compile(r"^[!-9;-~](?:[ -9;-~]{0,198}[!-9;-~])?$", re.ASCII)
 
 
 class ProfileError(BadInput):
@@ -223,7 +239,7 @@ class _Reader:
         self.refuse_aliases(root, set())
         top = self.mapping(root, "", required=("name", "description", "body", "signature",
                                                "event", "events"),
-                           optional=("content_types",))
+                           optional=("content_types", "pull"))
         name = self.matching(top["name"], "name", _NAME,
                              "1 to 64 lower-case letters, digits and '-', starting with a "
                              "letter or digit")
@@ -247,6 +263,7 @@ class _Reader:
             time_format=time_format,
             events=self.events(top["events"], body_format),
             origin=self.origin,
+            pull=self.pull(top["pull"]) if "pull" in top else None,
         )
 
     def content_types(self, node: Node | None, body_format: str) -> tuple[str, ...]:
@@ -411,3 +428,94 @@ class _Reader:
             return FieldSpec(name, value=self.boolean(spec["value"], f"{field}.value"))
         value = self.string(spec["value"], f"{field}.value", max_chars=MAX_TEXT_CHARS)
         return FieldSpec(name, value=value.upper() if upper else value)
+
+    # -- pull --
+
+    def pull(self, node: Node) -> PullSpec:
+        spec = self.mapping(node, "pull", required=("url", "auth", "balances", "fields"),
+                            optional=("method", "body", "timeout_seconds", "next", "next_param",
+                                      "max_pages"))
+        method = (self.choice(spec["method"], "pull.method", PULL_METHODS)
+                  if "method" in spec else "GET")
+        body = None
+        if "body" in spec:
+            if method != "POST":
+                self.fail(spec["body"], "pull.body", "is sent only with method: POST")
+            body = self.json_object_text(spec["body"], "pull.body")
+        next_path = self.path(spec["next"], "pull.next", "json") if "next" in spec else None
+        next_param = None
+        if "next_param" in spec:
+            if next_path is None:
+                self.fail(spec["next_param"], "pull.next_param", "is given without pull.next")
+            next_param = self.matching(spec["next_param"], "pull.next_param", _QUERY_PARAM,
+                                       "a query parameter name (letters, digits, _.~-)")
+        mapping, as_of = self.pull_fields(spec["fields"])
+        return PullSpec(
+            url=self.url(spec["url"], "pull.url"), method=method, body=body,
+            auth=self.pull_auth(spec["auth"]),
+            timeout_seconds=(self.integer(spec["timeout_seconds"], "pull.timeout_seconds", 1,
+                                          MAX_PULL_TIMEOUT_SECONDS)
+                             if "timeout_seconds" in spec else 10),
+            balances=self.path(spec["balances"], "pull.balances", "json"),
+            mapping=mapping, as_of=as_of, next=next_path, next_param=next_param,
+            max_pages=(self.integer(spec["max_pages"], "pull.max_pages", 1, MAX_PULL_PAGES)
+                       if "max_pages" in spec else 100),
+        )
+
+    def url(self, node: Node, field: str) -> str:
+        text = self.string(node, field, max_chars=2000)
+        try:
+            # The form only: whether it may be called (https, public addresses) depends on
+            # the environment, and is checked before each call.
+            parse_url(text, field, prod=False)
+        except BadInput as exc:
+            self.fail(node, field, exc.message.removeprefix(f"{field} "))
+        return text
+
+    def json_object_text(self, node: Node, field: str) -> str:
+        text = self.string(node, field, max_chars=MAX_TEXT_CHARS * 8)
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            self.fail(node, field, f"is not valid JSON: {exc}")
+        if not isinstance(value, dict):
+            self.fail(node, field, "must be a JSON object")
+        return text
+
+    def pull_auth(self, node: Node) -> PullAuth:
+        head = self.mapping(node, "pull.auth", required=("scheme",), optional=None)
+        scheme = self.choice(head["scheme"], "pull.auth.scheme", PULL_AUTH_SCHEMES)
+        needed = PULL_AUTH_KEYS[scheme]
+        spec = self.mapping(node, "pull.auth", required=("scheme", *needed), optional=())
+        credential = header = username = None
+        if "credential" in spec:
+            credential = self.string(spec["credential"], "pull.auth.credential")
+            if credential not in PULL_CREDENTIALS:
+                # Not echoed: what was written here may be the very secret that must not be.
+                self.fail(spec["credential"], "pull.auth.credential",
+                          f"must be one of {', '.join(PULL_CREDENTIALS)}: a profile names "
+                          "where the credential comes from and never holds it")
+        if "header" in spec:
+            header = self.header(spec["header"], "pull.auth.header")
+        if "username" in spec:
+            username = self.matching(spec["username"], "pull.auth.username", _USERNAME,
+                                     "a user name (printable, no colon, no spaces at the ends)")
+        return PullAuth(scheme=scheme, credential=credential, header=header, username=username)
+
+    def pull_fields(self, node: Node) -> tuple[EventMapping, TimeSpec | None]:
+        canonical = "balance.reported"
+        self._canonical = canonical
+        required = FIELD_RULES[canonical][0]
+        entries = self.mapping(node, "pull.fields", required=required,
+                               optional=("as_of",))
+        as_of = None
+        if "as_of" in entries:
+            spec = self.mapping(entries["as_of"], "pull.fields.as_of",
+                                required=("path", "format"), optional=())
+            as_of = TimeSpec(self.path(spec["path"], "pull.fields.as_of.path", "json"),
+                             self.choice(spec["format"], "pull.fields.as_of.format",
+                                         TIME_FORMATS))
+        mapping = EventMapping("pull", canonical, tuple(
+            self.field_spec(name, value, f"pull.fields.{name}", "json")
+            for name, value in entries.items() if name != "as_of"))
+        return mapping, as_of

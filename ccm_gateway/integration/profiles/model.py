@@ -84,6 +84,44 @@ class EventMapping:
         return {f.name: f for f in self.fields}
 
 
+PULL_CREDENTIALS = ("integration_secret",)
+
+
+@dataclass(frozen=True)
+class PullAuth:
+    """How a pull authenticates. The profile names the scheme, never the secret: the
+    credential is the integration's own stored signing secret (``integration_secret``)."""
+
+    scheme: str  # none | bearer | basic | header
+    credential: str | None = None  # one of PULL_CREDENTIALS; None for scheme none
+    header: str | None = None  # scheme header: the header (lower case) that carries it
+    username: str | None = None  # scheme basic: the user name; the password is the credential
+
+
+@dataclass(frozen=True)
+class TimeSpec:
+    path: tuple[str, ...]
+    time_format: str  # unix | iso8601
+
+
+@dataclass(frozen=True)
+class PullSpec:
+    """Where the scheduled sync reads the vendor's balances (webhooks/README.md, ``pull``)."""
+
+    url: str
+    method: str  # GET | POST
+    body: str | None  # POST only: the JSON text sent
+    auth: PullAuth
+    timeout_seconds: int
+    balances: tuple[str, ...]  # path to the list of balances in each page
+    # Read from each balance as a balance.reported mapping: customer, amount, currency.
+    mapping: EventMapping
+    as_of: TimeSpec | None  # in each balance; None: when the page was fetched
+    next: tuple[str, ...] | None  # path to the next page's URL (or cursor); None: one page
+    next_param: str | None  # set: ``next`` is a cursor sent in this query parameter
+    max_pages: int
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -99,6 +137,7 @@ class Profile:
     time_format: str | None
     events: tuple[EventMapping, ...]
     origin: str
+    pull: PullSpec | None = None
 
     def mapped_types(self) -> tuple[str, ...]:
         return tuple(m.vendor_type for m in self.events)

@@ -42,6 +42,12 @@ def normalise(profile: Profile, event_type: str | None, document: dict[str, Any]
     mapping = profile.mapping_for(event_type) if event_type is not None else None
     if mapping is None:
         return None
+    return read_mapping(mapping, document, occurred_at)
+
+
+def read_mapping(mapping: EventMapping, document: dict[str, Any],
+                 occurred_at: datetime | None) -> CanonicalEvent:
+    """``document`` read through one mapping (a vendor event, or a pulled balance)."""
     read = _FieldReader(mapping, document)
     currency = read.currency()
     customer = read.text("customer")

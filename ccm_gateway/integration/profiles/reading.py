@@ -39,10 +39,11 @@ def parse_body(profile: Profile, body: bytes) -> dict[str, Any]:
         raise MalformedBody("body is not valid UTF-8") from None
     if profile.body_format == "form":
         return _parse_form(text)
-    return _parse_json(text)
+    return parse_json(text)
 
 
-def _parse_json(text: str) -> dict[str, Any]:
+def parse_json(text: str) -> dict[str, Any]:
+    """One JSON object, read as a callback body is (Decimal numbers, no NaN, no key twice)."""
     try:
         document = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
                               object_pairs_hook=_unique_keys)
@@ -145,8 +146,13 @@ def _event_time(profile: Profile, headers: Mapping[str, str],
     value = _lookup(profile.event_time, headers, document)
     if value is None:
         return None
-    where = f"event time ({profile.event_time.describe()})"
-    if profile.time_format == "unix":
+    return read_time(value, profile.time_format or "iso8601",
+                     f"event time ({profile.event_time.describe()})")
+
+
+def read_time(value: Any, time_format: str, where: str) -> datetime:
+    """A ``unix`` or ``iso8601`` time in UTC; MalformedBody naming ``where`` otherwise."""
+    if time_format == "unix":
         return _unix_time(value, where)
     return _iso_time(value, where)
 
