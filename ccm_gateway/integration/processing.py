@@ -20,12 +20,14 @@ Outcomes:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.alert.models import AlertSeverity
@@ -109,7 +111,10 @@ async def process(event_id: Any, *, delays: tuple[int, ...], queue: Any,
                                                      InboundStatus.RETRYING):
                 return None  # settled already (a duplicate message, or a replay raced it)
             integration = await Integration.get(id=event.integration_id)
-            return await _attempt(await _plan(event, integration), now)
+            (plan,) = await _plans([event], {integration.id: integration})
+            outcome = await _attempt(plan, now)
+            await _save_settled([event])
+            return outcome
     except Exception as exc:  # noqa: BLE001 - the event must not be lost (logged below)
         _log_failure(event_id, exc)
         # Data the database refuses is refused on every try: dead-letter it at once.
@@ -175,19 +180,17 @@ async def _claim(event_id: Any, limit: int) -> list[InboundEvent]:
 async def _apply_batch(events: list[InboundEvent], delays: tuple[int, ...],
                        retries: list[tuple[Any, float, str]]) -> list[Outcome]:
     integrations: dict[Any, Integration] = {}
-    plans = []
     for event in events:
-        integration = integrations.get(event.integration_id)
-        if integration is None:
-            integration = integrations[event.integration_id] = await Integration.get(
-                id=event.integration_id)
-        plans.append(await _plan(event, integration))
+        if event.integration_id not in integrations:
+            integrations[event.integration_id] = await Integration.get(id=event.integration_id)
+    plans = await _plans(events, integrations)
     plans.sort(key=lambda p: "" if p.customer is None else str(p.customer.id))
-    outcomes = []
+    outcomes, settled = [], []
     for plan in plans:
         now = datetime.now(UTC)
         try:
             outcomes.append(await _attempt(plan, now))
+            settled.append(plan.event)
         except Exception as exc:  # noqa: BLE001 - its savepoint rolled back; retried (logged)
             _log_failure(plan.event.id, exc)
             outcome, retry = await _defer(plan.event, plan.integration, exc, now,
@@ -195,6 +198,7 @@ async def _apply_batch(events: list[InboundEvent], delays: tuple[int, ...],
             outcomes.append(outcome)
             if retry is not None:
                 retries.append(retry)
+    await _save_settled(settled)
     return outcomes
 
 
@@ -214,17 +218,34 @@ class _Plan:
     refused: Parked | Rejected | None = None
 
 
-async def _plan(event: InboundEvent, integration: Integration) -> _Plan:
-    event.attempts += 1
-    plan = _Plan(event, integration)
-    try:
-        plan.canonical = await _normalise(event, integration)
+async def _plans(events: list[InboundEvent],
+                 integrations: dict[Any, Integration]) -> list[_Plan]:
+    """Read each event and find its customer: one lookup per integration for them all."""
+    plans = [_Plan(event, integrations[event.integration_id]) for event in events]
+    wanted: dict[Any, set[str]] = {}
+    for plan in plans:
+        plan.event.attempts += 1
+        try:
+            plan.canonical = await _normalise(plan.event, plan.integration)
+        except Rejected as refused:
+            plan.refused = refused
+            continue
         if plan.canonical is not None:
-            plan.customer = await _customer(integration, plan.canonical.customer_ref)
-            event.customer_id = plan.customer.id
-    except (Parked, Rejected) as refused:
-        plan.refused = refused
-    return plan
+            wanted.setdefault(plan.integration.id, set()).add(plan.canonical.customer_ref)
+    found = {integration_id: await _customers(integrations[integration_id], refs)
+             for integration_id, refs in wanted.items()}
+    for plan in plans:
+        if plan.canonical is None or plan.refused is not None:
+            continue
+        ref = plan.canonical.customer_ref
+        plan.customer = found[plan.integration.id].get(ref)
+        if plan.customer is None:
+            plan.refused = Parked("UNKNOWN_CUSTOMER", f"no customer has "
+                                  f"{plan.integration.ref_system} reference {ref!r}; link it "
+                                  "(linkExternalRef) and replay")
+        else:
+            plan.event.customer_id = plan.customer.id
+    return plans
 
 
 async def _attempt(plan: _Plan, now: datetime) -> Outcome:
@@ -254,17 +275,45 @@ async def _attempt(plan: _Plan, now: datetime) -> Outcome:
 async def _settle(event: InboundEvent, integration: Integration, status: InboundStatus,
                   now: datetime, *, result: dict[str, Any] | None = None,
                   error: str | None = None) -> Outcome:
+    """Settle the event in memory; ``_save_settled`` writes it, in the same transaction."""
     event.status = status
     event.result = result
     event.last_error = error[:MAX_ERROR_LENGTH] if error else None
     event.next_attempt_at = None
     event.applied_at = now if status == InboundStatus.APPLIED else None
-    await event.save(update_fields=["status", "result", "last_error", "next_attempt_at",
-                                    "applied_at", "attempts", "canonical_type", "customer_id"])
     lag = None
     if status == InboundStatus.APPLIED:
         lag = max((now - (event.occurred_at or event.received_at)).total_seconds(), 0.0)
     return Outcome(status, integration.slug, lag)
+
+
+_SETTLED_FIELDS = ["status", "result", "last_error", "next_attempt_at", "applied_at",
+                  "attempts", "canonical_type", "customer_id"]
+# A batch's settled events in one statement on PostgreSQL, rather than one UPDATE each.
+_SAVE_SETTLED_PG = """
+UPDATE "inbound_event" AS e SET "status" = v.status, "result" = v.result::jsonb,
+  "last_error" = v.last_error, "next_attempt_at" = NULL, "applied_at" = v.applied_at,
+  "attempts" = v.attempts, "canonical_type" = v.canonical_type, "customer_id" = v.customer_id
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int[],
+            $7::text[], $8::uuid[])
+  AS v(id, status, result, last_error, applied_at, attempts, canonical_type, customer_id)
+WHERE e.id = v.id"""
+
+
+async def _save_settled(events: list[InboundEvent]) -> None:
+    if not events:
+        return
+    connection = connections.get("default")
+    if connection.capabilities.dialect != "postgres":
+        for event in events:
+            await event.save(update_fields=_SETTLED_FIELDS)
+        return
+    await connection.execute_query(_SAVE_SETTLED_PG, [
+        [e.id for e in events], [str(e.status) for e in events],
+        [None if e.result is None else json.dumps(e.result) for e in events],
+        [e.last_error for e in events], [e.applied_at for e in events],
+        [e.attempts for e in events], [e.canonical_type for e in events],
+        [e.customer_id for e in events]])
 
 
 async def _retry_or_bury(event_id: Any, exc: Exception, *, delays: tuple[int, ...], queue: Any,
@@ -357,12 +406,8 @@ async def _apply(event: InboundEvent, integration: Integration, canonical: Canon
         raise
 
 
-async def _customer(integration: Integration, ref: str) -> Customer:
-    customer = await customer_service.find_customer_by_ref(integration.ref_system, ref)
-    if customer is None:
-        raise Parked("UNKNOWN_CUSTOMER", f"no customer has {integration.ref_system} "
-                     f"reference {ref!r}; link it (linkExternalRef) and replay")
-    return customer
+async def _customers(integration: Integration, refs: set[str]) -> dict[str, Customer]:
+    return await customer_service.find_customers_by_refs(integration.ref_system, sorted(refs))
 
 
 async def _amount(customer: Customer, canonical: CanonicalEvent,
