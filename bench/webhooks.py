@@ -95,13 +95,18 @@ REDIS_PATTERNS = ("arq:*", "ccm:*", "bench:*")  # what this benchmark leaves in 
 WARMUP_RATE_CAP = 20_000
 TARGET_RATE = 2000.0
 TARGET_P99_MS = 50.0
-TARGET_RATIO = 0.7
+TARGET_RATIO = 0.8  # issue 11: webhook ingest >= 0.8x bare on 1 process
 TARGET_LAG_P99_S = 1.0
+# issue 11: worker apply >= 3x the 157 events/s per process measured on 2026-12-01.
+APPLY_BEFORE = 157.0
+TARGET_APPLY = 3 * APPLY_BEFORE
 MAX_SIGNED_AGE = 240  # seconds a pre-signed callback may wait: the tolerance is 300
 
 SCENARIOS = {
     "ingest": "unique signed callbacks, closed loop, worker stopped (service and bare)",
     "ingest-open": "the same, open loop at each of --rates (service and bare)",
+    "apply": ("worker apply: --apply-events stored payment callbacks drained by one "
+              "`ccm-gateway worker`, then as many by bench/bare_worker.py (events/s, CPU)"),
     "lag": "payment callbacks open loop at --lag-rate with the worker running; sync lag",
 }
 
@@ -150,14 +155,23 @@ WORKER_STAGES: list[tuple[str, str]] = [
     ("arq Worker.run_job (the job itself runs in a task of its own)", r"^Worker\.run_job "),
     ("arq, all frames (job fetch, in-progress keys, result)", r"\(arq/"),
     ("process_inbound task", r"^process_inbound \(ccm_gateway/integration/tasks"),
-    ("  processing.process", r"^process \(ccm_gateway/integration/processing"),
+    ("  processing.process_batch (a batch of events, one transaction)",
+     r"^process_batch \(ccm_gateway/integration/processing"),
+    ("    _claim (FOR UPDATE SKIP LOCKED)", r"^_claim \(ccm_gateway/integration/processing"),
+    ("    _plans (normalise; one customer lookup per batch)",
+     r"^_plans \(ccm_gateway/integration/processing"),
+    ("  processing.process (one event)", r"^process \(ccm_gateway/integration/processing"),
     ("    _attempt", r"^_attempt \(ccm_gateway/integration/processing"),
     ("      _normalise (profile parse)", r"^_normalise \(ccm_gateway/integration/processing"),
-    ("      _customer (ExternalRef lookup)", r"^_customer \(ccm_gateway/integration/processing"),
+    ("      _customers (ExternalRef lookup, one per batch)",
+     r"^_customers? \(ccm_gateway/integration/processing"),
     ("      ledger.post_entry", r"^post_entry \(ccm_gateway/ledger/service"),
     ("        idempotency.run_once", r"^run_once \(ccm_gateway/kit/idempotency"),
     ("        audit.record", r"^record \(ccm_gateway/audit/service"),
+    ("        outbox.record", r"^record \(ccm_gateway/kit/outbox"),
     ("      _settle (event update)", r"^_settle \(ccm_gateway/integration/processing"),
+    ("  drop the batch's other jobs (one MULTI)", r"^drop_waiting \(ccm_gateway/queue"),
+    ("outbox dispatcher (sync/dispatch)", r"\(ccm_gateway/sync/dispatch"),
     ("    transactions (tortoise in_transaction)", r"^TransactionContext.*\.__a(enter|exit)__ "
                                                    r"|in_transaction"),
     ("  metrics", r"^Metrics\.(inc|observe) "),
@@ -342,20 +356,20 @@ def drive_ingest(ctx: Ctx, server: Server, app: str, workers: int, rate: float |
     return result, cpu
 
 
-def start_worker(s: Session, timeout: float = 30.0) -> Server:
+def start_worker(s: Session, timeout: float = 30.0, name: str = "worker") -> Server:
     """``ccm-gateway worker`` in its own session; ready once arq has written its health key."""
     argv = [ccm_gateway_cli(), "worker"]
     if s.args.worker_cmd:
         argv = shlex.split(s.args.worker_cmd.format(python=sys.executable))
     r = redis_client(s.args.redis_url)
     try:
-        return s.start("worker", argv, lambda: bool(r.exists(f"{ARQ_QUEUE}:health-check")),
+        return s.start(name, argv, lambda: bool(r.exists(f"{ARQ_QUEUE}:health-check")),
                        timeout=timeout, poll=0.2)
     finally:
         r.close()
 
 
-def drive_lag(ctx: Ctx, server: Server, worker: Server,
+def drive_lag(ctx: Ctx, server: Server, workers: list[Server],
               profile_to: Path | None = None) -> dict[str, Any]:
     """``profile_to``: py-spy the worker process over the warm-up and the measured window."""
     args = ctx.args
@@ -366,13 +380,15 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server,
     argv = load_options(args, f"http://127.0.0.1:{server.port}/webhooks/{slug}", bodies, EXPECT,
                         args.lag_rate, duration=args.lag_duration, requests=count,
                         extra=signed(headers))
-    spy = (start_py_spy(worker.pid, args.warmup + args.lag_duration + 1, profile_to)
+    spy = (start_py_spy(workers[0].pid, args.warmup + args.lag_duration + 1, profile_to)
            if profile_to else None)
     try:
         result, cpu = run_load(server, argv, "service/lag", warmup=args.warmup,
-                               duration=args.lag_duration, others={"worker": worker.pid})
+                               duration=args.lag_duration,
+                               others={f"worker{n}": w.pid for n, w in enumerate(workers)})
     finally:
         wait_py_spy(spy)
+    cpu["worker"] = sum(cpu.pop(f"worker{n}", 0.0) for n in range(len(workers)))
     sent_done = time.time()
     integration_id = ctx.ids[slug]
     status_sql = ('SELECT status, count(*) AS n FROM "inbound_event" WHERE integration_id = $1 '
@@ -383,9 +399,10 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server,
         pending = statuses.get("received", 0) + statuses.get("retrying", 0)
         if pending == 0 or time.monotonic() > deadline:
             break
-        if worker.proc.poll() is not None:
-            raise BenchError(f"the worker exited with {worker.proc.returncode}:\n"
-                             f"{worker.log_tail()}")
+        for worker in workers:
+            if worker.proc.poll() is not None:
+                raise BenchError(f"the worker exited with {worker.proc.returncode}:\n"
+                                 f"{worker.log_tail()}")
         time.sleep(0.5)
     drained_after = time.time() - sent_done
     since = dt.datetime.fromtimestamp(result["measure_started_at"], dt.UTC)
@@ -424,7 +441,101 @@ def drive_lag(ctx: Ctx, server: Server, worker: Server,
         "apply_rate": round(len(applied_times) / span, 1) if span else None,
         "applied_during_load": in_window,
         "worker_cpu_ms_per_event": round(worker_ms, 2) if worker_ms else None,
+        "worker_processes": len(workers),
     }
+
+
+def _fill(ctx: Ctx, count: int, tag: str) -> None:
+    """``count`` stored, queued payment callbacks for bench-lag, through the service's edge
+    with no worker running (closed loop, unmeasured)."""
+    args = ctx.args
+    slug = SLUGS["lag"]
+    server = ctx.session.start_service(1)
+    try:
+        bodies, headers = write_signed(ctx.workdir, tag, ctx.secrets[slug], tag, count,
+                                       ctx.refs)
+        argv = ["--url", f"http://127.0.0.1:{server.port}/webhooks/{slug}", "--bodies",
+                str(bodies), "--expect", EXPECT, *signed(headers), "--duration", "120",
+                "--requests", str(count), "--warmup", "0", "--ramp", "0.5", "--client",
+                args.client, "--mode", "closed", "--concurrency", str(args.concurrency)]
+        result, _ = run_load(server, argv, f"fill/{tag}", warmup=0, duration=120)
+        if result["ok"] != count:
+            raise BenchError(f"fill {tag}: {result['ok']} of {count} callbacks accepted")
+    finally:
+        ctx.session.stop(server)
+
+
+APPLY_STATUS_SQL = ('SELECT count(*) FILTER (WHERE status = \'applied\') AS applied, '
+                    'count(*) FILTER (WHERE status IN (\'received\', \'retrying\')) AS pending '
+                    'FROM "inbound_event" WHERE integration_id = $1')
+
+
+def drive_apply(ctx: Ctx, app: str, profile_to: Path | None = None) -> dict[str, Any]:
+    """Store --apply-events callbacks, then let one applier drain them: the service's
+    `ccm-gateway worker` or bench/bare_worker.py. Rate and CPU are taken from the first
+    event applied to the last, so start-up is left out of both."""
+    from harness import _machine_busy, _proc_cpu
+
+    args, s = ctx.args, ctx.session
+    integration_id = ctx.ids[SLUGS["lag"]]
+    count = args.apply_events
+    _fill(ctx, count, f"apply-{app}{'p' if profile_to else ''}")
+    base = {r["applied"] for r in query(ctx.dsn, APPLY_STATUS_SQL, integration_id)}.pop()
+    if app == "service":
+        applier = start_worker(s)
+    else:
+        purge_redis(args.redis_url)  # the service's jobs for these events: nobody runs them
+        applier = s.start("bare-worker", [
+            sys.executable, str(Path(__file__).parent / "bare_worker.py"), "--dsn", s.dsn,
+            "--integration-id", integration_id, "--batch", str(args.apply_batch),
+            "--loops", str(args.apply_loops), "--idle", "3"], lambda: True)
+    spy = None
+    first: tuple[float, float, float, int] | None = None
+    deadline = time.monotonic() + args.lag_timeout
+    while True:
+        row = query(ctx.dsn, APPLY_STATUS_SQL, integration_id)[0]
+        now = time.monotonic()
+        if first is None and row["applied"] > base:
+            first = (now, _proc_cpu(applier.pid), _machine_busy(), row["applied"])
+            if profile_to is not None:
+                spy = start_py_spy(applier.pid, 10, profile_to)
+        if row["pending"] == 0 or now > deadline:
+            break
+        if applier.proc.poll() is not None and app == "service":
+            raise BenchError(f"the worker exited with {applier.proc.returncode}:\n"
+                             f"{applier.log_tail()}")
+        time.sleep(0.05)
+    end = (time.monotonic(), _proc_cpu(applier.pid), _machine_busy(), row["applied"])
+    wait_py_spy(spy)
+    s.stop(applier)
+    if first is None:
+        raise BenchError(f"apply/{app}: nothing was applied")
+    wall = max(end[0] - first[0], 1e-9)
+    events = end[3] - first[3]
+    worker_cores = (end[1] - first[1]) / wall
+    return {"app": app, "events": count, "measured_events": events,
+            "pending_at_end": row["pending"], "seconds": round(wall, 2),
+            "events_per_s": round(events / wall, 1) if events else None,
+            "cpu_ms_per_event": round((end[1] - first[1]) / events * 1000, 2) if events else None,
+            "worker_cores": round(worker_cores, 2),
+            "other_cores": round(max(0.0, (end[2] - first[2]) / wall - worker_cores), 2),
+            "batch": args.apply_batch if app == "bare" else None}
+
+
+def apply_report(results: list[dict[str, Any]]) -> str:
+    lines = ["worker apply (one process each; --apply-events stored callbacks drained, "
+             "measured from the first applied to the last):",
+             f"  {'applier':<9} {'events':>7} {'seconds':>8} {'events/s':>9} "
+             f"{'CPU ms/event':>13} {'cores':>6} {'other cores':>12}  ratio"]
+    bare = next((r for r in results if r["app"] == "bare"), None)
+    for r in results:
+        ratio = ""
+        if r["app"] == "service" and bare and bare["events_per_s"] and r["events_per_s"]:
+            ratio = f"{r['events_per_s'] / bare['events_per_s']:.2f}"
+        lines.append(f"  {r['app']:<9} {r['measured_events']:>7} {r['seconds']:>8} "
+                     f"{fmt(r['events_per_s']):>9} {fmt(r['cpu_ms_per_event'], '.2f'):>13} "
+                     f"{r['worker_cores']:>6.2f} {r['other_cores']:>12.2f}  {ratio}")
+    return "\n".join(lines)
 
 
 # --- reporting ----------------------------------------------------------------
@@ -443,8 +554,17 @@ def _misses(thr: float | None, p99: float | None, errors: int, min_rate: float) 
     return out
 
 
-def targets(rows: list[Row], lag: dict[str, Any] | None, args: argparse.Namespace) -> list[str]:
+def targets(rows: list[Row], lag: dict[str, Any] | None, args: argparse.Namespace,
+            applied: list[dict[str, Any]] | None = None) -> list[str]:
     out = []
+    for r in applied or []:
+        if r["app"] != "service" or not r["events_per_s"]:
+            continue
+        ok = r["events_per_s"] >= TARGET_APPLY
+        out.append(f"worker apply >= {TARGET_APPLY:g} events/s per process (3x "
+                   f"{APPLY_BEFORE:g}): {'MET' if ok else 'MISSED'} ({r['events_per_s']:.0f}/s "
+                   f"= {r['events_per_s'] / APPLY_BEFORE:.1f}x, {r['cpu_ms_per_event']} ms CPU "
+                   f"per event)")
     for r in rows:
         if r.app != "service":
             continue
@@ -477,8 +597,9 @@ def targets(rows: list[Row], lag: dict[str, Any] | None, args: argparse.Namespac
         detail += f"; {lag['window_applied']}/{lag['window_events']} applied"
         if not lag["drained"]:
             detail += f", {lag['pending']} still pending at the timeout"
-        out.append(f"lag p99 < {TARGET_LAG_P99_S:g} s at {args.lag_rate:g}/s with 1 worker "
-                   f"process: {'MET' if ok else 'MISSED'} ({detail})")
+        n = lag["worker_processes"]
+        out.append(f"lag p99 < {TARGET_LAG_P99_S:g} s at {args.lag_rate:g}/s with {n} worker "
+                   f"process{'es' if n > 1 else ''}: {'MET' if ok else 'MISSED'} ({detail})")
     return out
 
 
@@ -488,8 +609,8 @@ def lag_report(lag: dict[str, Any], args: argparse.Namespace) -> str:
     cores += f"/{other_cores(cpu):.2f}"
     return "\n".join([
         f"lag: {args.lag_rate:g}/s open loop for {args.lag_duration:g} s (after {args.warmup:g} s "
-        f"warm-up) to `ccm-gateway serve --workers {args.lag_server_workers}` with one "
-        f"`ccm-gateway worker` running",
+        f"warm-up) to `ccm-gateway serve --workers {args.lag_server_workers}` with "
+        f"{lag['worker_processes']} `ccm-gateway worker` process(es) running",
         f"  edge: {load['ok']} accepted of {load['requests']} ({load['throughput']:.1f}/s), "
         f"p50 {fmt(load['p50_ms'], '.2f')} ms, p99 {fmt(load['p99_ms'], '.2f')} ms, "
         f"{load['errors']} errors {load['error_kinds'] or ''}",
@@ -549,6 +670,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lag-duration", type=float, default=15.0)
     p.add_argument("--lag-timeout", type=float, default=120.0,
                    help="seconds to wait for the worker to settle the backlog afterwards")
+    p.add_argument("--lag-worker-processes", type=int, default=1,
+                   help="`ccm-gateway worker` processes during lag (the target allows 2)")
+    p.add_argument("--apply-events", type=int, default=4000,
+                   help="stored callbacks each applier drains in the apply scenario")
+    p.add_argument("--apply-batch", type=int, default=20,
+                   help="bare_worker.py's batch (the service's processing.BATCH_SIZE: 20)")
+    p.add_argument("--apply-loops", type=int, default=4,
+                   help="bare_worker.py's loops side by side, a connection each")
     p.add_argument("--lag-server-workers", type=int, default=1,
                    help="`serve --workers` during lag (the arq worker is always one process)")
     p.add_argument("--worker-cmd", metavar="TEMPLATE",
@@ -566,8 +695,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                   "keys are deleted before the lag run and at the end")
     args = p.parse_args(argv)
     args.rate_list = [float(r) for r in args.rates.split(",") if r.strip()]
-    if not 1 <= args.lag_server_workers <= 16:
-        p.error("--lag-server-workers: 1 to 16")
+    if not 1 <= args.lag_server_workers <= 16 or not 1 <= args.lag_worker_processes <= 8:
+        p.error("--lag-server-workers: 1 to 16; --lag-worker-processes: 1 to 8")
+    if not 100 <= args.apply_events <= 100_000 or not 1 <= args.apply_batch <= 500 \
+            or not 1 <= args.apply_loops <= 64:
+        p.error("--apply-events in [100, 100000], --apply-batch in [1, 500], "
+                "--apply-loops in [1, 64]")
     if any(not 0 < r <= 50_000 for r in args.rate_list) or not 0 < args.lag_rate <= 50_000:
         p.error("rates in (0, 50000]")
     # Bodies are signed before each run: the last must still be inside the 300 s tolerance
@@ -591,7 +724,9 @@ def main(argv: list[str] | None = None) -> int:
     lag: dict[str, Any] | None = None
     with Session(args, title="CCM Gateway webhook benchmark",
                  workdir_prefix="ccm-bench-webhooks-", workdir_label="logs, request files",
-                 env={"BARE_REDIS_URL": args.redis_url, "BARE_QUEUE_KEY": BARE_QUEUE},
+                 env={"BARE_REDIS_URL": args.redis_url, "BARE_QUEUE_KEY": BARE_QUEUE,
+                      # Tokens name their issuer: the CLI must mint them for this port.
+                      "CCM_PUBLIC_URL": f"http://127.0.0.1:{args.port}"},
                  keep_logs=args.keep_logs) as s:
 
         def start(app: str, workers: int) -> Server:
@@ -610,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
         helper = start("service", 1)
         gql_url = f"http://127.0.0.1:{args.port}/graphql"
         customer_ids: list[str] = []
-        if "lag" in args.scenario_list:
+        if {"lag", "apply"} & set(args.scenario_list):
             customer_ids = seed(gql_url, token, args.customers, 1)["customers"]
         t0 = time.perf_counter()
         setup = asyncio.run(_setup(gql_url, token, customer_ids))
@@ -656,36 +791,58 @@ def main(argv: list[str] | None = None) -> int:
             print(f"profile service ingest ({result['throughput']:.0f}/s under py-spy): "
                   f"{out}\n{summary}", flush=True)
 
+        applied: list[dict[str, Any]] = []
+        if "apply" in args.scenario_list:
+            # The edge runs left their callbacks queued for a worker that was not running.
+            purge_redis(args.redis_url)
+            query(s.dsn, 'DELETE FROM "inbound_event" WHERE status = \'received\'')
+            for app in ["service"] + ([] if args.skip_bare else ["bare"]):
+                print(f"apply: {args.apply_events} stored callbacks, drained by "
+                      f"{'one `ccm-gateway worker`' if app == 'service' else 'bare_worker.py'}"
+                      " ...", flush=True)
+                applied.append(drive_apply(ctx, app))
+                print(apply_report(applied[-1:]), flush=True)
+            if args.profile:
+                out = Path(args.profile) / "worker-apply.txt"
+                drive_apply(ctx, "service", profile_to=out)
+                print(f"profile of the worker draining a backlog: {out}\n"
+                      f"{summarise_profile(out, 25, WORKER_STAGES)}", flush=True)
+
         if "lag" in args.scenario_list:
             # Start from an empty queue and inbox: the edge runs left their callbacks
             # queued for a worker that was not running.
             purge_redis(args.redis_url)
-            query(s.dsn, 'DELETE FROM "inbound_event"')
+            query(s.dsn, 'DELETE FROM "inbound_event" WHERE status = \'received\'')
             server = start("service", args.lag_server_workers)
-            worker = start_worker(s)
-            print(f"lag: service (serve --workers {args.lag_server_workers}) and one "
-                  f"`ccm-gateway worker` running; {args.lag_rate:g}/s for "
-                  f"{args.lag_duration:g} s ...", flush=True)
+            workers = [start_worker(s, name=f"worker{n}")
+                       for n in range(args.lag_worker_processes)]
+            print(f"lag: service (serve --workers {args.lag_server_workers}) and "
+                  f"{len(workers)} `ccm-gateway worker` process(es) running; "
+                  f"{args.lag_rate:g}/s for {args.lag_duration:g} s ...", flush=True)
             lag_profile = Path(args.profile) / "worker-lag.txt" if args.profile else None
-            lag = drive_lag(ctx, server, worker, lag_profile)
+            lag = drive_lag(ctx, server, workers, lag_profile)
             if lag_profile is not None:
                 summary = summarise_profile(lag_profile, 25, WORKER_STAGES)
                 print(f"profile of the worker during lag: {lag_profile}\n{summary}",
                       flush=True)
-            s.stop(worker)
+            for worker in workers:
+                s.stop(worker)
             s.stop(server)
 
         print()
         if rows:
             s.print_table(rows, NOTES, condition="arq worker stopped", show_other=True)
+        if applied:
+            print()
+            print(apply_report(applied))
         if lag is not None:
             print()
             print(lag_report(lag, args))
         print()
-        for line in targets(rows, lag, args):
+        for line in targets(rows, lag, args, applied):
             print(line)
         s.verify(COUNTS_SQL, COUNTS)
-        s.write_json(rows, lag=lag)
+        s.write_json(rows, lag=lag, apply=applied)
     return s.exit_code
 
 

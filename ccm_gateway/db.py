@@ -183,6 +183,14 @@ def _means_unavailable(error: BaseException) -> bool:
             and str(error).lower().startswith(_SQLITE_UNAVAILABLE))
 
 
+def data_error(error: BaseException) -> bool:
+    """A value the database cannot store (PostgreSQL's data exceptions, or text that does
+    not encode), as opposed to a connection or lock problem that may pass: refused again on
+    every try. Follows the cause tortoise wraps the driver's error in."""
+    return isinstance(error, UnicodeError) \
+        or isinstance(error.__cause__, (asyncpg.DataError, UnicodeError))
+
+
 def unreachable(settings: Settings, error: BaseException) -> ServiceUnreachable | None:
     """For the CLI: the one-line error naming CCM_DATABASE_URL, when ``error`` means the
     database is unavailable."""

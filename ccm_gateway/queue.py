@@ -58,3 +58,16 @@ async def jobs_waiting(queue: ArqRedis, job_ids: Sequence[str]) -> list[bool]:
         flags = await pipe.execute()
     return [bool(queued) and not held for queued, held in zip(flags[::2], flags[1::2],
                                                               strict=True)]
+
+
+async def drop_waiting(queue: ArqRedis, job_ids: Sequence[str]) -> None:
+    """Take jobs that have become no-ops off the queue, in one round trip, before a worker
+    spends a job on each. A job a worker has started already is left to finish (its
+    record is gone, which arq reports and skips). Raises ``RedisError`` or ``OSError``
+    when Redis does not answer."""
+    if not job_ids:
+        return
+    async with queue.pipeline(transaction=True) as pipe:
+        pipe.zrem(queue.default_queue_name, *job_ids)
+        pipe.delete(*(job_key_prefix + job_id for job_id in job_ids))
+        await pipe.execute()

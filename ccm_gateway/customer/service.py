@@ -158,6 +158,14 @@ async def find_customer_by_ref(system: str, external_id: str, *,
     return None if ref is None else ref.customer
 
 
+async def find_customers_by_refs(system: str, external_ids: Sequence[str]) -> dict[str, Customer]:
+    """``find_customer_by_ref`` for many external ids of one system in one query (the
+    gateway's own lookups): {external id: customer}, without the ids that map to none."""
+    refs = await ExternalRef.filter(system=system, external_id__in=list(external_ids)
+                                    ).select_related("customer")
+    return {ref.external_id: ref.customer for ref in refs}
+
+
 async def get_readable_customer_by_external_ref(
     principal: Principal, system: str, external_id: str
 ) -> Customer:

@@ -152,14 +152,14 @@ async def test_data_the_database_refuses_is_dead_lettered_at_once(
     hook = await make_integration("stripe")
     ref = f"cus_{uuid.uuid4().hex[:8]}"
     await linked_customer(hook, ref)
-    lookup = processing._customer
+    lookup = processing._customers
 
-    async def unstorable(integration: Any, customer_ref: str) -> Any:
+    async def unstorable(integration: Any, customer_refs: set[str]) -> Any:
         # The real query, with a value no database accepts (the edge refuses such
         # values; this is what a future field the edge missed would meet).
-        return await lookup(integration, customer_ref + "\ud800")
+        return await lookup(integration, {ref + "\ud800" for ref in customer_refs})
 
-    monkeypatch.setattr(processing, "_customer", unstorable)
+    monkeypatch.setattr(processing, "_customers", unstorable)
     response = await send_stripe(hook, stripe_event("payment_intent.succeeded",
                                                     payment_intent(ref, 100)))
     event = await settled(response.json()["id"])
