@@ -63,7 +63,8 @@ class Received:
     body: bytes
     verified: bool  # its webhook-signature verifies with some secret of the receiver
     verified_by: list[bool]  # per secret, in the receiver's order
-    status: int | None = None  # what it was answered (None: still answering, or cut off)
+    status: int | None = None  # what it was answered (None: still answering, or the
+    # client hung up first, e.g. on its timeout)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -220,6 +221,9 @@ class Receiver:
                 answer = await self._next_answer(request)
                 if answer.delay:
                     await asyncio.sleep(answer.delay)
+                    if reader.at_eof():  # the client gave up waiting: no answer reached it
+                        self._changed.set()
+                        return
                 writer.write(self._respond(conn, answer))
                 await writer.drain()
                 request.status = answer.status

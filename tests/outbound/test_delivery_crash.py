@@ -132,9 +132,10 @@ async def test_a_killed_delivery_worker_loses_nothing_and_sends_no_version_backw
                 return False
             seen = _states(receiver.answered("/hook"))
             for customer_id in customers:
-                stream = await OutboundStream.get(endpoint_id=endpoint.id,
-                                                  customer_id=customer_id)
-                if not seen.get(customer_id) or seen[customer_id][-1] != stream.latest_version:
+                stream = await OutboundStream.get_or_none(endpoint_id=endpoint.id,
+                                                          customer_id=customer_id)
+                if (stream is None or not seen.get(customer_id)
+                        or seen[customer_id][-1] != stream.latest_version):
                     return False
             return True
 

@@ -32,8 +32,8 @@ async def _authorize(gql: Any, customer_id: str, amount: str = "1.00") -> None:
 
 
 async def _latest_version(endpoint_id: Any, customer_id: str) -> int:
-    stream = await OutboundStream.get(endpoint_id=endpoint_id, customer_id=customer_id)
-    return stream.latest_version
+    stream = await OutboundStream.get_or_none(endpoint_id=endpoint_id, customer_id=customer_id)
+    return stream.latest_version if stream is not None else -1  # not dispatched yet
 
 
 async def _caught_up(receiver: Any, endpoint_id: Any, customer_id: str) -> bool:
@@ -140,6 +140,19 @@ async def test_versions_only_rise_at_the_receiver_through_failures_fallbacks_and
                     return False
             return True
 
+        await eventually(caught_up, timeout=60, interval=0.2)
+        # A last change, whose first attempt times out: its retry goes to the fallback,
+        # with no newer state to supersede it.
+        receiver.handle("/hook", lambda r: Answer(200))
+        receiver.handle("/fallback", lambda r: Answer(200))
+        receiver.script("/hook", Answer(200, delay=1.5))
+        before = await _latest_version(endpoint.id, customers[0])
+        await _authorize(gql, customers[0], "0.10")
+
+        async def dispatched() -> bool:
+            return await _latest_version(endpoint.id, customers[0]) > before
+
+        await eventually(dispatched, timeout=20)
         await eventually(caught_up, timeout=60, interval=0.2)
     finally:
         stop.set()
