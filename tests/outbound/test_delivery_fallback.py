@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from receiver import Answer
 
@@ -126,7 +124,8 @@ async def test_with_no_other_url_an_open_breaker_makes_deliveries_wait_uncounted
     await engine.drain(endpoint.id)
     await waiting.refresh_from_db()
     assert waiting.status == DeliveryStatus.PENDING and waiting.attempts == 0
-    assert waiting.next_attempt_at == datetime.fromtimestamp(opened_at + 30, UTC)
+    assert waiting.next_attempt_at is not None  # when the breaker half-opens (to the µs)
+    assert abs(waiting.next_attempt_at.timestamp() - (opened_at + 30)) < 0.001
     assert await OutboundAttempt.filter(delivery_id=waiting.id).count() == 0
     assert len(receiver.on("/hook")) == 10
 
