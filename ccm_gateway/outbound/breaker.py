@@ -174,12 +174,12 @@ class CircuitBreaker:
         opened = await self.redis.hget(self._key(url), "opened_at")
         if opened is None:
             return "closed"
-        now = self.clock() if self.clock is not None else await self._redis_time()
-        return "open" if now < int(opened) / 1_000_000 + OPEN_SECONDS else "half_open"
-
-    async def _redis_time(self) -> float:
-        seconds, micros = await self.redis.time()
-        return int(seconds) + int(micros) / 1_000_000
+        now_us = self._now_us()
+        if now_us < 0:
+            seconds, micros = await self.redis.time()
+            now_us = int(seconds) * 1_000_000 + int(micros)
+        # In whole microseconds, as the scripts compare.
+        return "open" if now_us < int(opened) + OPEN_SECONDS * 1_000_000 else "half_open"
 
 
 __all__ = ["STATES", "CircuitBreaker", "Permit", "State"]
