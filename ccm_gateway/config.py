@@ -194,6 +194,12 @@ class Settings:
     # The sweep re-enqueues inbox events left unprocessed (a lost queue message)
     # for longer than this.
     webhook_sweep_after_seconds: int = 60
+    # Outbound deliveries: seconds before each attempt (the first is the delivery's own,
+    # 0 = immediately), each +-20 %; after the last one fails the delivery is FAILED.
+    outbound_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    # A delivery left SENDING this long past its endpoint's worst case (a worker killed
+    # mid-send) is sent again.
+    outbound_stuck_margin_seconds: int = 30
     # When set, GET /metrics needs "Authorization: Bearer <this>".
     metrics_token: str | None = field(default=None, repr=False)
     # /metrics without a token: the default in dev; prod needs a token or this set to true.
@@ -263,6 +269,11 @@ class Settings:
         return tuple(int(part) for part in self.webhook_retry_schedule.split(","))
 
     @property
+    def outbound_retry_delays(self) -> tuple[int, ...]:
+        """``CCM_OUTBOUND_RETRY_SCHEDULE`` as seconds; checked by ``validate()``."""
+        return tuple(int(part) for part in self.outbound_retry_schedule.split(","))
+
+    @property
     def tls_enabled(self) -> bool:
         return bool(self.ssl_certfile and self.ssl_keyfile)
 
@@ -318,14 +329,10 @@ class Settings:
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")
         self._validate_tls()
-        try:
-            delays = self.webhook_retry_delays
-        except ValueError:
-            delays = ()
-        if not 1 <= len(delays) <= 20 or any(d < 0 or d > 7 * 86400 for d in delays):
-            raise ConfigError("CCM_WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated "
-                              "whole seconds between 0 and 604800, e.g. 5,300,1800, not "
-                              f"{self.webhook_retry_schedule!r}")
+        _check_schedule("CCM_WEBHOOK_RETRY_SCHEDULE", self.webhook_retry_schedule)
+        _check_schedule("CCM_OUTBOUND_RETRY_SCHEDULE", self.outbound_retry_schedule)
+        if not 0 <= self.outbound_stuck_margin_seconds <= 86400:
+            raise ConfigError("CCM_OUTBOUND_STUCK_MARGIN_SECONDS must be between 0 and 86400")
         for i, issuer in enumerate(self.trusted_issuers, 1):
             issuer.check(f"CCM_TRUSTED_ISSUERS entry {i} ({issuer.issuer})")
         # Messages name the variable and the entry's position, never the secret.
@@ -499,6 +506,16 @@ def redact_url(url: str) -> str:
         return urlunsplit(parts._replace(netloc=f"{user}{'@' if user else ''}{host}{port}"))
     except ValueError:
         return url.split("://", 1)[0] + "://..."
+
+
+def _check_schedule(name: str, schedule: str) -> None:
+    try:
+        delays = tuple(int(part) for part in schedule.split(","))
+    except ValueError:
+        delays = ()
+    if not 1 <= len(delays) <= 20 or any(d < 0 or d > 7 * 86400 for d in delays):
+        raise ConfigError(f"{name} must be 1 to 20 comma-separated whole seconds between 0 "
+                          f"and 604800, e.g. 5,300,1800, not {schedule!r}")
 
 
 def _parse(name: str, raw: str, type_: Any) -> Any:

@@ -22,6 +22,7 @@ from ccm_gateway.errors import ServiceUnreachable
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
+from ccm_gateway.outbound import delivery
 from ccm_gateway.queue import deserialize, serialize
 from ccm_gateway.sync import tasks as sync_tasks
 
@@ -32,12 +33,19 @@ log = logging.getLogger("ccm_gateway.worker")
 # timeout + 10 s (about an hour, for the retention cron), so the inbox sweep, not arq,
 # recovers it; 60 s bounds one stuck attempt. keep_result=0: nothing reads job
 # results, and storing one costs a Redis write per event.
-FUNCTIONS = [func(integration_tasks.process_inbound, timeout=60, keep_result=0)]
+FUNCTIONS = [
+    func(integration_tasks.process_inbound, timeout=60, keep_result=0),
+    # A drain hands on to a fresh job after delivery.DRAIN_SECONDS; the timeout bounds
+    # the batch in flight then (its sends have their endpoint's timeout each).
+    func(delivery.deliver, name=delivery.DELIVER, timeout=600, keep_result=0),
+]
 CRON_JOBS = [
     cron(ledger_tasks.expire_holds, name="hold.expire", second={0}, run_at_startup=True,
          unique=True, timeout=300),
     cron(integration_tasks.sweep_inbox, name="inbox.sweep", second={5, 20, 35, 50},
          run_at_startup=True, unique=True, timeout=300),
+    cron(delivery.sweep, name=delivery.SWEEP, second=set(range(0, 60, 5)),
+         run_at_startup=True, unique=True, timeout=60),
     cron(integration_tasks.purge_payloads, name="inbox.retention", hour={3}, minute={17},
          unique=True, timeout=3600),
     # Each integration's own frequency (at least a minute) decides; ten seconds is the
@@ -207,6 +215,7 @@ async def supervise(queue: ArqRedis, settings: Settings, *, process: str | None 
             with contextlib.suppress(RedisError, OSError):
                 await queue.delete(worker.health_check_key)
         await sync_tasks.stop_dispatcher(ctx)
+        await delivery.close(ctx)
         await _stop_metrics(ctx)
 
 

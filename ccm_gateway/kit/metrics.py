@@ -127,6 +127,7 @@ GRAPHQL_OPERATIONS = frozenset({"query", "mutation", "unknown"})
 OAUTH_OUTCOMES = OUTCOMES | {"invalid_request", "invalid_client", "invalid_grant",
                              "unauthorized_client", "unsupported_grant_type", "invalid_scope",
                              "throttled"}
+OUTBOUND_OUTCOMES = frozenset({"succeeded", "retrying", "failed", "superseded", "skipped"})
 # Prometheus' default buckets: an API request takes milliseconds to seconds.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -173,6 +174,28 @@ FAMILIES: Mapping[str, Family] = _declare(
            ("integration",),
            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
                     600.0, 1800.0, 3600.0)),
+    Family("outbound_deliveries", "counter",
+           "Outbound deliveries that reached an outcome, by endpoint id: succeeded, "
+           "retrying (an attempt failed, another is scheduled), failed (out of retries or "
+           "refused), superseded (a newer state replaced it unsent), skipped (the endpoint "
+           "was disabled or deleted).",
+           ("endpoint", "outcome"), allowed={"outcome": OUTBOUND_OUTCOMES}),
+    Family("outbound_attempt_seconds", "histogram",
+           "Seconds one outbound delivery attempt took, by endpoint id and target "
+           "(primary or fallback URL).",
+           ("endpoint", "target"), buckets=REQUEST_BUCKETS,
+           allowed={"target": frozenset({"primary", "fallback"})}),
+    Family("outbound_sync_lag_seconds", "histogram",
+           "Seconds from a change's commit to the receiver's 2xx for it, by endpoint id.",
+           ("endpoint",),
+           buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0,
+                    7200.0, 36000.0, 86400.0)),
+    Family("outbound_circuit_transitions", "counter",
+           "Circuit breaker transitions of an endpoint's URLs (opened, closed), by endpoint "
+           "id and target; the state itself is in the endpoint's health.",
+           ("endpoint", "target", "transition"),
+           allowed={"target": frozenset({"primary", "fallback"}),
+                    "transition": frozenset({"opened", "closed"})}),
 )
 
 
