@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import json
 import logging
 import weakref
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -66,6 +68,28 @@ _pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar(
     "ccm_outbox_pending", default=None)
 
 
+# PostgreSQL: ``record``'s insert, for a caller that folds it into a statement of its own
+# (with ``insert_args``); format it with the four parameters' placeholders.
+INSERT_SQL = ('INSERT INTO "outbox_message" ("customer_id", "integration_id", "event_type", '
+              '"data", "state_changed", "created_at") VALUES ({}, NULL, {}, {}::jsonb, true, {})')
+
+
+def insert_args(customer_id: Any, event_type: str | None = None,
+                data: dict[str, Any] | None = None) -> list[Any]:
+    """INSERT_SQL's parameters: a message about a change of the customer's credit state
+    (and an event that goes out as it is, if any); marks the unit of work for a wake,
+    as ``record`` does."""
+    mark_recorded()
+    return [customer_id, event_type, None if data is None else json.dumps(data),
+            datetime.now(UTC)]
+
+
+def mark_recorded() -> None:
+    box = _pending.get()
+    if box is not None:
+        box.recorded = True
+
+
 async def record(*, customer_id: Any = None, integration_id: Any = None,
                  event_type: str | None = None, data: dict[str, Any] | None = None,
                  state_changed: bool = False) -> None:
@@ -76,9 +100,7 @@ async def record(*, customer_id: Any = None, integration_id: Any = None,
     goes out as it is."""
     await OutboxMessage.create(customer_id=customer_id, integration_id=integration_id,
                                event_type=event_type, data=data, state_changed=state_changed)
-    box = _pending.get()
-    if box is not None:
-        box.recorded = True
+    mark_recorded()
 
 
 async def wake(queue: Any) -> None:
