@@ -192,6 +192,39 @@ def _renumber(sql: str, offset: int) -> str:
     return _PARAM.sub(shifted, sql)
 
 
+_READ_SQL = ""
+
+
+async def _read_for_decision(customer_id: Any,
+                             site_id: Any) -> tuple[CreditAccount, SiteLimit | None]:
+    """What a credit check or a gate decides on, not locked: the account with its customer,
+    and the site's sub-limit; NotFound for a missing customer, then for a missing site. On
+    PostgreSQL in one statement."""
+    global _READ_SQL
+    if not _on_postgres():
+        found = await get_account(customer_id)
+        await site_service.require_site(site_id)
+        return found, await _site_limit(found, site_id, lock=False)
+    if not _READ_SQL:
+        _READ_SQL = (
+            f"SELECT {_columns(CreditAccount, 'ca', 'a_')}, {_columns(Customer, 'cu', 'c_')}, "  # noqa: S608
+            f"{_columns(SiteLimit, 'sl', 's_')}, "
+            '(SELECT true FROM "site" WHERE "id" = $2) AS "site_found" '
+            'FROM "credit_account" ca JOIN "customer" cu ON cu."id" = ca."customer_id" '
+            'LEFT JOIN "site_limit" sl ON sl."account_id" = ca."id" AND sl."site_id" = $2 '
+            'WHERE ca."customer_id" = $1')
+    rows = await _fetch(_READ_SQL, [customer_id, site_id])
+    if not rows:
+        raise NotFound(f"customer {customer_id} not found", field="customerId")
+    row = rows[0]
+    if site_id is not None and not row["site_found"]:
+        raise NotFound(f"site {site_id} not found", field="siteId")
+    account: CreditAccount = _split(CreditAccount, row, "a_")
+    account.customer = _split(Customer, row, "c_")
+    site_limit = None if row["s_id"] is None else _split(SiteLimit, row, "s_")
+    return account, site_limit
+
+
 def _head_sql(param: int) -> str:
     return audit.LAST_LINK_SQL.format(f"${param}")
 
@@ -560,11 +593,9 @@ async def credit_check(
 ) -> CreditDecision:
     """Would this amount be approved now? Reads only."""
     _check_amount(amount_minor)
-    account = await get_account(customer_id)
+    account, site_limit = await _read_for_decision(customer_id, site_id)
     _check_currency(account, currency)
-    await site_service.require_site(site_id)
     customer = account.customer
-    site_limit = await _site_limit(account, site_id, lock=False)
     decline = _status_decline(customer, account) or _limit_decline(account, site_limit,
                                                                     amount_minor)
     if decline:
@@ -578,12 +609,8 @@ async def credit_check(
 
 async def gate_access(site_id: Any, customer_id: Any) -> GateDecision:
     """May this customer's truck enter this site now? Allowed while any credit is available."""
-    account = await get_account(customer_id)
-    await site_service.require_site(site_id)
-    customer = account.customer
-    if _status_decline(customer, account) is not None:
-        return gate_decision(customer, account, None)
-    return gate_decision(customer, account, await _site_limit(account, site_id, lock=False))
+    account, site_limit = await _read_for_decision(customer_id, site_id)
+    return gate_decision(account.customer, account, site_limit)
 
 
 def gate_decision(customer: Customer, account: CreditAccount,
