@@ -14,6 +14,15 @@ service/bare is the cost of everything the service puts around that SQL.
   (advisory lock on the stream, read the last link, insert), exactly as
   ``ccm_gateway.ledger.service.authorize`` and ``ccm_gateway.audit.service.record``
   do, so ``ccm-gateway verify`` still passes after a run.
+* ``POST /gate-access`` ``{"siteId", "customerId"}``: customer, account, site and site
+  sub-limit on one pooled connection; open while any credit is available.
+* ``POST /capture`` ``{"holdId"}``: one transaction: the hold ``FOR UPDATE``, its account
+  ``FOR UPDATE``, both moved (held down, posted up), the hold marked captured, the charge
+  entry, the outbox message and the ``hold.capture`` audit event.
+* ``POST /post-entry`` ``{"customerId", "amount", "currency"}``: a CHARGE: the account
+  ``FOR UPDATE``, the status and limit check, the balance update, the entry, the outbox
+  message and the ``entry.post`` audit event.
+* Every credit change writes its outbox message (``outbox_message``), as the service does.
 * ``GET /healthz``.
 
 Responses mimic the GraphQL payloads' shape (``{"data": {...}}``), so one load
@@ -62,6 +71,29 @@ SQL_HOLD_INSERT = (
     '"reference", "source_type", "source_id", "expires_at", "created_at", "updated_at", '
     '"account_id", "site_id") '
     "VALUES ($1, $2, 0, $3, 'pending', NULL, $4, $5, $6, $7, $7, $8, NULL)"
+)
+SQL_SITE = 'SELECT true FROM "site" WHERE "id" = $1'
+SQL_SITE_LIMIT = ('SELECT "limit_minor", "posted_minor", "held_minor" FROM "site_limit" '
+                  'WHERE "account_id" = $1 AND "site_id" = $2')
+SQL_HOLD_LOCK = ('SELECT "account_id", "amount_minor", "currency", "status", "expires_at" '
+                 'FROM "hold" WHERE "id" = $1 FOR UPDATE')
+SQL_ACCOUNT_BY_ID_LOCK = ('SELECT "id", "customer_id" FROM "credit_account" WHERE "id" = $1 '
+                          'FOR UPDATE')
+SQL_CAPTURE_UP = ('UPDATE "credit_account" SET "held_minor" = "held_minor" - $1, '
+                  '"posted_balance_minor" = "posted_balance_minor" + $1 WHERE "id" = $2')
+SQL_HOLD_DONE = ('UPDATE "hold" SET "status" = \'captured\', "captured_minor" = $1, '
+                 '"updated_at" = $2 WHERE "id" = $3')
+SQL_POST_UP = ('UPDATE "credit_account" SET "posted_balance_minor" = "posted_balance_minor" + $1 '
+               'WHERE "id" = $2')
+SQL_ENTRY_INSERT = (
+    'INSERT INTO "ledger_entry" ("id", "account_id", "site_id", "kind", "amount_minor", '
+    '"currency", "source_type", "source_id", "hold_id", "description", "over_limit", '
+    '"occurred_at", "recorded_at") '
+    "VALUES ($1, $2, NULL, $3, $4, $5, 'user', 'bench', $6, $7, false, $8, $8)"
+)
+SQL_OUTBOX_INSERT = (
+    'INSERT INTO "outbox_message" ("customer_id", "integration_id", "event_type", "data", '
+    '"state_changed", "created_at") VALUES ($1, NULL, $2, $3::jsonb, true, $4)'
 )
 SQL_STREAM_LOCK = "SELECT pg_advisory_xact_lock($1)"
 SQL_LAST_LINK = (
@@ -130,14 +162,39 @@ async def credit_check(request: Request) -> Response:
     return JSONResponse({"data": {"creditCheck": result}})
 
 
+async def _audit(conn: asyncpg.Connection, customer_id: uuid.UUID, action: str,
+                 object_type: str, object_id: str, after: dict[str, Any]) -> None:
+    """``ccm_gateway.audit.service.record``, statement for statement: the stream's advisory
+    lock, its last link, the insert with the same hash."""
+    stream = f"customer:{customer_id}"
+    await conn.execute(SQL_STREAM_LOCK, _lock_key(f"audit:{stream}"))
+    last = await conn.fetchrow(SQL_LAST_LINK, stream)
+    event = SimpleNamespace(
+        stream=stream, seq=(last["seq"] + 1) if last else 1, actor_type=ACTOR_TYPE,
+        actor_id=ACTOR_ID, action=action, object_type=object_type, object_id=object_id,
+        before=None, after=after, request_id=uuid.uuid4().hex, created_at=datetime.now(UTC),
+        prev_hash=last["hash"] if last else GENESIS_HASH)
+    event.hash = compute_hash(event)  # type: ignore[arg-type]
+    await conn.execute(SQL_AUDIT_INSERT, event.stream, event.seq, event.actor_type,
+                       event.actor_id, event.action, event.object_type, event.object_id,
+                       json.dumps(after), event.request_id, event.created_at,
+                       event.prev_hash, event.hash)
+
+
+async def _outbox(conn: asyncpg.Connection, customer_id: uuid.UUID,
+                  event: dict[str, Any] | None = None) -> None:
+    """``ccm_gateway.kit.outbox.record``: the message a credit change writes."""
+    await conn.execute(SQL_OUTBOX_INSERT, customer_id,
+                       "ledger.entry.posted" if event else None,
+                       json.dumps(event) if event else None, datetime.now(UTC))
+
+
 async def authorize(request: Request) -> Response:
     try:
         customer_id, amount, currency = await _input(request)
     except (KeyError, ValueError, TypeError) as exc:
         return _bad(f"bad input: {exc}")
     pool: asyncpg.Pool = request.app.state.pool
-    stream = f"customer:{customer_id}"
-    request_id = uuid.uuid4().hex
     async with pool.acquire() as conn, conn.transaction():
         account = await conn.fetchrow(SQL_ACCOUNT_LOCK, customer_id)
         if account is None:
@@ -158,23 +215,12 @@ async def authorize(request: Request) -> Response:
             await conn.execute(SQL_HOLD_UP, amount, account["id"])
             await conn.execute(SQL_HOLD_INSERT, hold_id, amount, currency, ACTOR_TYPE, ACTOR_ID,
                                expires_at, now, account["id"])
+            await _outbox(conn, customer_id)
             action, object_type, object_id = "hold.authorize", "hold", str(hold_id)
             after = {"amount_minor": amount, "captured_minor": 0, "currency": currency,
                      "status": "pending", "site_id": None,
                      "expires_at": expires_at.isoformat(), "reference": None}
-        # ccm_gateway.audit.service.record, statement for statement.
-        await conn.execute(SQL_STREAM_LOCK, _lock_key(f"audit:{stream}"))
-        last = await conn.fetchrow(SQL_LAST_LINK, stream)
-        event = SimpleNamespace(
-            stream=stream, seq=(last["seq"] + 1) if last else 1, actor_type=ACTOR_TYPE,
-            actor_id=ACTOR_ID, action=action, object_type=object_type, object_id=object_id,
-            before=None, after=after, request_id=request_id, created_at=datetime.now(UTC),
-            prev_hash=last["hash"] if last else GENESIS_HASH)
-        event.hash = compute_hash(event)  # type: ignore[arg-type]
-        await conn.execute(SQL_AUDIT_INSERT, event.stream, event.seq, event.actor_type,
-                           event.actor_id, event.action, event.object_type, event.object_id,
-                           json.dumps(after), event.request_id, event.created_at,
-                           event.prev_hash, event.hash)
+        await _audit(conn, customer_id, action, object_type, object_id, after)
     if decline:
         result: dict[str, Any] = {"__typename": "CreditDeclined", "reason": decline[0],
                                   "message": decline[1]}
@@ -182,6 +228,105 @@ async def authorize(request: Request) -> Response:
         result = {"__typename": "Hold", "id": str(hold_id), "status": "PENDING",
                   "amount": _money(amount, currency)}
     return JSONResponse({"data": {"authorizeCredit": result}})
+
+
+async def gate_access(request: Request) -> Response:
+    try:
+        body = await request.json()
+        customer_id, site_id = uuid.UUID(body["customerId"]), uuid.UUID(body["siteId"])
+    except (KeyError, ValueError, TypeError) as exc:
+        return _bad(f"bad input: {exc}")
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn:
+        customer = await conn.fetchrow(SQL_CUSTOMER, customer_id)
+        account = await conn.fetchrow(SQL_ACCOUNT, customer_id)
+        site = await conn.fetchval(SQL_SITE, site_id)
+        site_limit = (await conn.fetchrow(SQL_SITE_LIMIT, account["id"], site_id)
+                      if account is not None and site else None)
+    if customer is None or account is None:
+        return _bad(f"customer {customer_id} not found", 404)
+    if not site:
+        return _bad(f"site {site_id} not found", 404)
+    available = (account["credit_limit_minor"] - account["posted_balance_minor"]
+                 - account["held_minor"])
+    if site_limit is not None:
+        available = min(available, site_limit["limit_minor"] - site_limit["posted_minor"]
+                        - site_limit["held_minor"])
+    decline = _decline(customer["status"], available, 1, account["currency"])
+    result = {"allowed": decline is None, "reason": decline[0] if decline else "APPROVED",
+              "message": decline[1] if decline else "credit available"}
+    return JSONResponse({"data": {"gateAccess": result}})
+
+
+async def capture(request: Request) -> Response:
+    try:
+        hold_id = uuid.UUID((await request.json())["holdId"])
+    except (KeyError, ValueError, TypeError) as exc:
+        return _bad(f"bad input: {exc}")
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        hold = await conn.fetchrow(SQL_HOLD_LOCK, hold_id)
+        if hold is None:
+            return _bad(f"hold {hold_id} not found", 404)
+        now = datetime.now(UTC)
+        if hold["status"] != "pending" or hold["expires_at"] <= now:
+            return _bad(f"hold {hold_id} is not pending", 409)
+        account = await conn.fetchrow(SQL_ACCOUNT_BY_ID_LOCK, hold["account_id"])
+        amount = hold["amount_minor"]
+        await conn.execute(SQL_CAPTURE_UP, amount, account["id"])
+        await conn.execute(SQL_HOLD_DONE, amount, now, hold_id)
+        entry_id = uuid.uuid4()
+        await conn.execute(SQL_ENTRY_INSERT, entry_id, account["id"], "charge", amount,
+                           hold["currency"], hold_id, "capture of hold", now)
+        customer_id = account["customer_id"]
+        await _outbox(conn, customer_id, {
+            "entryId": str(entry_id), "customerId": str(customer_id), "kind": "CHARGE",
+            "amount": _money(amount, hold["currency"]), "holdId": str(hold_id),
+            "occurredAt": now.isoformat()})
+        await _audit(conn, customer_id, "hold.capture", "hold", str(hold_id), {
+            "amount_minor": amount, "captured_minor": amount, "currency": hold["currency"],
+            "status": "captured", "entry_id": str(entry_id)})
+    result = {"id": str(hold_id), "status": "CAPTURED",
+              "captured": _money(amount, hold["currency"])}
+    return JSONResponse({"data": {"captureHold": result}})
+
+
+async def post_entry(request: Request) -> Response:
+    try:
+        customer_id, amount, currency = await _input(request)
+    except (KeyError, ValueError, TypeError) as exc:
+        return _bad(f"bad input: {exc}")
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn, conn.transaction():
+        account = await conn.fetchrow(SQL_ACCOUNT_LOCK, customer_id)
+        if account is None:
+            return _bad(f"customer {customer_id} not found", 404)
+        if currency != account["currency"]:
+            return _bad("currency differs from the account's currency")
+        customer = await conn.fetchrow(SQL_CUSTOMER, customer_id)
+        available = (account["credit_limit_minor"] - account["posted_balance_minor"]
+                     - account["held_minor"])
+        decline = _decline(customer["status"], available, amount, currency)
+        if decline:
+            await _audit(conn, customer_id, "entry.declined", "credit_account",
+                         str(customer_id), {"kind": "charge", "amount_minor": amount,
+                                            "reason": decline[0]})
+            return JSONResponse({"data": {"postLedgerEntry": {
+                "__typename": "CreditDeclined", "reason": decline[0]}}})
+        now = datetime.now(UTC)
+        entry_id = uuid.uuid4()
+        await conn.execute(SQL_POST_UP, amount, account["id"])
+        await conn.execute(SQL_ENTRY_INSERT, entry_id, account["id"], "charge", amount,
+                           currency, None, None, now)
+        await _outbox(conn, customer_id, {
+            "entryId": str(entry_id), "customerId": str(customer_id), "kind": "CHARGE",
+            "amount": _money(amount, currency), "occurredAt": now.isoformat()})
+        await _audit(conn, customer_id, "entry.post", "ledger_entry", str(entry_id), {
+            "kind": "charge", "amount_minor": amount, "currency": currency,
+            "occurred_at": now.isoformat()})
+    result = {"__typename": "LedgerEntry", "id": str(entry_id),
+              "amount": _money(amount, currency)}
+    return JSONResponse({"data": {"postLedgerEntry": result}})
 
 
 async def healthz(request: Request) -> Response:
@@ -203,5 +348,8 @@ def create_app() -> Starlette:
     return Starlette(routes=[
         Route("/credit-check", credit_check, methods=["POST"]),
         Route("/authorize", authorize, methods=["POST"]),
+        Route("/gate-access", gate_access, methods=["POST"]),
+        Route("/capture", capture, methods=["POST"]),
+        Route("/post-entry", post_entry, methods=["POST"]),
         Route("/healthz", healthz),
     ], lifespan=lifespan)

@@ -58,6 +58,7 @@ from ccm_gateway.http.request_id import RequestIdMiddleware
 from ccm_gateway.http.security_headers import SecurityHeadersMiddleware
 from ccm_gateway.integration.endpoints import RATE_LIMIT_PREFIX as INTEGRATION_RATE_PREFIX
 from ccm_gateway.integration.endpoints import webhook_endpoint
+from ccm_gateway.kit import outbox
 from ccm_gateway.kit.metrics import OAUTH_OUTCOMES, Metrics, flush_every_second
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
@@ -422,6 +423,7 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
                 await app.state.metrics.flush()
+                await outbox.waker(queue).drain()  # the last wakes asked for
                 if worker_task is not None:
                     worker_task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

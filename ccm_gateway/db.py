@@ -55,6 +55,7 @@ def webhooks_dir() -> Path:
 # server's) before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_ENGINE = "ccm_gateway.db_sqlite"
+PG_ENGINE = "ccm_gateway.db_pg"
 
 
 def db_url(settings: Settings) -> str:
@@ -80,11 +81,12 @@ def tortoise_config(settings: Settings, *, with_aerich: bool = False) -> dict[st
 
 
 def _connection(settings: Settings) -> str | dict[str, Any]:
-    if not settings.is_sqlite:
-        return db_url(settings)
     from tortoise.backends.base.config_generator import expand_db_url
 
     info = expand_db_url(db_url(settings))
+    if not settings.is_sqlite:
+        info["engine"] = PG_ENGINE
+        return info
     info["engine"] = SQLITE_ENGINE
     # Every other credential is a PRAGMA run on connecting; WAL lets readers go on while
     # one process writes.

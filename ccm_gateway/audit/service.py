@@ -12,15 +12,41 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit.models import AuditEvent
-from ccm_gateway.kit.locking import lock_key
+from ccm_gateway.kit.locking import key_of, lock_key
 from ccm_gateway.kit.pagination import Keyset, Page, Window, page
 from ccm_gateway.kit.timestamps import check_aware
 from ccm_gateway.principal import Actor
 
 GENESIS_HASH = "0" * 64
 SYSTEM_STREAM = "system"
+# PostgreSQL: a stream's last link, for a caller that reads it in a statement of its own
+# after taking the stream's lock (``stream_lock_key``).
+LAST_LINK_SQL = ('SELECT "seq", "hash" FROM "audit_event" WHERE "stream" = {} '
+                 'ORDER BY "seq" DESC LIMIT 1')
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A stream's last link: what the next event chains onto (seq 0 and the genesis hash
+    for an empty stream)."""
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def of(cls, row: Any) -> Head:
+        """From a LAST_LINK_SQL row, or None for an empty stream."""
+        return cls(0, GENESIS_HASH) if row is None else cls(row["seq"], row["hash"])
+
+
+def stream_lock_key(stream: str) -> int:
+    """The advisory lock ``record`` takes on ``stream``; a caller that takes it itself, in
+    a statement before it reads the head, passes that head to ``record``."""
+    return key_of(_lock_name(stream))
+
+
+def _lock_name(stream: str) -> str:
+    return f"audit:{stream}"
 
 
 def _canonical(value: Any) -> str:
@@ -54,20 +80,28 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     stream: str = SYSTEM_STREAM,
+    head: Head | None = None,
 ) -> AuditEvent:
-    """Append one event; call inside the transaction of the change it records."""
-    # The stream lock orders appends so two writers never fork a chain; the
-    # (stream, seq) unique constraint backs it up.
-    await lock_key(f"audit:{stream}")
-    last = (
-        await AuditEvent.filter(stream=stream)
-        .order_by("-seq")
-        .only("seq", "hash")
-        .first()
-    )
+    """Append one event; call inside the transaction of the change it records.
+
+    ``head``: the stream's last link, read by the caller in this transaction after it
+    took the stream's lock (``stream_lock_key``), in a later statement than the lock so
+    that it saw every append committed before; without it, the lock and the read are
+    done here."""
+    if head is None:
+        # The stream lock orders appends so two writers never fork a chain; the
+        # (stream, seq) unique constraint backs it up.
+        await lock_key(_lock_name(stream))
+        last = (
+            await AuditEvent.filter(stream=stream)
+            .order_by("-seq")
+            .only("seq", "hash")
+            .first()
+        )
+        head = Head(0, GENESIS_HASH) if last is None else Head(last.seq, last.hash)
     event = AuditEvent(
         stream=stream,
-        seq=(last.seq + 1) if last else 1,
+        seq=head.seq + 1,
         actor_type=actor.type,
         actor_id=actor.id,
         action=action,
@@ -77,7 +111,7 @@ async def record(
         after=json.loads(_canonical(after)) if after is not None else None,
         request_id=actor.request_id,
         created_at=datetime.now(UTC),
-        prev_hash=last.hash if last else GENESIS_HASH,
+        prev_hash=head.hash,
     )
     event.hash = compute_hash(event)
     await event.save()

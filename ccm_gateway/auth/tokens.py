@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from joserfc import jws, jwt
@@ -33,6 +34,17 @@ LEEWAY_SECONDS = 30
 # tokens issued before an upgrade keep working until they expire (access tokens within a
 # day; development tokens at their own --ttl); drop it a release later.
 LEGACY_ISSUER = "ccm-gateway"
+# Verified tokens remembered per process (the oldest dropped first): a token is sent with
+# every request, and checking its signature and claims again each time cost more than
+# the credit check it guards.
+VERIFIED_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    kid: str | None
+    until: float  # epoch seconds: exp plus the leeway the claims check allows
 
 
 class TokenService:
@@ -52,6 +64,7 @@ class TokenService:
             exp={"essential": True},
             sub={"essential": True},
         )
+        self._verified: dict[str, _Verified] = {}
 
     def issue(self, subject: str, roles: list[str], *, kind: str = "user",
               ttl_seconds: int | None = None, partner_id: str | None = None) -> str:
@@ -94,22 +107,51 @@ class TokenService:
         and API clients revoked (or expired) since their token was issued.
 
         A token whose (unverified) ``iss`` is not ours goes to the trusted issuers,
-        which verify it in full and refuse an issuer they do not trust."""
-        issuer = _unverified_issuer(token)
-        if issuer is not None and issuer not in self._accepted_issuers:
-            header, claims = _unverified(token)
-            # HS256 without a kid is our development token's shape, never a trusted issuer's.
-            if header.get("alg") in ALGORITHMS and "kid" not in header:
-                self._refuse_other_issuer(token, issuer)
-            return await self.issuers.authenticate(token, header, claims)
-        kid = _kid(token)
-        if kid is not None and self.keys is not None:
-            await self.keys.ensure(kid)
-        principal = self.verify(token)
+        which verify it in full and refuse an issuer they do not trust.
+
+        A token of ours verified before is not verified again until it expires; what can
+        end it earlier is still asked every time: the client's revocation (the database)
+        and its key's retirement (the key ring)."""
+        known = self._known(token)
+        if known is not None:
+            kid = known.kid
+        else:
+            issuer = _unverified_issuer(token)
+            if issuer is not None and issuer not in self._accepted_issuers:
+                header, claims = _unverified(token)
+                # HS256 without a kid is our development token's shape, never a trusted
+                # issuer's.
+                if header.get("alg") in ALGORITHMS and "kid" not in header:
+                    self._refuse_other_issuer(token, issuer)
+                return await self.issuers.authenticate(token, header, claims)
+            kid = _kid(token)
+            if kid is not None and self.keys is not None:
+                await self.keys.ensure(kid)
+        principal = known.principal if known is not None else self.verify(token)
         if kid is not None and not await is_active(principal.subject):
             raise Unauthenticated("invalid token: client revoked or expired",
                                   reason="client_revoked")
         return principal
+
+    def _known(self, token: str) -> _Verified | None:
+        """The cached verification of ``token``, while it still holds."""
+        known = self._verified.get(token)
+        if known is None:
+            return None
+        if known.until < time.time() or (
+                known.kid is not None
+                and (self.keys is None or self.keys.public_key(known.kid) is None)):
+            # Expired, or its key retired: the full path says why.
+            del self._verified[token]
+            return None
+        return known
+
+    def _remember(self, token: str, principal: Principal, kid: str | None, exp: Any) -> None:
+        if not isinstance(exp, int | float):
+            return
+        while len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = _Verified(principal, kid, float(exp) + LEEWAY_SECONDS)
 
     def _refuse_other_issuer(self, token: str, issuer: str) -> NoReturn:
         """A development token under our key that names another issuer: most likely made
@@ -149,6 +191,7 @@ class TokenService:
             scope = claims.get("scope")
             granted = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
             principal = principal.narrowed_to(granted)
+        self._remember(token, principal, kid, claims.get("exp"))
         return principal
 
 

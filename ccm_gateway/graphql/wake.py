@@ -17,5 +17,8 @@ class WakeOutbox(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         queue = context.queue if isinstance(context, Context) else None
-        async with outbox.waking(queue):
+        if queue is None:
+            yield
+            return
+        async with outbox.waking(queue, coalesced=True):
             yield

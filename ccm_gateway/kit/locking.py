@@ -17,6 +17,12 @@ def _key64(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def key_of(name: str) -> int:
+    """The PostgreSQL advisory lock key of ``name``, for a statement that takes the lock
+    along with other work (``pg_advisory_xact_lock``)."""
+    return _key64(name)
+
+
 async def lock_key(name: str) -> None:
     """Lock ``name`` until the current transaction ends; call inside ``in_transaction()``."""
     conn = connections.get("default")

@@ -14,10 +14,14 @@ while the outbound side reads every one of them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
+import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -64,6 +68,28 @@ _pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar(
     "ccm_outbox_pending", default=None)
 
 
+# PostgreSQL: ``record``'s insert, for a caller that folds it into a statement of its own
+# (with ``insert_args``); format it with the four parameters' placeholders.
+INSERT_SQL = ('INSERT INTO "outbox_message" ("customer_id", "integration_id", "event_type", '
+              '"data", "state_changed", "created_at") VALUES ({}, NULL, {}, {}::jsonb, true, {})')
+
+
+def insert_args(customer_id: Any, event_type: str | None = None,
+                data: dict[str, Any] | None = None) -> list[Any]:
+    """INSERT_SQL's parameters: a message about a change of the customer's credit state
+    (and an event that goes out as it is, if any); marks the unit of work for a wake,
+    as ``record`` does."""
+    mark_recorded()
+    return [customer_id, event_type, None if data is None else json.dumps(data),
+            datetime.now(UTC)]
+
+
+def mark_recorded() -> None:
+    box = _pending.get()
+    if box is not None:
+        box.recorded = True
+
+
 async def record(*, customer_id: Any = None, integration_id: Any = None,
                  event_type: str | None = None, data: dict[str, Any] | None = None,
                  state_changed: bool = False) -> None:
@@ -74,9 +100,7 @@ async def record(*, customer_id: Any = None, integration_id: Any = None,
     goes out as it is."""
     await OutboxMessage.create(customer_id=customer_id, integration_id=integration_id,
                                event_type=event_type, data=data, state_changed=state_changed)
-    box = _pending.get()
-    if box is not None:
-        box.recorded = True
+    mark_recorded()
 
 
 async def wake(queue: Any) -> None:
@@ -91,10 +115,50 @@ async def wake(queue: Any) -> None:
         log.warning("could not wake the outbox dispatcher: %s", exc.__class__.__name__)
 
 
+class Waker:
+    """One process's wakes, coalesced: at most one push in flight per queue, and one more
+    after it for everything recorded meanwhile. A wake asked for always has a push that
+    starts after it was asked for, so nothing committed before waits for the dispatcher's
+    own look; a busy API process pushes once per Redis round trip, not once per write."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self._wanted = False
+        self._task: asyncio.Task[None] | None = None
+
+    def request(self) -> None:
+        self._wanted = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._push(),
+                                                                name="outbox-wake")
+
+    async def _push(self) -> None:
+        while self._wanted:
+            self._wanted = False
+            await wake(self.queue)
+
+    async def drain(self) -> None:
+        """Wait for the pushes asked for so far (tests, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await self._task
+
+
+_wakers: weakref.WeakKeyDictionary[Any, Waker] = weakref.WeakKeyDictionary()
+
+
+def waker(queue: Any) -> Waker:
+    """This process's ``Waker`` for ``queue``."""
+    found = _wakers.get(queue)
+    if found is None:
+        found = _wakers[queue] = Waker(queue)
+    return found
+
+
 @contextlib.asynccontextmanager
-async def waking(queue: Any) -> AsyncIterator[None]:
+async def waking(queue: Any, *, coalesced: bool = False) -> AsyncIterator[None]:
     """Around a unit of work that commits its own transactions: wake the dispatcher
-    afterwards if anything inside recorded a message."""
+    afterwards if anything inside recorded a message. ``coalesced``: through this
+    process's ``Waker``, without waiting for the push (the API's operations)."""
     box = _Pending()
     token = _pending.set(box)
     try:
@@ -102,4 +166,7 @@ async def waking(queue: Any) -> AsyncIterator[None]:
     finally:
         _pending.reset(token)
         if box.recorded and queue is not None:
-            await wake(queue)
+            if coalesced:
+                waker(queue).request()
+            else:
+                await wake(queue)
