@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -250,13 +251,43 @@ _SITE_MOVE_SQL = ('UPDATE "site_limit" SET "held_minor" = "held_minor" + $1, '
 _OUTBOX_SQL = outbox.INSERT_SQL.format("$1", "$2", "$3", "$4")
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One write of a change, in both forms: a statement for PostgreSQL's one round trip
+    (``sql`` with ``$n`` numbered from 1, ``args``), and the same write through the ORM for
+    SQLite (``orm``). ``_finish`` runs one form or the other, never both."""
+
+    sql: str
+    args: list[Any]
+    orm: Callable[[], Awaitable[Any]]
+
+
 def _moves(account: CreditAccount, site_limit: SiteLimit | None, held: int,
-           posted: int) -> list[tuple[str, list[Any]]]:
+           posted: int) -> list[_Write]:
     """The cached balances moved by ``held`` and ``posted`` (the account row locked)."""
-    writes = [(_ACCOUNT_MOVE_SQL, [held, posted, account.id])]
+    def account_orm() -> Awaitable[Any]:
+        return CreditAccount.filter(id=account.id).update(
+            held_minor=F("held_minor") + held, posted_balance_minor=F("posted_balance_minor")
+            + posted)
+
+    writes = [_Write(_ACCOUNT_MOVE_SQL, [held, posted, account.id], account_orm)]
     if site_limit is not None:
-        writes.append((_SITE_MOVE_SQL, [held, posted, site_limit.id]))
+        def site_orm() -> Awaitable[Any]:
+            return SiteLimit.filter(id=site_limit.id).update(
+                held_minor=F("held_minor") + held, posted_minor=F("posted_minor") + posted)
+
+        writes.append(_Write(_SITE_MOVE_SQL, [held, posted, site_limit.id], site_orm))
     return writes
+
+
+def _tell(customer_id: Any, event_type: str | None = None,
+          data: dict[str, Any] | None = None) -> _Write:
+    """The outbox message of a change to the customer's credit state (and its event)."""
+    def orm() -> Awaitable[None]:
+        return outbox.record(customer_id=customer_id, state_changed=True,
+                             event_type=event_type, data=data)
+
+    return _Write(_OUTBOX_SQL, outbox.insert_args(customer_id, event_type, data), orm)
 
 
 def _insert_sql(model: Any) -> tuple[str, list[str]]:
@@ -267,16 +298,15 @@ def _insert_sql(model: Any) -> tuple[str, list[str]]:
     return f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({values})', columns  # noqa: S608
 
 
-def _insert(instance: Any) -> tuple[str, list[Any]]:
-    """An insert of every column of a model instance built in Python (ids, defaults and
-    timestamps filled in), for ``_write_and_head``."""
+def _insert(instance: Any) -> _Write:
+    """An insert of every column of a model instance built in Python (``_new``)."""
     sql, columns = _insert_sql(type(instance))
     meta = instance._meta
     values = []
     for column in columns:
         field = meta.fields_map[meta.fields_db_projection_reverse[column]]
         values.append(field.to_db_value(getattr(instance, field.model_field_name), instance))
-    return sql, values
+    return _Write(sql, values, lambda: instance.save(force_create=True))
 
 
 async def lock_account(*, customer_id: Any = None, account_id: Any = None) -> CreditAccount:
@@ -290,15 +320,17 @@ async def lock_account(*, customer_id: Any = None, account_id: Any = None) -> Cr
         .select_related("customer").get()
 
 
-async def _finish(writes: list[tuple[str, list[Any]]], stream: str) -> audit.Head | None:
-    """PostgreSQL: run the change's ``writes`` and read the audit head in one round trip
-    (the account locked by ``lock_account``). SQLite wrote through the ORM already: None,
-    and ``audit.record`` reads the head itself."""
+async def _finish(writes: list[_Write], stream: str) -> audit.Head | None:
+    """Run the change's ``writes`` (the account locked by ``lock_account``). PostgreSQL: in
+    one round trip that also reads the audit head, for ``audit.record``. SQLite: one by one
+    through the ORM, and None (``audit.record`` reads the head itself)."""
     if not _on_postgres():
+        for write in writes:
+            await write.orm()
         return None
     if not writes:
         return audit.Head.of((await _fetch(_head_sql(1), [stream]) or [None])[0])
-    return await _write_and_head(writes, stream)
+    return await _write_and_head([(w.sql, w.args) for w in writes], stream)
 
 
 _HOLD_DONE_SQL = ('UPDATE "hold" SET "status" = $1, "captured_minor" = $2, "updated_at" = $3 '
@@ -650,7 +682,6 @@ async def authorize(
                "reference": reference, "expires_in": int(expires_in.total_seconds())}
 
     async def place() -> dict[str, Any]:
-        pg = _on_postgres()
         stream = customer_stream(customer_id)
         account = await lock_account(customer_id=customer_id)
         _check_currency(account, currency)
@@ -670,19 +701,9 @@ async def authorize(
             "account_id": account.id, "site_id": site_id, "amount_minor": amount_minor,
             "currency": currency, "reference": reference, "source_type": _source_type(actor),
             "source_id": actor.id, "expires_at": datetime.now(UTC) + expires_in}
-        writes: list[tuple[str, list[Any]]] = []
-        if pg:
-            hold = _new(Hold, id=uuid.uuid4(), **values)
-            writes = [*_moves(account, site_limit, amount_minor, 0), _insert(hold),
-                      (_OUTBOX_SQL, outbox.insert_args(customer_id))]
-        else:
-            await CreditAccount.filter(id=account.id).update(
-                held_minor=F("held_minor") + amount_minor)
-            if site_limit is not None:
-                await SiteLimit.filter(id=site_limit.id).update(
-                    held_minor=F("held_minor") + amount_minor)
-            hold = await Hold.create(**values)
-            await outbox.record(customer_id=customer_id, state_changed=True)
+        hold = _new(Hold, id=uuid.uuid4(), **values)
+        writes = [*_moves(account, site_limit, amount_minor, 0), _insert(hold),
+                  _tell(customer_id)]
         await audit.record(actor, "hold.authorize", object_type="hold", object_id=hold.id,
                            after=hold_snapshot(hold), stream=stream,
                            head=await _finish(writes, stream))
@@ -710,34 +731,25 @@ async def _locked_pending_hold(hold_id: Any) -> Hold:
 
 
 async def _release(hold: Hold, captured_minor: int, status: HoldStatus, *,
-                   tell: bool = True) -> tuple[CreditAccount, list[tuple[str, list[Any]]]]:
-    """Move a pending hold to its final status and its captured part into the balance;
-    ``tell``: write the outbox message too (a capture writes its own, with the entry).
-    On PostgreSQL the writes are returned for ``_finish``, to go with the caller's own."""
+                   tell: bool = True) -> tuple[CreditAccount, list[_Write]]:
+    """Move a pending hold to its final status and its captured part into the balance: the
+    writes, for ``_finish`` with the caller's own. ``tell``: the outbox message too (a
+    capture writes its own, with the entry)."""
     account = await lock_account(account_id=hold.account_id)
     site_limit = await _site_limit(account, hold.site_id, lock=True)
     hold.status = status
     hold.captured_minor = captured_minor
-    if _on_postgres():
-        hold.updated_at = datetime.now(UTC)
-        writes = [*_moves(account, site_limit, -hold.amount_minor, captured_minor),
-                  (_HOLD_DONE_SQL, [str(status), captured_minor, hold.updated_at, hold.id])]
-        if tell:
-            writes.append((_OUTBOX_SQL, outbox.insert_args(account.customer_id)))
-        return account, writes
-    await CreditAccount.filter(id=account.id).update(
-        held_minor=F("held_minor") - hold.amount_minor,
-        posted_balance_minor=F("posted_balance_minor") + captured_minor,
-    )
-    if site_limit is not None:
-        await SiteLimit.filter(id=site_limit.id).update(
-            held_minor=F("held_minor") - hold.amount_minor,
-            posted_minor=F("posted_minor") + captured_minor,
-        )
-    await hold.save(update_fields=["status", "captured_minor", "updated_at"])
+    hold.updated_at = datetime.now(UTC)
+
+    def hold_orm() -> Awaitable[None]:
+        return hold.save(update_fields=["status", "captured_minor", "updated_at"])
+
+    writes = [*_moves(account, site_limit, -hold.amount_minor, captured_minor),
+              _Write(_HOLD_DONE_SQL, [str(status), captured_minor, hold.updated_at, hold.id],
+                     hold_orm)]
     if tell:
-        await outbox.record(customer_id=account.customer_id, state_changed=True)
-    return account, []
+        writes.append(_tell(account.customer_id))
+    return account, writes
 
 
 async def capture(
@@ -772,14 +784,9 @@ async def capture(
             "description": "capture of hold"}
         stream = customer_stream(account.customer_id)
         event = "ledger.entry.posted"
-        if _on_postgres():
-            entry = _new(LedgerEntry, id=uuid.uuid4(), **values)
-            writes += [_insert(entry), (_OUTBOX_SQL, outbox.insert_args(
-                account.customer_id, event, entry_event(entry, account.customer_id)))]
-        else:
-            entry = await LedgerEntry.create(**values)
-            await outbox.record(customer_id=account.customer_id, state_changed=True,
-                                event_type=event, data=entry_event(entry, account.customer_id))
+        entry = _new(LedgerEntry, id=uuid.uuid4(), **values)
+        writes += [_insert(entry), _tell(account.customer_id, event,
+                                         entry_event(entry, account.customer_id))]
         await audit.record(actor, "hold.capture", object_type="hold", object_id=hold.id,
                            before=before, after=hold_snapshot(hold) | {"entry_id": str(entry.id)},
                            stream=stream, head=await _finish(writes, stream))
@@ -928,21 +935,9 @@ async def _append(
     }
     stream = customer_stream(account.customer_id)
     event = "ledger.entry.posted"
-    writes: list[tuple[str, list[Any]]] = []
-    if _on_postgres():
-        entry: LedgerEntry = _new(LedgerEntry, **values)
-        writes = [*_moves(account, site_limit, 0, amount_minor), _insert(entry),
-                  (_OUTBOX_SQL, outbox.insert_args(account.customer_id, event,
-                                                   entry_event(entry, account.customer_id)))]
-    else:
-        await CreditAccount.filter(id=account.id).update(
-            posted_balance_minor=F("posted_balance_minor") + amount_minor)
-        if site_limit is not None:
-            await SiteLimit.filter(id=site_limit.id).update(
-                posted_minor=F("posted_minor") + amount_minor)
-        entry = await LedgerEntry.create(**values)
-        await outbox.record(customer_id=account.customer_id, state_changed=True,
-                            event_type=event, data=entry_event(entry, account.customer_id))
+    entry: LedgerEntry = _new(LedgerEntry, **values)
+    writes = [*_moves(account, site_limit, 0, amount_minor), _insert(entry),
+              _tell(account.customer_id, event, entry_event(entry, account.customer_id))]
     action = "entry.reverse" if reverses else "entry.post"
     await audit.record(actor, action, object_type="ledger_entry", object_id=entry.id,
                        after=entry_snapshot(entry), stream=stream,
