@@ -15,6 +15,14 @@ def _nullable_text() -> fields.Field[str | None]:
     return cast("fields.Field[str | None]", fields.TextField(null=True))
 
 
+def secret_context(endpoint_id: Any) -> str:
+    return f"outbound_endpoint:{endpoint_id}:secret"
+
+
+def credentials_context(endpoint_id: Any) -> str:
+    return f"outbound_endpoint:{endpoint_id}:credentials"
+
+
 class OutboundEndpoint(Model):
     """Where one integration receives signed deliveries. Its signing secret (a Standard
     Webhooks ``whsec_`` secret) and its credentials for the vendor's API are SecretBox
