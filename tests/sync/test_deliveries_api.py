@@ -207,7 +207,7 @@ async def _newer(states: Any, version: int) -> OutboundDelivery | None:
 
 async def test_resend_refuses_what_must_not_go_again_and_changes_nothing(gql, make_customer,
                                                                        woken):
-    partner, endpoint_id = await _endpoint(gql)
+    _, endpoint_id = await _endpoint(gql)
     failed = await make_delivery(endpoint_id, status=DeliveryStatus.FAILED)
     snapshot = await make_delivery(endpoint_id, status=DeliveryStatus.FAILED,
                                    event_type="credit.snapshot")

@@ -72,7 +72,8 @@ async def test_the_secret_is_shown_once_and_stored_encrypted(gql, box):
 
 
 @pytest.mark.parametrize(("credentials", "kind", "stored"), [
-    ({"bearerToken": "tok_live_abc.123"}, "BEARER", {"type": "bearer", "token": "tok_live_abc.123"}),
+    ({"bearerToken": "tok_live_abc.123"}, "BEARER",
+     {"type": "bearer", "token": "tok_live_abc.123"}),
     ({"oauth2ClientCredentials": {"tokenUrl": "http://127.0.0.1:9/oauth/token",
                                   "clientId": "gateway", "clientSecret": "s3cr3t-value",
                                   "scope": "balances:write"}},
