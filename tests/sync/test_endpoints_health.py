@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis.asyncio as aioredis
 from endpoint_kit import SET_ENABLED, make_attempt, make_delivery, make_endpoint, make_integration
 
-from ccm_gateway.outbound.health import breaker_key
+from ccm_gateway.outbound.health import CircuitState, breaker_key, circuit_states
 from ccm_gateway.outbound.models import DeliveryStatus
 
 FIGURES = """attemptsLast24h succeededLast24h successRateLast24h lastSuccessAt lastFailureAt
@@ -138,3 +139,20 @@ async def test_an_integration_without_endpoints_has_empty_outbound_figures(gql):
                         "succeededLast24h": 0, "successRateLast24h": None,
                         "lastSuccessAt": None, "lastFailureAt": None, "unsentDeliveries": 0,
                         "oldestUnsentChangeAt": None, "failedLast24h": 0}
+
+
+async def test_a_circuit_state_that_cannot_be_read_is_null(gql, redis):
+    partner = await make_integration(gql)
+    url = _url()
+    await make_endpoint(gql, partner.integration_id, url=url)
+    await redis.hset(breaker_key(url), "state", "melted")
+    health = (await gql(LIST, {"i": partner.integration_id})
+              ).data["outboundEndpoints"]["edges"][0]["node"]["health"]
+    assert health["circuitState"] is None
+    # Nothing listens on port 1: the states are unknown, not closed.
+    unreachable = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    try:
+        assert await circuit_states(unreachable, [url, _url()]) == [None, None]
+    finally:
+        await unreachable.aclose()
+    assert await circuit_states(redis, [_url()]) == [CircuitState.CLOSED]
