@@ -325,6 +325,17 @@ async def _upload_profile(world: World) -> Case:
     return Case({"input": {"source": source}}, profile_name=name)
 
 
+# One integration serves every outbound case: Query.integrations pages through them all
+# (tests/graphql/test_graphql_relay_paging.py), so the rows here add one, not dozens.
+_OUTBOUND_INTEGRATION: dict[str, str] = {}
+
+
+async def _outbound_integration(world: World) -> str:
+    if "id" not in _OUTBOUND_INTEGRATION:
+        _OUTBOUND_INTEGRATION["id"] = await _integration(world)
+    return _OUTBOUND_INTEGRATION["id"]
+
+
 async def _outbound_endpoint(integration_id: str) -> str:
     async with in_transaction():
         created = await sync_service.create_endpoint(
@@ -336,19 +347,19 @@ async def _outbound_endpoint(integration_id: str) -> str:
 
 
 async def _create_outbound_endpoint(world: World) -> Case:
-    integration_id = await _integration(world)
+    integration_id = await _outbound_integration(world)
     return Case({"input": {"integrationId": integration_id, "url": "http://127.0.0.1:9/perm",
                            "eventTypes": ["alert.raised"]}},
                 outbound_integration_id=integration_id)
 
 
 async def _outbound_endpoint_case(world: World, **changes: Any) -> Case:
-    endpoint_id = await _outbound_endpoint(await _integration(world))
+    endpoint_id = await _outbound_endpoint(await _outbound_integration(world))
     return Case({"input": {"id": endpoint_id} | changes}, outbound_endpoint_id=endpoint_id)
 
 
 async def _outbound_endpoint_query(world: World) -> Case:
-    endpoint_id = await _outbound_endpoint(await _integration(world))
+    endpoint_id = await _outbound_endpoint(await _outbound_integration(world))
     return Case({"id": endpoint_id}, outbound_endpoint_id=endpoint_id)
 
 
@@ -365,7 +376,7 @@ async def _outbound_endpoint_input(world: World) -> Case:
 
 
 async def _failed_delivery(world: World) -> tuple[str, str]:
-    endpoint_id = await _outbound_endpoint(await _integration(world))
+    endpoint_id = await _outbound_endpoint(await _outbound_integration(world))
     delivery = await OutboundDelivery.create(
         id=uuid.uuid4(), endpoint_id=endpoint_id, webhook_id=unique("msg"),
         event_type="alert.raised", payload={}, status=DeliveryStatus.FAILED,
