@@ -57,6 +57,7 @@ from ccm_gateway.integration.models import Integration
 from ccm_gateway.kit.idempotency import IdempotencyRecord
 from ccm_gateway.kit.text import check_text
 from ccm_gateway.ledger.models import Hold, LedgerEntry
+from ccm_gateway.outbound.models import OutboundDelivery, OutboundEndpoint
 from ccm_gateway.site.models import Site
 
 
@@ -109,6 +110,12 @@ _WRITTEN_TO: dict[str, tuple[type[Model], str]] = {
     "UpdateIntegrationInput.profile": (Integration, "profile"),
     "UpdateIntegrationInput.refSystem": (Integration, "ref_system"),
     "UpdateIntegrationInput.segments": (Customer, "segment"),
+    **{f"{kind}OutboundEndpointInput.{name}": (OutboundEndpoint, column)
+       for kind in ("Create", "Update") for name, column in (
+           ("url", "url"), ("fallbackUrl", "fallback_url"), ("description", "description"))},
+    # Stored as a JSON list, but each item names an event type, as deliveries keep it.
+    "CreateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
+    "UpdateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
 }
 MAX_LENGTHS: dict[str, int] = {key: _column(*where) for key, where in _WRITTEN_TO.items()}
 _NO_LIMIT = sys.maxsize
@@ -116,7 +123,7 @@ _NO_LIMIT = sys.maxsize
 UNBOUNDED: frozenset[str] = frozenset({
     # Compared with stored values, never written: too long only matches nothing.
     "AuditFilter.action", "AuditFilter.actorId", "AuditFilter.objectId",
-    "CustomerFilter.nameContains", "CustomerFilter.segment",
+    "CustomerFilter.nameContains", "CustomerFilter.segment", "OutboundDeliveryFilter.eventType",
     "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote",
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
@@ -124,7 +131,7 @@ UNBOUNDED: frozenset[str] = frozenset({
     *(f"{connection}.{cursor}" for cursor in ("after", "before") for connection in (
         "Query.customers", "Query.auditLog", "Query.apiClients", "Query.trustedIssuers",
         "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
-        "Customer.ledger")),
+        "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
     "SetFxRateInput.base", "SetFxRateInput.quote", "SetFxRateInput.rate",
@@ -133,6 +140,10 @@ UNBOUNDED: frozenset[str] = frozenset({
     # JSON or TEXT columns; the service sets the limit (role map, secret, profile size).
     "RoleMappingInput.claimValue", "CreateIntegrationInput.secret",
     "RotateIntegrationSecretInput.secret", "UploadProtocolProfileInput.source",
+    # Encrypted into a TEXT column; the service bounds each part (sync/service.py).
+    "OutboundCredentialsInput.bearerToken", "OAuth2ClientCredentialsInput.tokenUrl",
+    "OAuth2ClientCredentialsInput.clientId", "OAuth2ClientCredentialsInput.clientSecret",
+    "OAuth2ClientCredentialsInput.scope",
 })
 
 

@@ -31,6 +31,8 @@ from ccm_gateway.principal import Permission as P
 from ccm_gateway.principal import Principal
 from ccm_gateway.site import service as site_service
 from ccm_gateway.site.types import Site
+from ccm_gateway.sync import service as sync_service
+from ccm_gateway.sync.types import OutboundDelivery, OutboundEndpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,10 @@ _NODE_TYPES = (
               Integration.of),
     _NodeType(P.INTEGRATION_READ, True, lambda _, i: inbox.get_event(i), InboundEvent.of),
     _NodeType(P.ALERT_READ, True, lambda _, i: alert_service.get_alert(i), Alert.of),
+    _NodeType(P.INTEGRATION_READ, True, lambda _, i: sync_service.get_endpoint(i),
+              OutboundEndpoint.of),
+    _NodeType(P.INTEGRATION_READ, True, lambda _, i: sync_service.get_delivery(i),
+              OutboundDelivery.of),
 )
 
 
@@ -60,9 +66,9 @@ _NODE_TYPES = (
 class NodeQuery:
     @strawberry.field(extensions=requires(P.CUSTOMER_READ),
                       description="Any object with a UUID id (a customer, credit account, "
-                                  "hold, ledger entry, site, integration, inbound event or "
-                                  "alert) by that id; null when there is none the caller may "
-                                  "see.")
+                                  "hold, ledger entry, site, integration, inbound event, "
+                                  "alert, outbound endpoint or outbound delivery) by that id; "
+                                  "null when there is none the caller may see.")
     async def node(self, info: CtxInfo, id: strawberry.ID) -> Node | None:
         object_id = parse_uuid(id, "id")
         principal = info.context.principal

@@ -33,19 +33,20 @@ from ccm_gateway.graphql.wake import WakeOutbox
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
+from ccm_gateway.sync.types import SyncMutation, SyncQuery
 
 
 @strawberry.type(description="What can be read. Every field needs a bearer token; a lookup by "
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
-            IntegrationQuery, AlertQuery, FxQuery):
+            IntegrationQuery, SyncQuery, AlertQuery, FxQuery):
     pass
 
 
 @strawberry.type(description="What can be changed. Each takes one input argument; each change "
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
-               FxMutation):
+               SyncMutation, FxMutation):
     pass
 
 

@@ -196,10 +196,10 @@ def _check_rate(per_second: int, burst: int) -> None:
         raise BadInput("rateLimit.burst must be between 1 and 100000", field="rateLimit.burst")
 
 
-def _check_overlap(seconds: int) -> None:
+def check_overlap(seconds: int, field: str = "secretOverlapSeconds") -> None:
+    """How long a rotated-out secret stays valid (outbound endpoints' rotation too)."""
     if not 0 <= seconds <= MAX_OVERLAP_SECONDS:
-        raise BadInput(f"secretOverlapSeconds must be between 0 and {MAX_OVERLAP_SECONDS}",
-                       field="secretOverlapSeconds")
+        raise BadInput(f"{field} must be between 0 and {MAX_OVERLAP_SECONDS}", field=field)
 
 
 def _check_sync_frequency(seconds: int | None) -> None:
@@ -239,7 +239,7 @@ async def create_integration(
     _check_ref_system(ref_system)
     segments = _check_segments(segments)
     _check_rate(rate_limit_per_second, rate_limit_burst)
-    _check_overlap(secret_overlap_seconds)
+    check_overlap(secret_overlap_seconds)
     _check_sync_frequency(sync_frequency_seconds)
     resolved = await resolve_profile(profile)
     plain, generated = _new_secret(resolved, secret)
@@ -329,7 +329,7 @@ async def update_integration(
         integration.rate_limit_per_second, integration.rate_limit_burst = per_second, burst
         changed += ["rate_limit_per_second", "rate_limit_burst"]
     if secret_overlap_seconds is not None:
-        _check_overlap(secret_overlap_seconds)
+        check_overlap(secret_overlap_seconds)
         integration.secret_overlap_seconds = secret_overlap_seconds
         changed.append("secret_overlap_seconds")
     if sync_frequency_seconds is not KEEP:
@@ -371,7 +371,7 @@ async def rotate_secret(actor: Actor, box: SecretBox, integration_id: Any, *,
     integration = await get_integration(integration_id, lock=True)
     _check_live(integration)
     overlap = integration.secret_overlap_seconds if overlap_seconds is None else overlap_seconds
-    _check_overlap(overlap)
+    check_overlap(overlap)
     plain, generated = _new_secret(await resolve_profile(integration.profile), secret)
     before = describe(integration)
     now = datetime.now(UTC)

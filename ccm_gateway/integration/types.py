@@ -31,6 +31,7 @@ from ccm_gateway.integration import inbox, models
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.kit.ids import derived_id, parse_uuid
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.outbound import health as outbound_health
 from ccm_gateway.principal import Permission as P
 
 # The models' enums are the GraphQL enums (strawberry exposes an Enum under its
@@ -55,8 +56,47 @@ class RateLimit:
     burst: int = strawberry.field(description="Calls allowed at once above that.")
 
 
+@strawberry.interface(description="How deliveries to outbound endpoints are doing: attempts "
+                                  "over the last 24 hours, and what still has to go out.")
+class OutboundFigures:
+    attempts_last_24h: int = strawberry.field(
+        description="Delivery attempts in 24 h, primary and fallback URL alike.")
+    succeeded_last_24h: int = strawberry.field(description="Of those, the ones answered 2xx.")
+    success_rate_last_24h: float | None = strawberry.field(
+        description="succeededLast24h / attemptsLast24h; null when nothing was attempted.")
+    last_success_at: datetime | None = strawberry.field(
+        description="When an attempt last succeeded; null: never.")
+    last_failure_at: datetime | None = strawberry.field(
+        description="When an attempt last failed; null: never.")
+    unsent_deliveries: int = strawberry.field(
+        description="Deliveries still to go out: waiting for an attempt, or one in flight.")
+    oldest_unsent_change_at: datetime | None = strawberry.field(
+        description="When the change behind the oldest unsent delivery was made: how far "
+                    "behind the receiver is; null when nothing is unsent.")
+    failed_last_24h: int = strawberry.field(
+        description="Deliveries given up on (FAILED) in 24 h; recoverOutboundEndpoint sends "
+                    "them again.")
+
+    @staticmethod
+    def figures(f: outbound_health.Figures) -> dict[str, Any]:
+        """The interface's fields of ``f``, as keyword arguments of an implementing type."""
+        return {"attempts_last_24h": f.attempts, "succeeded_last_24h": f.succeeded,
+                "success_rate_last_24h": f.success_rate, "last_success_at": f.last_success_at,
+                "last_failure_at": f.last_failure_at, "unsent_deliveries": f.unsent,
+                "oldest_unsent_change_at": f.oldest_unsent_change_at,
+                "failed_last_24h": f.failed}
+
+
+@strawberry.type(description="The integration's outbound endpoints together (deleted ones "
+                             "not counted).")
+class IntegrationOutboundHealth(OutboundFigures):
+    endpoints: int = strawberry.field(description="Its endpoints, not deleted.")
+    enabled_endpoints: int = strawberry.field(description="Of those, the enabled ones.")
+
+
 @strawberry.type(description="Figures over the last 24 hours, and what waits for an admin.")
 class IntegrationHealth:
+    _integration_id: strawberry.Private[Any]
     last_event_at: datetime | None = strawberry.field(
         description="When its last callback arrived; null: never.")
     received_last_24h: int = strawberry.field(description="Callbacks received in 24 h.")
@@ -67,6 +107,14 @@ class IntegrationHealth:
     dead_letters: int = strawberry.field(description="Events given up on, awaiting replay.")
     parked: int = strawberry.field(
         description="Events waiting for data (a customer ref, site or FX rate); replay them.")
+
+    @strawberry.field(description="What it is sent: its outbound endpoints' deliveries.")
+    async def outbound(self, info: CtxInfo) -> IntegrationOutboundHealth:
+        found = await info.context.loaders.of(outbound_health.integration_figures_by_id).load(
+            self._integration_id)
+        return IntegrationOutboundHealth(endpoints=found.endpoints,
+                                         enabled_endpoints=found.enabled,
+                                         **OutboundFigures.figures(found.figures))
 
 
 @strawberry.type(description="An external system that calls POST /webhooks/{slug}.")
@@ -114,7 +162,8 @@ class Integration(Node):
     @strawberry.field(description="Its recent callbacks.")
     async def health(self, info: CtxInfo) -> IntegrationHealth:
         h = await info.context.loaders.of(integration_service.health_by_id).load(self._m.id)
-        return IntegrationHealth(last_event_at=h.last_event_at, received_last_24h=h.received,
+        return IntegrationHealth(_integration_id=self._m.id,
+                                 last_event_at=h.last_event_at, received_last_24h=h.received,
                                  failed_last_24h=h.failed, failure_rate=h.failure_rate,
                                  dead_letters=h.dead_letters, parked=h.parked)
 

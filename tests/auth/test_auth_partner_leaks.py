@@ -29,12 +29,13 @@ import pytest
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
+from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery
 
 SCHEMA = build_schema()
 DENIED = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 # Root fields that look one object up by id: what the caller may not see is null.
 LOOKUPS = {"Query.customer", "Query.hold", "Query.node", "Query.integration",
-           "Query.inboundEvent"}
+           "Query.inboundEvent", "Query.outboundEndpoint", "Query.outboundDelivery"}
 USD = {"amount": "5.00", "currency": "USD"}
 SET_FX_RATE = """mutation($at: DateTime!) { setFxRate(input: {base: "CHF", quote: "NOK",
     rate: "1.05", effectiveAt: $at}) { id } }"""
@@ -68,7 +69,7 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         # Every kind of object the target has; sites are global (see test_sites_are_global).
         "Query.node": [("query($id: ID!) { node(id: $id) { id __typename } }", {"id": i})
                        for i in (cid, t["account"], t["hold"], t["entry"], t["integration"],
-                                 t["inbound"])],
+                                 t["inbound"], t["endpoint"], t["delivery"])],
         "Query.customers": [],  # checked by test_customers_lists_only_own_with_every_filter
         "Query.sites": [],  # global, not partner data: see test_sites_are_global
         "Query.creditCheck": [(
@@ -179,6 +180,38 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Mutation.replayInboundEvent": [(
             """mutation($i: ID!) { replayInboundEvent(input: {ids: [$i]}) { id } }""",
             {"i": t["inbound"]})],
+        # Outbound endpoints and their deliveries belong to integrations: the same.
+        "Query.outboundEndpoints": [(
+            "{ outboundEndpoints(first: 5) { edges { node { url } } } }", {})],
+        "Query.outboundEndpoint": [(
+            "query($e: ID!) { outboundEndpoint(id: $e) { url } }", {"e": t["endpoint"]})],
+        "Query.outboundDeliveries": [(
+            "{ outboundDeliveries(first: 5) { edges { node { payload } } } }", {})],
+        "Query.outboundDelivery": [(
+            "query($d: ID!) { outboundDelivery(id: $d) { payload } }", {"d": t["delivery"]})],
+        "Mutation.createOutboundEndpoint": [(
+            """mutation($i: ID!) { createOutboundEndpoint(input: {integrationId: $i,
+               url: "http://127.0.0.1:9/x", eventTypes: ["credit.updated"]}) { secret } }""",
+            {"i": t["integration"]})],
+        "Mutation.updateOutboundEndpoint": [(
+            """mutation($e: ID!) { updateOutboundEndpoint(input: {id: $e, expectedVersion: 1,
+               url: "http://127.0.0.1:9/hijack"}) { id } }""", {"e": t["endpoint"]})],
+        "Mutation.setOutboundEndpointEnabled": [(
+            """mutation($e: ID!) { setOutboundEndpointEnabled(input: {id: $e,
+               enabled: false}) { id } }""", {"e": t["endpoint"]})],
+        "Mutation.rotateOutboundEndpointSecret": [(
+            """mutation($e: ID!) { rotateOutboundEndpointSecret(input: {id: $e}) {
+               secret } }""", {"e": t["endpoint"]})],
+        "Mutation.deleteOutboundEndpoint": [(
+            """mutation($e: ID!) { deleteOutboundEndpoint(input: {id: $e}) { id } }""",
+            {"e": t["endpoint"]})],
+        "Mutation.resendOutboundDelivery": [(
+            """mutation($d: ID!) { resendOutboundDelivery(input: {ids: [$d]}) {
+               refreshedCustomerIds } }""", {"d": t["delivery"]})],
+        "Mutation.recoverOutboundEndpoint": [(
+            """mutation($e: ID!, $s: DateTime!) { recoverOutboundEndpoint(input: {
+               endpointId: $e, since: $s}) { resent } }""",
+            {"e": t["endpoint"], "s": "2001-01-01T00:00:00+00:00"})],
         "Query.fxRates": [],  # global reference data: see test_fx_rates_are_global_read_only
         "Mutation.setFxRate": [(SET_FX_RATE, {"at": unique_instant()})],
     }
@@ -239,21 +272,31 @@ async def world(gql: Any, make_customer: Any, make_site: Any) -> dict[str, Any]:
 
 
 async def _integration_objects(gql: Any) -> dict[str, str]:
-    """An integration and a dead-lettered inbox event of it (global, not partner data)."""
+    """An integration, a dead-lettered inbox event of it, and an outbound endpoint of it with
+    a failed delivery (global, not partner data)."""
     created = await gql("""mutation($s: String!) { createIntegration(input: {slug: $s,
         name: "ops", kind: ERP, profile: "stripe", segments: ["*"]}) { integration { id } } }""",
                         {"s": unique("ops")})
     integration_id = created.data["createIntegration"]["integration"]["id"]
+    endpoint = await gql("""mutation($i: ID!) { createOutboundEndpoint(input: {
+        integrationId: $i, url: "http://127.0.0.1:9/ops", eventTypes: ["credit.snapshot"]}) {
+        endpoint { id } } }""", {"i": integration_id})
+    endpoint_id = endpoint.data["createOutboundEndpoint"]["endpoint"]["id"]
+    delivery = await OutboundDelivery.create(
+        id=uuid.uuid4(), endpoint_id=endpoint_id, webhook_id=unique("msg"),
+        event_type="alert.raised", payload={"type": "alert.raised"},
+        status=DeliveryStatus.FAILED, changed_at=datetime.now(UTC))
     event = await InboundEvent.create(
         id=uuid.uuid4(), integration_id=integration_id, external_id=unique("evt"),
         status=InboundStatus.DEAD, content_type="application/json", payload=b"{}",
         received_at=datetime.now(UTC))
-    return {"integration": integration_id, "inbound": str(event.id)}
+    return {"integration": integration_id, "inbound": str(event.id), "endpoint": endpoint_id,
+            "delivery": str(delivery.id)}
 
 
 def test_every_root_field_has_a_leak_case():
     dummy = dict.fromkeys(("id", "ref", "hold", "entry", "account", "site", "partner",
-                           "client", "integration", "inbound"), "x")
+                           "client", "integration", "inbound", "endpoint", "delivery"), "x")
     cases = set(_attempts(dummy))
     assert root_fields() - cases == set(), "add a case to _attempts for the new field"
     assert cases - root_fields() == set(), "a case for a field that is gone"
@@ -265,7 +308,8 @@ def _missing(target: dict[str, Any]) -> dict[str, Any]:
         "id": str(uuid.uuid4()), "ref": {"system": "stripe", "externalId": unique("cus")},
         "hold": str(uuid.uuid4()), "entry": str(uuid.uuid4()), "account": str(uuid.uuid4()),
         "partner": unique("C") if target["partner"] else None, "client": unique("client"),
-        "integration": str(uuid.uuid4()), "inbound": str(uuid.uuid4())}
+        "integration": str(uuid.uuid4()), "inbound": str(uuid.uuid4()),
+        "endpoint": str(uuid.uuid4()), "delivery": str(uuid.uuid4())}
 
 
 def _sent(variables: Any, path: str = "") -> dict[str, str]:

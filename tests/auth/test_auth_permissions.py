@@ -36,7 +36,9 @@ from ccm_gateway.integration.models import (
     ProtocolProfileRecord,
 )
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
+from ccm_gateway.sync import service as sync_service
 
 ROLES = [r.value for r in Role]
 SCHEMA = build_schema()
@@ -93,6 +95,8 @@ class Case:
     integration_slug: str | None = None
     profile_name: str | None = None
     inbound_event_id: str | None = None
+    outbound_integration_id: str | None = None
+    outbound_endpoint_id: str | None = None
 
 
 @dataclass
@@ -321,6 +325,82 @@ async def _upload_profile(world: World) -> Case:
     return Case({"input": {"source": source}}, profile_name=name)
 
 
+# One integration serves every outbound case: Query.integrations pages through them all
+# (tests/graphql/test_graphql_relay_paging.py), so the rows here add one, not dozens.
+_OUTBOUND_INTEGRATION: dict[str, str] = {}
+
+
+async def _outbound_integration(world: World) -> str:
+    if "id" not in _OUTBOUND_INTEGRATION:
+        _OUTBOUND_INTEGRATION["id"] = await _integration(world)
+    return _OUTBOUND_INTEGRATION["id"]
+
+
+async def _outbound_endpoint(integration_id: str) -> str:
+    async with in_transaction():
+        created = await sync_service.create_endpoint(
+            Actor(type="user", id="perm-setup"), SecretBox(DEV_SECRET_KEY), prod=False,
+            integration_id=integration_id, url="http://127.0.0.1:9/perm",
+            # Nothing the dispatcher sends: the endpoint's deliveries stay as made here.
+            event_types=["credit.snapshot"])
+    return str(created.endpoint.id)
+
+
+async def _create_outbound_endpoint(world: World) -> Case:
+    integration_id = await _outbound_integration(world)
+    return Case({"input": {"integrationId": integration_id, "url": "http://127.0.0.1:9/perm",
+                           "eventTypes": ["alert.raised"]}},
+                outbound_integration_id=integration_id)
+
+
+async def _outbound_endpoint_case(world: World, **changes: Any) -> Case:
+    endpoint_id = await _outbound_endpoint(await _outbound_integration(world))
+    return Case({"input": {"id": endpoint_id} | changes}, outbound_endpoint_id=endpoint_id)
+
+
+async def _outbound_endpoint_query(world: World) -> Case:
+    endpoint_id = await _outbound_endpoint(await _outbound_integration(world))
+    return Case({"id": endpoint_id}, outbound_endpoint_id=endpoint_id)
+
+
+async def _update_outbound_endpoint(world: World) -> Case:
+    return await _outbound_endpoint_case(world, expectedVersion=1, description=unique("d"))
+
+
+async def _disable_outbound_endpoint(world: World) -> Case:
+    return await _outbound_endpoint_case(world, enabled=False)
+
+
+async def _outbound_endpoint_input(world: World) -> Case:
+    return await _outbound_endpoint_case(world)
+
+
+async def _failed_delivery(world: World) -> tuple[str, str]:
+    endpoint_id = await _outbound_endpoint(await _outbound_integration(world))
+    delivery = await OutboundDelivery.create(
+        id=uuid.uuid4(), endpoint_id=endpoint_id, webhook_id=unique("msg"),
+        event_type="alert.raised", payload={}, status=DeliveryStatus.FAILED,
+        changed_at=datetime.now(UTC))
+    return endpoint_id, str(delivery.id)
+
+
+async def _outbound_delivery_query(world: World) -> Case:
+    endpoint_id, delivery_id = await _failed_delivery(world)
+    return Case({"id": delivery_id}, outbound_endpoint_id=endpoint_id)
+
+
+async def _resend(world: World) -> Case:
+    endpoint_id, delivery_id = await _failed_delivery(world)
+    return Case({"input": {"ids": [delivery_id]}}, outbound_endpoint_id=endpoint_id)
+
+
+async def _recover(world: World) -> Case:
+    endpoint_id, _ = await _failed_delivery(world)
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    return Case({"input": {"endpointId": endpoint_id, "since": since}},
+                outbound_endpoint_id=endpoint_id)
+
+
 P = Permission
 ROWS: dict[str, Row] = {
     "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
@@ -436,6 +516,39 @@ ROWS: dict[str, Row] = {
     "Mutation.replayInboundEvent": Row(P.INTEGRATION_WRITE, """
         mutation($input: ReplayInboundEventInput!) {
           replayInboundEvent(input: $input) { status } }""", _replay),
+    "Query.outboundEndpoints": Row(P.INTEGRATION_READ, """{
+        outboundEndpoints(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.outboundEndpoint": Row(P.INTEGRATION_READ, """query($id: ID!) {
+        outboundEndpoint(id: $id) { id health { attemptsLast24h } } }""",
+        _outbound_endpoint_query),
+    "Query.outboundDeliveries": Row(P.INTEGRATION_READ, """{
+        outboundDeliveries(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.outboundDelivery": Row(P.INTEGRATION_READ, """query($id: ID!) {
+        outboundDelivery(id: $id) { id attempts { succeeded } } }""",
+        _outbound_delivery_query),
+    "Mutation.createOutboundEndpoint": Row(P.INTEGRATION_WRITE, """
+        mutation($input: CreateOutboundEndpointInput!) {
+          createOutboundEndpoint(input: $input) { secret } }""", _create_outbound_endpoint),
+    "Mutation.updateOutboundEndpoint": Row(P.INTEGRATION_WRITE, """
+        mutation($input: UpdateOutboundEndpointInput!) {
+          updateOutboundEndpoint(input: $input) { version } }""", _update_outbound_endpoint),
+    "Mutation.setOutboundEndpointEnabled": Row(P.INTEGRATION_WRITE, """
+        mutation($input: SetOutboundEndpointEnabledInput!) {
+          setOutboundEndpointEnabled(input: $input) { enabled } }""",
+        _disable_outbound_endpoint),
+    "Mutation.rotateOutboundEndpointSecret": Row(P.INTEGRATION_WRITE, """
+        mutation($input: RotateOutboundEndpointSecretInput!) {
+          rotateOutboundEndpointSecret(input: $input) { secret } }""",
+        _outbound_endpoint_input),
+    "Mutation.deleteOutboundEndpoint": Row(P.INTEGRATION_WRITE, """
+        mutation($input: DeleteOutboundEndpointInput!) {
+          deleteOutboundEndpoint(input: $input) { deletedAt } }""", _outbound_endpoint_input),
+    "Mutation.resendOutboundDelivery": Row(P.INTEGRATION_WRITE, """
+        mutation($input: ResendOutboundDeliveryInput!) {
+          resendOutboundDelivery(input: $input) { deliveries { status } } }""", _resend),
+    "Mutation.recoverOutboundEndpoint": Row(P.INTEGRATION_WRITE, """
+        mutation($input: RecoverOutboundEndpointInput!) {
+          recoverOutboundEndpoint(input: $input) { resent } }""", _recover),
 }
 
 ALL = set(ROLES)
@@ -488,6 +601,17 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.rotateIntegrationSecret": {"admin", "it_admin"},
     "Mutation.uploadProtocolProfile": {"admin", "it_admin"},
     "Mutation.replayInboundEvent": {"admin", "it_admin"},
+    "Query.outboundEndpoints": INTEGRATION_READERS,
+    "Query.outboundEndpoint": INTEGRATION_READERS,
+    "Query.outboundDeliveries": INTEGRATION_READERS,
+    "Query.outboundDelivery": INTEGRATION_READERS,
+    "Mutation.createOutboundEndpoint": {"admin", "it_admin"},
+    "Mutation.updateOutboundEndpoint": {"admin", "it_admin"},
+    "Mutation.setOutboundEndpointEnabled": {"admin", "it_admin"},
+    "Mutation.rotateOutboundEndpointSecret": {"admin", "it_admin"},
+    "Mutation.deleteOutboundEndpoint": {"admin", "it_admin"},
+    "Mutation.resendOutboundDelivery": {"admin", "it_admin"},
+    "Mutation.recoverOutboundEndpoint": {"admin", "it_admin"},
 }
 
 
@@ -613,6 +737,15 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
         state["integration_slug"] = await Integration.filter(slug=case.integration_slug).count()
     if case.profile_name:
         state["profile"] = await ProtocolProfileRecord.filter(name=case.profile_name).count()
+    if case.outbound_integration_id:
+        state["outbound_endpoints"] = await OutboundEndpoint.filter(
+            integration_id=case.outbound_integration_id).count()
+    if case.outbound_endpoint_id:
+        state["outbound_endpoint"] = await OutboundEndpoint.filter(
+            id=case.outbound_endpoint_id).values()
+        state["outbound_deliveries"] = await OutboundDelivery.filter(
+            endpoint_id=case.outbound_endpoint_id).order_by("id").values(
+            "id", "status", "next_attempt_at")
     if case.inbound_event_id:
         state["inbound"] = await InboundEvent.filter(id=case.inbound_event_id).values(
             "status", "attempts")

@@ -17,6 +17,7 @@ from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 from ccm_gateway.kit.ids import derived_id
+from ccm_gateway.outbound.models import OutboundDelivery
 
 SCHEMA = build_schema()
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
@@ -29,6 +30,9 @@ WITHOUT_ID = {
     "CreditDeclined", "CreditCheckResult", "GateAccessResult",
     "CreateApiClientPayload", "RotateApiClientSecretPayload", "DeleteTrustedIssuerPayload",
     "IntegrationWithSecret", "PageInfo", "Query", "Mutation",
+    "IntegrationOutboundHealth", "OutboundEndpointHealth", "OutboundAttempt",
+    "OutboundEndpointWithSecret", "ResendOutboundDeliveryPayload",
+    "RecoverOutboundEndpointPayload",
 }
 
 
@@ -50,7 +54,9 @@ def test_every_object_type_but_values_and_payloads_has_a_non_null_id():
 
 def test_payloads_hold_an_object_with_an_id():
     for name in ("CreateApiClientPayload", "RotateApiClientSecretPayload",
-                 "DeleteTrustedIssuerPayload", "IntegrationWithSecret"):
+                 "DeleteTrustedIssuerPayload", "IntegrationWithSecret",
+                 "OutboundEndpointWithSecret", "ResendOutboundDeliveryPayload",
+                 "RecoverOutboundEndpointPayload"):
         held = [get_named_type(f.type) for f in object_types()[name].fields.values()]
         assert any(isinstance(t, GraphQLObjectType) and "id" in t.fields for t in held), name
 
@@ -82,12 +88,20 @@ async def _objects(gql: Any, make_customer: Any, make_site: Any) -> dict[str, st
         received_at=datetime.now(UTC))
     alert = await alert_service.raise_alert("node.test", AlertSeverity.INFO, "node",
                                             integration_id=integration_id)
+    endpoint = await gql("""mutation($i: ID!) { createOutboundEndpoint(input: {
+        integrationId: $i, url: "http://127.0.0.1:9/node", eventTypes: ["alert.raised"]}) {
+        endpoint { id } } }""", {"i": integration_id})
+    endpoint_id = endpoint.data["createOutboundEndpoint"]["endpoint"]["id"]
+    delivery = await OutboundDelivery.create(
+        id=uuid.uuid4(), endpoint_id=endpoint_id, webhook_id=f"msg_{uuid.uuid4().hex}",
+        event_type="alert.raised", payload={}, changed_at=datetime.now(UTC))
     return {"Site": site_id, "Customer": customer_id,
             "CreditAccount": account.data["customer"]["creditAccount"]["id"],
             "Hold": hold.data["authorizeCredit"]["id"],
             "LedgerEntry": entry.data["postLedgerEntry"]["id"],
             "Integration": integration_id, "InboundEvent": str(event.id),
-            "Alert": str(alert.id)}
+            "Alert": str(alert.id), "OutboundEndpoint": endpoint_id,
+            "OutboundDelivery": str(delivery.id)}
 
 
 def node_types() -> set[str]:
@@ -125,10 +139,12 @@ async def test_node_of_a_malformed_id_is_bad_input_naming_it(gql):
 
 async def test_node_shows_a_role_only_what_its_permissions_read(gql, make_customer, make_site):
     objects = await _objects(gql, make_customer, make_site)
-    # A viewer reads customers, the ledger and alerts, but not integrations or their inbox.
+    # A viewer reads customers, the ledger and alerts, but not integrations, their inbox or
+    # their outbound endpoints and deliveries.
     for type_name, object_id in objects.items():
         found = (await gql(NODE, {"id": object_id}, role="viewer")).data["node"]
-        if type_name in ("Integration", "InboundEvent"):
+        if type_name in ("Integration", "InboundEvent", "OutboundEndpoint",
+                         "OutboundDelivery"):
             assert found is None
         else:
             assert found == {"id": object_id, "__typename": type_name}

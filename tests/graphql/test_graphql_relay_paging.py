@@ -25,6 +25,7 @@ from ccm_gateway.auth import trusted_issuers
 from ccm_gateway.config import TrustedIssuer
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 from ccm_gateway.kit.pagination import Window
+from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery
 from ccm_gateway.principal import Actor
 
 SCHEMA = build_schema()
@@ -152,6 +153,45 @@ async def _fx_rates(gql: Any, make_customer: Any) -> Listing:
                    f"{{ {PAGE} }} }}", {}, ("fxRates",))
 
 
+async def _outbound_endpoint_integration(gql: Any) -> str:
+    # A segment of its own: the dispatcher sends its endpoints nothing meanwhile.
+    created = await gql("""mutation($s: String!, $g: String!) { createIntegration(input: {
+        slug: $s, name: "Paging", kind: ERP, profile: "stripe", segments: [$g]}) {
+        integration { id } } }""", {"s": unique("paging"), "g": unique("seg")})
+    return created.data["createIntegration"]["integration"]["id"]
+
+
+async def _outbound_endpoint(gql: Any, integration_id: str) -> str:
+    created = await gql("""mutation($i: ID!) { createOutboundEndpoint(input: {
+        integrationId: $i, url: "http://127.0.0.1:9/paging", eventTypes: ["alert.raised"]}) {
+        endpoint { id } } }""", {"i": integration_id})
+    return created.data["createOutboundEndpoint"]["endpoint"]["id"]
+
+
+async def _outbound_endpoints(gql: Any, make_customer: Any) -> Listing:
+    integration_id = await _outbound_endpoint_integration(gql)
+    for _ in range(ITEMS):
+        await _outbound_endpoint(gql, integration_id)
+    return Listing(f"query({VARS}, $i: ID) {{ outboundEndpoints({ARGS}, integrationId: $i) "
+                   f"{{ {PAGE} }} }}", {"i": integration_id}, ("outboundEndpoints",))
+
+
+async def _outbound_deliveries(gql: Any, make_customer: Any) -> Listing:
+    endpoint_id = await _outbound_endpoint(gql, await _outbound_endpoint_integration(gql))
+    at = datetime.now(UTC).replace(microsecond=0)
+    for i in range(ITEMS):
+        delivery = await OutboundDelivery.create(
+            id=uuid.uuid4(), endpoint_id=endpoint_id, webhook_id=unique("msg"),
+            event_type="alert.raised", payload={}, status=DeliveryStatus.SUCCEEDED,
+            changed_at=at)
+        # Pairs share a created_at: the id breaks the tie.
+        await OutboundDelivery.filter(id=delivery.id).update(
+            created_at=at - timedelta(seconds=i // 2))
+    return Listing(f"query({VARS}, $e: ID) {{ outboundDeliveries({ARGS}, "
+                   f"filter: {{endpointId: $e}}) {{ {PAGE} }} }}", {"e": endpoint_id},
+                   ("outboundDeliveries",))
+
+
 CASES: dict[str, Callable[[Any, Any], Awaitable[Listing]]] = {
     "Query.customers": _customers,
     "Customer.ledger": _ledger,
@@ -162,6 +202,8 @@ CASES: dict[str, Callable[[Any, Any], Awaitable[Listing]]] = {
     "Query.inboundEvents": _inbound_events,
     "Query.alerts": _alerts,
     "Query.fxRates": _fx_rates,
+    "Query.outboundEndpoints": _outbound_endpoints,
+    "Query.outboundDeliveries": _outbound_deliveries,
 }
 
 
