@@ -142,7 +142,8 @@ class CircuitBreaker:
         self._acquire = redis.register_script(_ACQUIRE)
         self._record = redis.register_script(_RECORD)
 
-    def _key(self, url: str) -> str:
+    def key(self, url: str) -> str:
+        """The breaker's Redis hash (its window of outcomes is this + ":w")."""
         return self.prefix + hashlib.sha256(url.encode()).hexdigest()[:32]
 
     def _now_us(self) -> int:
@@ -151,7 +152,7 @@ class CircuitBreaker:
     async def acquire(self, url: str, wanted: int, *, probe_lease_seconds: float) -> Permit:
         """How many of ``wanted`` sends to ``url`` may go now."""
         allowed, retry_us, state = await self._acquire(
-            keys=[self._key(url)],
+            keys=[self.key(url)],
             args=[self._now_us(), wanted, OPEN_SECONDS * 1_000_000,
                   round(probe_lease_seconds * 1_000_000)])
         return Permit(int(allowed), int(retry_us) / 1_000_000 if int(retry_us) else None,
@@ -163,23 +164,41 @@ class CircuitBreaker:
         if not outcomes:
             return ""
         result = await self._record(
-            keys=[self._key(url), self._key(url) + ":w"],
+            keys=[self.key(url), self.key(url) + ":w"],
             args=[self._now_us(), "".join("S" if ok else "F" for ok in outcomes),
                   WINDOW_SECONDS * 1_000_000, BUCKET_SECONDS * 1_000_000, MIN_ATTEMPTS,
                   FAILURE_RATIO, CONSECUTIVE_FAILURES])
         return result.decode() if isinstance(result, bytes) else str(result)
 
-    async def state(self, url: str) -> State:
+    async def state(self, url: str) -> State | None:
         """The breaker's state now, without taking a probe."""
-        opened = await self.redis.hget(self._key(url), "opened_at")
-        if opened is None:
-            return "closed"
+        return (await self.states([url]))[0]
+
+    async def states(self, urls: Sequence[str]) -> list[State | None]:
+        """Each URL's breaker state now, in one round trip, without taking a probe; None
+        where Redis holds something no breaker wrote."""
+        if not urls:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for url in urls:
+                pipe.hget(self.key(url), "opened_at")
+            pipe.time()
+            *opened, (seconds, micros) = await pipe.execute()
         now_us = self._now_us()
         if now_us < 0:
-            seconds, micros = await self.redis.time()
             now_us = int(seconds) * 1_000_000 + int(micros)
-        # In whole microseconds, as the scripts compare.
-        return "open" if now_us < int(opened) + OPEN_SECONDS * 1_000_000 else "half_open"
+        return [_state_at(value, now_us) for value in opened]
+
+
+def _state_at(opened_at: Any, now_us: int) -> State | None:
+    if opened_at is None:
+        return "closed"
+    try:
+        opened_us = int(opened_at)
+    except ValueError:
+        return None
+    # In whole microseconds, as the scripts compare.
+    return "open" if now_us < opened_us + OPEN_SECONDS * 1_000_000 else "half_open"
 
 
 __all__ = ["STATES", "CircuitBreaker", "Permit", "State"]

@@ -7,7 +7,6 @@ third try shows two failures and a success, as the receiver saw them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from tortoise.functions import Count, Max, Min
 
+from ccm_gateway.outbound.breaker import CircuitBreaker
 from ccm_gateway.outbound.models import (
     DeliveryStatus,
     OutboundAttempt,
@@ -28,8 +28,6 @@ from ccm_gateway.outbound.models import (
 log = logging.getLogger("ccm_gateway.outbound")
 
 HEALTH_WINDOW = timedelta(hours=24)
-# One hash per URL (primary and fallback each have their own breaker), field "state".
-BREAKER_KEY_PREFIX = "ccm:outbound:breaker:"
 # Still to go out: waiting for an attempt, or one in flight.
 UNSENT_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.SENDING)
 
@@ -40,35 +38,15 @@ class CircuitState(StrEnum):
     HALF_OPEN = "half_open"
 
 
-def breaker_key(url: str) -> str:
-    return BREAKER_KEY_PREFIX + hashlib.sha256(url.encode()).hexdigest()
-
-
 async def circuit_states(redis: Any, urls: Sequence[str]) -> list[CircuitState | None]:
     """Each URL's breaker state in one round trip; a URL no breaker has seen is closed.
-    None where it is not known: Redis did not answer, or holds a state we do not know."""
-    if not urls:
-        return []
+    None where it is not known: Redis did not answer, or holds what no breaker wrote."""
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for url in urls:
-                pipe.hget(breaker_key(url), "state")
-            raw = await pipe.execute()
+        states = await CircuitBreaker(redis).states(urls)
     except (RedisError, OSError) as exc:
         log.warning("circuit states unavailable: %s", exc.__class__.__name__)
         return [None] * len(urls)
-    return [_state(value) for value in raw]
-
-
-def _state(value: bytes | str | None) -> CircuitState | None:
-    if value is None:
-        return CircuitState.CLOSED
-    text = value.decode() if isinstance(value, bytes) else value
-    try:
-        return CircuitState(text)
-    except ValueError:
-        log.warning("unknown circuit state %r in Redis", text[:32])
-        return None
+    return [None if state is None else CircuitState(state) for state in states]
 
 
 async def circuit_states_by_key(keys: list[tuple[Any, str]]) -> list[CircuitState | None]:

@@ -1,9 +1,10 @@
 """Endpoint health in the listing (attempts over 24 h, last success and failure, circuit
-states from the breakers' Redis hashes, why it is disabled) and the outbound figures in
+states from the breakers, why it is disabled) and the outbound figures in
 the integration's health."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 from endpoint_kit import SET_ENABLED, make_attempt, make_delivery, make_endpoint, make_integration
 
-from ccm_gateway.outbound.health import CircuitState, breaker_key, circuit_states
+from ccm_gateway.outbound.breaker import CONSECUTIVE_FAILURES, OPEN_SECONDS, CircuitBreaker
+from ccm_gateway.outbound.health import CircuitState, circuit_states
 from ccm_gateway.outbound.models import DeliveryStatus
 
 FIGURES = """attemptsLast24h succeededLast24h successRateLast24h lastSuccessAt lastFailureAt
@@ -58,8 +60,11 @@ async def test_endpoint_health_counts_attempts_over_24_hours(gql, redis):
     changed = now - timedelta(minutes=5)
     await make_delivery(endpoint["id"], status=DeliveryStatus.RETRYING, created_at=changed)
     await make_delivery(endpoint["id"], status=DeliveryStatus.PENDING)
-    await redis.hset(breaker_key(endpoint["url"]), "state", "open")
-    await redis.hset(breaker_key(fallback), "state", "half_open")
+    # The primary's breaker opened just now; the fallback's opened longer ago than it stays
+    # open, so it lets a probe through.
+    await CircuitBreaker(redis).record(endpoint["url"], [False] * CONSECUTIVE_FAILURES)
+    long_ago = CircuitBreaker(redis, clock=lambda: time.time() - OPEN_SECONDS - 5)
+    await long_ago.record(fallback, [False] * CONSECUTIVE_FAILURES)
 
     edges = (await gql(LIST, {"i": partner.integration_id})).data["outboundEndpoints"]["edges"]
     assert len(edges) == 1
@@ -145,7 +150,7 @@ async def test_a_circuit_state_that_cannot_be_read_is_null(gql, redis):
     partner = await make_integration(gql)
     url = _url()
     await make_endpoint(gql, partner.integration_id, url=url)
-    await redis.hset(breaker_key(url), "state", "melted")
+    await redis.hset(CircuitBreaker(redis).key(url), "opened_at", "melted")
     health = (await gql(LIST, {"i": partner.integration_id})
               ).data["outboundEndpoints"]["edges"][0]["node"]["health"]
     assert health["circuitState"] is None
