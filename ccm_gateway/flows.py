@@ -11,21 +11,26 @@ from ccm_gateway.integration.service import reencrypt_secrets as reencrypt_integ
 from ccm_gateway.kit.progress import Progress, no_progress
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.principal import SYSTEM_ACTOR
+from ccm_gateway.sync.service import reencrypt_endpoint_secrets
 
 
 async def rotate_master(settings: Settings, progress: Progress = no_progress) -> int:
     """Re-encrypt every stored ciphertext not under the current ``CCM_SECRET_KEY`` (the
-    signing keys' private JWKs and the integrations' signing secrets), reading old ones with
+    signing keys' private JWKs, the integrations' signing secrets, and the outbound
+    endpoints' signing secrets and credentials), reading old ones with
     ``CCM_SECRET_KEY_PREVIOUS``. One transaction, audited (counts only); idempotent.
     Returns how many were re-encrypted."""
     box = SecretBox.from_settings(settings)
     async with in_transaction():
-        progress(0, 2, "signing keys")
+        progress(0, 3, "signing keys")
         count, checked = await reencrypt_signing_keys(box)
-        progress(1, 2, "integration secrets")
+        progress(1, 3, "integration secrets")
         integration_secrets = await reencrypt_integration_secrets(box)
+        progress(2, 3, "outbound endpoint secrets")
+        endpoint_secrets = await reencrypt_endpoint_secrets(box)
         await record(SYSTEM_ACTOR, "keys.rotate_master", object_type="signing_key",
                      object_id="*", after={"reencrypted": count, "checked": checked,
-                                           "integration_secrets": integration_secrets})
-    progress(2, 2, "done")
-    return count + integration_secrets
+                                           "integration_secrets": integration_secrets,
+                                           "endpoint_secrets": endpoint_secrets})
+    progress(3, 3, "done")
+    return count + integration_secrets + endpoint_secrets

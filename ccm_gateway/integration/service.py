@@ -446,12 +446,8 @@ async def reencrypt_secrets(box: SecretBox) -> int:
     count = 0
     for integration in await Integration.all().select_for_update():
         context = _context(integration.id)
-        changed = []
-        for name in ("secret", "previous_secret"):
-            value = getattr(integration, name)
-            if value and box.needs_rotation(value):
-                setattr(integration, name, box.reencrypt(value, context=context))
-                changed.append(name)
+        changed = box.reencrypt_fields(integration, {"secret": context,
+                                                     "previous_secret": context})
         if changed:
             await integration.save(update_fields=changed)
             count += len(changed)

@@ -168,6 +168,18 @@ class SecretBox:
         """Decrypt (any known key) and encrypt again under the current key."""
         return self.encrypt(self.decrypt(token, context=context), context=context)
 
+    def reencrypt_fields(self, row: Any, contexts: dict[str, str]) -> list[str]:
+        """Re-encrypt, on ``row``, each ciphertext attribute named in ``contexts`` (name ->
+        its context) that is under a previous key; the names changed, for the caller's
+        save (keys rotate-master)."""
+        changed = []
+        for name, context in contexts.items():
+            value = getattr(row, name)
+            if value and self.needs_rotation(value):
+                setattr(row, name, self.reencrypt(value, context=context))
+                changed.append(name)
+        return changed
+
     def _parse(self, token: Any) -> tuple[str, bytes, bytes]:
         if not isinstance(token, str):
             raise SecretDecryptError("malformed secret token: not a string")

@@ -578,3 +578,18 @@ async def recover(actor: Actor, endpoint_id: Any, since: datetime, *,
                      "since": since.isoformat(), "resent": len(events),
                      "refreshed_customers": len(refreshed), "withheld": len(hidden)})
     return Resent(events, refreshed, {endpoint.id} if events else set())
+
+
+async def reencrypt_endpoint_secrets(box: SecretBox) -> int:
+    """Re-encrypt every endpoint's signing secrets and credentials under the current master
+    key (keys rotate-master), in the caller's transaction."""
+    count = 0
+    for endpoint in await OutboundEndpoint.all().select_for_update():
+        secret = secret_context(endpoint.id)
+        changed = box.reencrypt_fields(endpoint, {
+            "secret": secret, "previous_secret": secret,
+            "credentials": credentials_context(endpoint.id)})
+        if changed:
+            await endpoint.save(update_fields=changed)
+            count += len(changed)
+    return count

@@ -122,7 +122,7 @@ def on_a_terminal(env: dict[str, str], *args: str, timeout: float = 60) -> tuple
 
 
 @pytest.mark.parametrize(("command", "steps"), [(("verify",), 4),
-                                                (("keys", "rotate-master"), 2)],
+                                                (("keys", "rotate-master"), 3)],
                          ids=["verify", "keys rotate-master"])
 def test_progress_is_shown_on_a_terminal_and_only_there(command, steps, tmp_path: Path):
     env = cli_env(CCM_DATABASE_URL=f"sqlite://{tmp_path / 'ccm.sqlite3'}")
