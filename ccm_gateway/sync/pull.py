@@ -31,6 +31,7 @@ from ccm_gateway.integration.models import BalanceReport, Integration
 from ccm_gateway.integration.profiles.model import PullSpec
 from ccm_gateway.integration.profiles.normalise import read_mapping
 from ccm_gateway.integration.profiles.reading import MalformedBody, at_path, parse_json, read_time
+from ccm_gateway.outbound.http import new_client
 from ccm_gateway.outbound.urls import check_url
 
 log = logging.getLogger("ccm_gateway.sync")
@@ -98,9 +99,11 @@ async def pull_balances(integration: Integration, spec: PullSpec, credential: st
     """Fetch every page, then write the balances of customers the integration may see;
     PullFailed (nothing written) when the vendor's answer cannot be used."""
     headers = {"Accept": "application/json", **auth_headers(spec, credential)}
-    timeout = httpx.Timeout(spec.timeout_seconds)
     if client is None:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as own:
+        # The delivery engine's client: no redirects, no proxies from the environment,
+        # and in prod every connection checked against the address it resolves to.
+        async with new_client(prod=prod, max_connections=1,
+                              timeout=spec.timeout_seconds) as own:
             balances, pages = await _fetch_all(own, spec, headers, prod=prod, now=now)
     else:
         balances, pages = await _fetch_all(client, spec, headers, prod=prod, now=now)
