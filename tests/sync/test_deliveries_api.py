@@ -195,7 +195,8 @@ async def test_resending_a_state_sends_the_customers_current_state_instead(gql, 
     assert resent == {"deliveries": [], "refreshedCustomerIds": [customer]}
     # The old state is not sent again; a newer one, of the customer as it is now, is.
     fresh = await eventually(lambda: _newer(states, first.version))
-    assert fresh.status == DeliveryStatus.PENDING
+    # Queued to go (the worker's deliverer may have taken it already), not dropped.
+    assert fresh.status not in (DeliveryStatus.SUPERSEDED, DeliveryStatus.SKIPPED)
     assert fresh.payload["data"]["customerId"] == customer
     assert fresh.payload["data"]["version"] == fresh.version
     assert (await OutboundDelivery.get(id=first.id)).status == DeliveryStatus.FAILED
