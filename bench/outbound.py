@@ -97,7 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # The shared checks want these; this driver has one shape of each.
     args.workers, args.scenarios, args.warmup, args.ramp = "1", "x", 1.0, 1.0
     args.client, args.duration, args.requests = "raw", args.lag_duration, 10_000_000
-    args.concurrency_closed = 32
+    args.pool_size = None
     check_common_options(p, args, {"x": ""})
     return args
 
@@ -338,8 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.bare_child:
         return bare_child(args)
+    # Tokens are minted for the gateway the bench talks to (their issuer).
     with Session(args, title="CCM Gateway outbound delivery benchmark",
-                 workdir_prefix="ccm-bench-outbound-", workdir_label="server logs") as s:
+                 workdir_prefix="ccm-bench-outbound-", workdir_label="server logs",
+                 env={"CCM_PUBLIC_URL": f"http://127.0.0.1:{args.port}"}) as s:
         token = s.prepare_database()
         receiver_argv = [sys.executable, "-m", "uvicorn", "receiver_app:create_app",
                          "--factory", "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1",

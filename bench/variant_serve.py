@@ -8,6 +8,9 @@ what a proposed change would buy before anyone makes it. ``BENCH_VARIANT`` picks
   instead of per request (``QueryDepthLimiter`` and ``MaxAliasesLimiter`` make
   a new rule class in every request's extension instance, so the validation
   cache, keyed on the rule classes, could never hit). Same limits, same errors.
+* ``no-outbox``: every ledger write as it is, minus its outbox message (so minus the
+  wake too): what writing the outbox costs the write paths (issue 12's "no more than
+  10 %"). Not a configuration anyone could run: the outbox is how changes get out.
 * unset or ``none``: the service as it is (a control for the launcher itself).
 
     BENCH_VARIANT=schema-caches /work/venv/bin/python bench/run.py \\
@@ -59,10 +62,25 @@ def _schema_with_caches():  # type: ignore[no-untyped-def]
     return build_schema
 
 
+def _without_outbox() -> None:
+    import ccm_gateway.ledger.service as ledger_module
+
+    async def nothing() -> None:
+        return None
+
+    def tell(customer_id, event_type=None, data=None):  # type: ignore[no-untyped-def]
+        # An unreferenced SELECT in a WITH is never run: the write statement stays one.
+        return ledger_module._Write("SELECT 1", [], nothing)
+
+    ledger_module._tell = tell
+
+
 if VARIANT == "schema-caches":
     app_module.build_schema = _schema_with_caches()
+elif VARIANT == "no-outbox":
+    _without_outbox()
 elif VARIANT != "none":
-    raise SystemExit(f"BENCH_VARIANT={VARIANT!r}: expected schema-caches or none")
+    raise SystemExit(f"BENCH_VARIANT={VARIANT!r}: expected schema-caches, no-outbox or none")
 
 factory = app_module.app_from_env
 

@@ -14,10 +14,14 @@ from typing import Any
 
 from receiver import Answer, Received
 from testkit import eventually
+from tortoise.transactions import in_transaction
 
 from ccm_gateway.kit import standard_webhooks
+from ccm_gateway.ledger import service as ledger_service
+from ccm_gateway.ledger.models import EntryKind
 from ccm_gateway.outbound.delivery import Engine
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundStream
+from ccm_gateway.principal import SYSTEM_ACTOR
 
 AUTHORIZE = """
 mutation($input: AuthorizeCreditInput!) {
@@ -172,3 +176,45 @@ async def test_versions_only_rise_at_the_receiver_through_failures_fallbacks_and
                    .values_list("status", flat=True))
     assert statuses <= {DeliveryStatus.SUCCEEDED, DeliveryStatus.SUPERSEDED}
     assert DeliveryStatus.SUPERSEDED in statuses  # a burst coalesces
+
+
+async def test_a_burst_of_1000_changes_to_10_customers_coalesces_and_ends_on_each_latest(
+        make_customer, make_endpoint, integration, receiver):
+    """Latest state wins under a burst: the receiver sees each customer's versions only
+    rise, ends with each one's latest state (its balance after all 100 charges), and gets
+    far fewer than 1,000 deliveries."""
+    receiver.handle("/hook", lambda r: Answer(200))
+    endpoint = await make_endpoint(event_types=("credit.updated",))
+    customers = [await make_customer(segment=integration["segment"], limit="100000.00")
+                 for _ in range(10)]
+
+    async def charges(customer_id: str) -> None:
+        for _ in range(100):
+            async with in_transaction():
+                await ledger_service.post_entry(SYSTEM_ACTOR, customer_id, EntryKind.CHARGE,
+                                                100, "USD")
+
+    await asyncio.gather(*(charges(c) for c in customers))
+
+    async def caught_up() -> bool:
+        states = _latest_states(receiver.answered("/hook"))
+        return all(states.get(c, {}).get("balance") == {"amount": "100.00", "currency": "USD"}
+                   for c in customers)
+
+    await eventually(caught_up, timeout=60, interval=0.2)
+    versions = _states(receiver.answered("/hook"))
+    for customer_id in customers:
+        assert versions[customer_id] == sorted(versions[customer_id]), customer_id
+        assert versions[customer_id][-1] == await _latest_version(endpoint.id, customer_id)
+    sent = sum(len(versions[c]) for c in customers)
+    assert sent < 1000, f"{sent} states sent for 1,000 changes: nothing coalesced"
+
+
+def _latest_states(requests: list[Received]) -> dict[str, dict[str, Any]]:
+    """Each customer's state in the last credit.updated the receiver answered."""
+    latest: dict[str, dict[str, Any]] = {}
+    for request in sorted(requests, key=lambda r: r.order):
+        body = request.json()
+        if body["type"] == "credit.updated":
+            latest[body["data"]["customerId"]] = body["data"]
+    return latest
