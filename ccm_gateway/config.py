@@ -200,6 +200,9 @@ class Settings:
     # A delivery left SENDING this long past its endpoint's worst case (a worker killed
     # mid-send) is sent again.
     outbound_stuck_margin_seconds: int = 30
+    # Settled outbound deliveries (and their attempts) are deleted after this many days;
+    # more than recoverOutboundEndpoint's 14, so every delivery it may resend is still kept.
+    outbound_retention_days: int = 30
     # When set, GET /metrics needs "Authorization: Bearer <this>".
     metrics_token: str | None = field(default=None, repr=False)
     # /metrics without a token: the default in dev; prod needs a token or this set to true.
@@ -383,6 +386,8 @@ class Settings:
             ("max_body_bytes", 1, MAX_BODY_BYTES, "1 GiB"),
             ("webhook_max_body_bytes", 1, MAX_BODY_BYTES, "1 GiB, PostgreSQL's largest field"),
             ("webhook_retention_days", 1, 3650, "ten years"),
+            ("outbound_retention_days", 15, 3650,
+             "more than the 14 days recoverOutboundEndpoint reaches back, up to ten years"),
             ("webhook_sweep_after_seconds", 1, 86400, "a day"),
             ("max_query_cost", 1, 10_000_000, None),
             # GCRA keeps burst x interval in microseconds exact in Lua's doubles.

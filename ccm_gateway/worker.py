@@ -48,6 +48,8 @@ CRON_JOBS = [
          run_at_startup=True, unique=True, timeout=60),
     cron(integration_tasks.purge_payloads, name="inbox.retention", hour={3}, minute={17},
          unique=True, timeout=3600),
+    cron(delivery.retention, name="outbound.retention", hour={3}, minute={27},
+         unique=True, timeout=3600),
     # Each integration's own frequency (at least a minute) decides; ten seconds is the
     # most a sync starts late. Claims in the database keep workers from syncing twice.
     cron(sync_tasks.scheduled_sync, name="sync.scheduled", second={2, 12, 22, 32, 42, 52},

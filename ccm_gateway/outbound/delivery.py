@@ -725,6 +725,38 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     return await engine(ctx).sweep()
 
 
+# Settled deliveries: nothing will send them again, so their records can go.
+SETTLED_STATUSES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED,
+                    DeliveryStatus.SUPERSEDED, DeliveryStatus.SKIPPED)
+
+
+async def purge(*, older_than_days: int, now: datetime | None = None,
+                batch: int = 5000) -> int:
+    """Delete settled deliveries last changed before the retention window, with their
+    attempts, in batches of ``batch`` so that no transaction grows large; how many.
+    Waiting and sending deliveries stay, however old."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+    total = 0
+    while True:
+        ids = await OutboundDelivery.filter(
+            updated_at__lt=cutoff, status__in=SETTLED_STATUSES,
+        ).order_by("updated_at").limit(batch).values_list("id", flat=True)
+        if not ids:
+            return total
+        async with in_transaction():
+            # Not left to the foreign key's cascade: SQLite enforces it only when asked.
+            await OutboundAttempt.filter(delivery_id__in=list(ids)).delete()
+            total += await OutboundDelivery.filter(id__in=list(ids)).delete()
+
+
+async def retention(ctx: dict[str, Any]) -> int:
+    """`outbound.retention`: delete delivery records past CCM_OUTBOUND_RETENTION_DAYS."""
+    count = await purge(older_than_days=ctx["settings"].outbound_retention_days)
+    if count:
+        log.info("deleted outbound deliveries past retention", extra={"count": count})
+    return count
+
+
 async def close(ctx: dict[str, Any]) -> None:
     found = ctx.pop("outbound_engine", None)
     if found is not None:

@@ -18,6 +18,7 @@ from ccm_gateway.app import create_app
 from ccm_gateway.config import MAX_HOLD_TTL, Settings
 from ccm_gateway.errors import ConfigError
 from ccm_gateway.integration import inbox
+from ccm_gateway.outbound import delivery as outbound_delivery
 from ccm_gateway.worker import open_queue
 
 PROD_SECRET = "prod-secret-key-that-is-long-enough-0123456789"
@@ -237,6 +238,7 @@ BOUNDED = [
     ("CCM_MAX_BODY_BYTES", 1, 2**30),
     ("CCM_WEBHOOK_MAX_BODY_BYTES", 1, 2**30),
     ("CCM_WEBHOOK_RETENTION_DAYS", 1, 3650),
+    ("CCM_OUTBOUND_RETENTION_DAYS", 15, 3650),
     ("CCM_WEBHOOK_SWEEP_AFTER_SECONDS", 1, 86400),
     ("CCM_RATE_LIMIT_BURST", 1, 1_000_000),
 ]
@@ -255,4 +257,5 @@ def test_numeric_settings_are_refused_outside_their_range_naming_it(name, lowest
 async def test_the_longest_retention_and_sweep_delay_are_ones_the_inbox_accepts(app):
     # Far enough past these bounds the inbox's date arithmetic overflows: a cron that fails.
     assert await inbox.purge_payloads(older_than_days=3650) >= 0
+    assert await outbound_delivery.purge(older_than_days=3650) >= 0
     assert await inbox.sweep(app.state.queue, older_than=timedelta(seconds=86400)) >= 0

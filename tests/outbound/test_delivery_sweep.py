@@ -1,4 +1,5 @@
-"""The ``outbound.sweep`` cron: what a lost queue message or a killed worker leaves."""
+"""The ``outbound.sweep`` cron (what a lost queue message or a killed worker leaves) and
+``outbound.retention`` (settled delivery records past their days)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 from arq.constants import job_key_prefix
 
-from ccm_gateway.outbound.delivery import STUCK_TIMEOUTS, SWEEP_GRACE_SECONDS, deliver_job_id
-from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
+from ccm_gateway.outbound.delivery import (
+    STUCK_TIMEOUTS,
+    SWEEP_GRACE_SECONDS,
+    deliver_job_id,
+    purge,
+)
+from ccm_gateway.outbound.models import (
+    AttemptTarget,
+    DeliveryStatus,
+    OutboundAttempt,
+    OutboundDelivery,
+    OutboundEndpoint,
+)
 
 
 async def test_a_delivery_stuck_in_sending_is_sent_again(make_endpoint, make_delivery,
@@ -76,3 +88,34 @@ async def test_a_retry_is_scheduled_as_a_deferred_job(make_endpoint, make_delive
     job_id = deliver_job_id(endpoint.id, f"r{int(clock() + 30)}")
     score = await engine.queue.zscore(engine.queue.default_queue_name, job_id)
     assert score is not None and abs(score / 1000 - (clock.now + 30)) < 5
+
+
+async def test_retention_deletes_settled_deliveries_and_their_attempts_and_keeps_the_rest(
+        make_endpoint, make_delivery):
+    endpoint = await make_endpoint()
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=31), now - timedelta(days=29)
+    settled = {status: await make_delivery(endpoint, status=status) for status in (
+        DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED,
+        DeliveryStatus.SKIPPED)}
+    waiting = {status: await make_delivery(endpoint, status=status) for status in (
+        DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.SENDING)}
+    young = await make_delivery(endpoint, status=DeliveryStatus.SUCCEEDED)
+    for delivery in [*settled.values(), *waiting.values()]:
+        await OutboundAttempt.create(delivery=delivery, attempted_at=old,
+                                     target=AttemptTarget.PRIMARY, url=endpoint.url,
+                                     status_code=500, duration_ms=3, succeeded=False)
+    ids = [d.id for d in [*settled.values(), *waiting.values()]]
+    # auto_now would overwrite updated_at on save: set it with an update.
+    await OutboundDelivery.filter(id__in=ids).update(updated_at=old)
+    await OutboundDelivery.filter(id=young.id).update(updated_at=recent)
+
+    assert await purge(older_than_days=30, batch=2) == len(settled)
+
+    left = set(await OutboundDelivery.filter(endpoint_id=endpoint.id)
+               .values_list("id", flat=True))
+    assert left == {*(d.id for d in waiting.values()), young.id}
+    assert not await OutboundAttempt.filter(
+        delivery_id__in=[d.id for d in settled.values()]).exists()
+    assert await OutboundAttempt.filter(
+        delivery_id__in=[d.id for d in waiting.values()]).count() == len(waiting)
