@@ -7,21 +7,22 @@ service/bare is the cost of everything the service puts around that SQL.
 
 * ``POST /credit-check`` ``{"customerId", "amount", "currency"}``: on one pooled
   connection, select the customer (status) and its credit account, decide.
-* ``POST /authorize`` ``{"customerId", "amount", "currency"}``: one transaction
-  that locks the account row ``FOR UPDATE``, reads the customer's status,
-  checks the available credit, raises ``held_minor``, inserts the ``hold`` row
-  and appends the ``hold.authorize`` audit event to the customer's hash chain
-  (advisory lock on the stream, read the last link, insert), exactly as
-  ``ccm_gateway.ledger.service.authorize`` and ``ccm_gateway.audit.service.record``
-  do, so ``ccm-gateway verify`` still passes after a run.
+* ``POST /authorize`` ``{"customerId", "amount", "currency"}``: one transaction in the
+  service's statement shape (``ccm_gateway.ledger.service``): the account row ``FOR
+  UPDATE`` with the customer's status and the audit stream's advisory lock in one
+  statement; the status and limit check; one statement whose data-modifying CTEs raise
+  ``held_minor``, insert the ``hold`` and the outbox message and that reads the audit
+  chain's last link; the ``hold.authorize`` audit insert with the same hash
+  (``compute_hash``), so ``ccm-gateway verify`` still passes after a run.
 * ``POST /gate-access`` ``{"siteId", "customerId"}``: customer, account, site and site
   sub-limit on one pooled connection; open while any credit is available.
-* ``POST /capture`` ``{"holdId"}``: one transaction: the hold ``FOR UPDATE``, its account
-  ``FOR UPDATE``, both moved (held down, posted up), the hold marked captured, the charge
-  entry, the outbox message and the ``hold.capture`` audit event.
-* ``POST /post-entry`` ``{"customerId", "amount", "currency"}``: a CHARGE: the account
-  ``FOR UPDATE``, the status and limit check, the balance update, the entry, the outbox
-  message and the ``entry.post`` audit event.
+* ``POST /capture`` ``{"holdId"}``: the hold ``FOR UPDATE``, its account ``FOR UPDATE``,
+  the stream lock, then the balance move, the hold marked captured, the charge entry and
+  the outbox message in one statement with the last link, and the ``hold.capture`` audit
+  event: the service's shape.
+* ``POST /post-entry`` ``{"customerId", "amount", "currency"}``: a CHARGE, in
+  authorize's shape: the locks, the check, one statement of writes and the last link,
+  the ``entry.post`` audit event.
 * Every credit change writes its outbox message (``outbox_message``), as the service does.
 * ``GET /healthz``.
 
@@ -41,6 +42,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -64,7 +66,6 @@ SQL_ACCOUNT = (
     'SELECT "id", "currency", "credit_limit_minor", "posted_balance_minor", "held_minor" '
     'FROM "credit_account" WHERE "customer_id" = $1'
 )
-SQL_ACCOUNT_LOCK = SQL_ACCOUNT + " FOR UPDATE"
 SQL_HOLD_UP = 'UPDATE "credit_account" SET "held_minor" = "held_minor" + $1 WHERE "id" = $2'
 SQL_HOLD_INSERT = (
     'INSERT INTO "hold" ("id", "amount_minor", "captured_minor", "currency", "status", '
@@ -96,6 +97,13 @@ SQL_OUTBOX_INSERT = (
     '"state_changed", "created_at") VALUES ($1, NULL, $2, $3::jsonb, true, $4)'
 )
 SQL_STREAM_LOCK = "SELECT pg_advisory_xact_lock($1)"
+# As the service (ledger/service.py): the account row and the customer's status, then the
+# audit stream's lock, in one round trip.
+SQL_ACCOUNT_AND_STREAM_LOCK = (
+    'WITH a AS MATERIALIZED (SELECT ca."id", ca."currency", ca."credit_limit_minor", '
+    'ca."posted_balance_minor", ca."held_minor", cu."status" FROM "credit_account" ca '
+    'JOIN "customer" cu ON cu."id" = ca."customer_id" WHERE ca."customer_id" = $1 '
+    "FOR UPDATE OF ca) SELECT a.*, pg_advisory_xact_lock($2) FROM a")
 SQL_LAST_LINK = (
     'SELECT "seq", "hash" FROM "audit_event" WHERE "stream" = $1 ORDER BY "seq" DESC LIMIT 1'
 )
@@ -162,13 +170,33 @@ async def credit_check(request: Request) -> Response:
     return JSONResponse({"data": {"creditCheck": result}})
 
 
-async def _audit(conn: asyncpg.Connection, customer_id: uuid.UUID, action: str,
-                 object_type: str, object_id: str, after: dict[str, Any]) -> None:
-    """``ccm_gateway.audit.service.record``, statement for statement: the stream's advisory
-    lock, its last link, the insert with the same hash."""
-    stream = f"customer:{customer_id}"
-    await conn.execute(SQL_STREAM_LOCK, _lock_key(f"audit:{stream}"))
-    last = await conn.fetchrow(SQL_LAST_LINK, stream)
+def _outbox(customer_id: uuid.UUID,
+            event: dict[str, Any] | None = None) -> tuple[str, list[Any]]:
+    """``ccm_gateway.kit.outbox.record``: the message a credit change writes."""
+    return SQL_OUTBOX_INSERT, [customer_id, "ledger.entry.posted" if event else None,
+                               json.dumps(event) if event else None, datetime.now(UTC)]
+
+
+def _renumber(sql: str, offset: int) -> str:
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+async def _write_and_head(conn: asyncpg.Connection, writes: list[tuple[str, list[Any]]],
+                          stream: str) -> asyncpg.Record | None:
+    """As the service: the change's writes as data-modifying CTEs of one statement that
+    also reads the audit stream's last link (the stream locked already)."""
+    parts, args = [], []
+    for n, (sql, values) in enumerate(writes):
+        parts.append(f"w{n} AS ({_renumber(sql, len(args))})")
+        args.extend(values)
+    args.append(stream)
+    return await conn.fetchrow(
+        f"WITH {', '.join(parts)} {_renumber(SQL_LAST_LINK, len(args) - 1)}", *args)
+
+
+async def _append_audit(conn: asyncpg.Connection, stream: str, last: asyncpg.Record | None,
+                        action: str, object_type: str, object_id: str,
+                        after: dict[str, Any]) -> None:
     event = SimpleNamespace(
         stream=stream, seq=(last["seq"] + 1) if last else 1, actor_type=ACTOR_TYPE,
         actor_id=ACTOR_ID, action=action, object_type=object_type, object_id=object_id,
@@ -181,46 +209,41 @@ async def _audit(conn: asyncpg.Connection, customer_id: uuid.UUID, action: str,
                        event.prev_hash, event.hash)
 
 
-async def _outbox(conn: asyncpg.Connection, customer_id: uuid.UUID,
-                  event: dict[str, Any] | None = None) -> None:
-    """``ccm_gateway.kit.outbox.record``: the message a credit change writes."""
-    await conn.execute(SQL_OUTBOX_INSERT, customer_id,
-                       "ledger.entry.posted" if event else None,
-                       json.dumps(event) if event else None, datetime.now(UTC))
-
-
 async def authorize(request: Request) -> Response:
     try:
         customer_id, amount, currency = await _input(request)
     except (KeyError, ValueError, TypeError) as exc:
         return _bad(f"bad input: {exc}")
     pool: asyncpg.Pool = request.app.state.pool
+    stream = f"customer:{customer_id}"
     async with pool.acquire() as conn, conn.transaction():
-        account = await conn.fetchrow(SQL_ACCOUNT_LOCK, customer_id)
+        account = await conn.fetchrow(SQL_ACCOUNT_AND_STREAM_LOCK, customer_id,
+                                      _lock_key(f"audit:{stream}"))
         if account is None:
             return _bad(f"customer {customer_id} not found", 404)
         if currency != account["currency"]:
             return _bad("currency differs from the account's currency")
-        customer = await conn.fetchrow(SQL_CUSTOMER, customer_id)
         available = (account["credit_limit_minor"] - account["posted_balance_minor"]
                      - account["held_minor"])
-        decline = _decline(customer["status"], available, amount, currency)
+        decline = _decline(account["status"], available, amount, currency)
         now = datetime.now(UTC)
         if decline:
             action, object_type, object_id = "hold.declined", "credit_account", str(customer_id)
             after = {"amount_minor": amount, "currency": currency, "reason": decline[0]}
+            last = await conn.fetchrow(SQL_LAST_LINK, stream)
         else:
             hold_id = uuid.uuid4()
             expires_at = now + HOLD_TTL
-            await conn.execute(SQL_HOLD_UP, amount, account["id"])
-            await conn.execute(SQL_HOLD_INSERT, hold_id, amount, currency, ACTOR_TYPE, ACTOR_ID,
-                               expires_at, now, account["id"])
-            await _outbox(conn, customer_id)
+            last = await _write_and_head(conn, [
+                (SQL_HOLD_UP, [amount, account["id"]]),
+                (SQL_HOLD_INSERT, [hold_id, amount, currency, ACTOR_TYPE, ACTOR_ID,
+                                   expires_at, now, account["id"]]),
+                _outbox(customer_id)], stream)
             action, object_type, object_id = "hold.authorize", "hold", str(hold_id)
             after = {"amount_minor": amount, "captured_minor": 0, "currency": currency,
                      "status": "pending", "site_id": None,
                      "expires_at": expires_at.isoformat(), "reference": None}
-        await _audit(conn, customer_id, action, object_type, object_id, after)
+        await _append_audit(conn, stream, last, action, object_type, object_id, after)
     if decline:
         result: dict[str, Any] = {"__typename": "CreditDeclined", "reason": decline[0],
                                   "message": decline[1]}
@@ -271,19 +294,23 @@ async def capture(request: Request) -> Response:
         now = datetime.now(UTC)
         if hold["status"] != "pending" or hold["expires_at"] <= now:
             return _bad(f"hold {hold_id} is not pending", 409)
+        # As the service: by account id the stream is known only after the row lock.
         account = await conn.fetchrow(SQL_ACCOUNT_BY_ID_LOCK, hold["account_id"])
-        amount = hold["amount_minor"]
-        await conn.execute(SQL_CAPTURE_UP, amount, account["id"])
-        await conn.execute(SQL_HOLD_DONE, amount, now, hold_id)
-        entry_id = uuid.uuid4()
-        await conn.execute(SQL_ENTRY_INSERT, entry_id, account["id"], "charge", amount,
-                           hold["currency"], hold_id, "capture of hold", now)
         customer_id = account["customer_id"]
-        await _outbox(conn, customer_id, {
-            "entryId": str(entry_id), "customerId": str(customer_id), "kind": "CHARGE",
-            "amount": _money(amount, hold["currency"]), "holdId": str(hold_id),
-            "occurredAt": now.isoformat()})
-        await _audit(conn, customer_id, "hold.capture", "hold", str(hold_id), {
+        stream = f"customer:{customer_id}"
+        await conn.execute(SQL_STREAM_LOCK, _lock_key(f"audit:{stream}"))
+        amount = hold["amount_minor"]
+        entry_id = uuid.uuid4()
+        last = await _write_and_head(conn, [
+            (SQL_CAPTURE_UP, [amount, account["id"]]),
+            (SQL_HOLD_DONE, [amount, now, hold_id]),
+            (SQL_ENTRY_INSERT, [entry_id, account["id"], "charge", amount, hold["currency"],
+                                hold_id, "capture of hold", now]),
+            _outbox(customer_id, {
+                "entryId": str(entry_id), "customerId": str(customer_id), "kind": "CHARGE",
+                "amount": _money(amount, hold["currency"]), "holdId": str(hold_id),
+                "occurredAt": now.isoformat()})], stream)
+        await _append_audit(conn, stream, last, "hold.capture", "hold", str(hold_id), {
             "amount_minor": amount, "captured_minor": amount, "currency": hold["currency"],
             "status": "captured", "entry_id": str(entry_id)})
     result = {"id": str(hold_id), "status": "CAPTURED",
@@ -298,30 +325,33 @@ async def post_entry(request: Request) -> Response:
         return _bad(f"bad input: {exc}")
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn, conn.transaction():
-        account = await conn.fetchrow(SQL_ACCOUNT_LOCK, customer_id)
+        stream = f"customer:{customer_id}"
+        account = await conn.fetchrow(SQL_ACCOUNT_AND_STREAM_LOCK, customer_id,
+                                      _lock_key(f"audit:{stream}"))
         if account is None:
             return _bad(f"customer {customer_id} not found", 404)
         if currency != account["currency"]:
             return _bad("currency differs from the account's currency")
-        customer = await conn.fetchrow(SQL_CUSTOMER, customer_id)
         available = (account["credit_limit_minor"] - account["posted_balance_minor"]
                      - account["held_minor"])
-        decline = _decline(customer["status"], available, amount, currency)
+        decline = _decline(account["status"], available, amount, currency)
         if decline:
-            await _audit(conn, customer_id, "entry.declined", "credit_account",
-                         str(customer_id), {"kind": "charge", "amount_minor": amount,
-                                            "reason": decline[0]})
+            last = await conn.fetchrow(SQL_LAST_LINK, stream)
+            await _append_audit(conn, stream, last, "entry.declined", "credit_account",
+                                str(customer_id), {"kind": "charge", "amount_minor": amount,
+                                                   "reason": decline[0]})
             return JSONResponse({"data": {"postLedgerEntry": {
                 "__typename": "CreditDeclined", "reason": decline[0]}}})
         now = datetime.now(UTC)
         entry_id = uuid.uuid4()
-        await conn.execute(SQL_POST_UP, amount, account["id"])
-        await conn.execute(SQL_ENTRY_INSERT, entry_id, account["id"], "charge", amount,
-                           currency, None, None, now)
-        await _outbox(conn, customer_id, {
-            "entryId": str(entry_id), "customerId": str(customer_id), "kind": "CHARGE",
-            "amount": _money(amount, currency), "occurredAt": now.isoformat()})
-        await _audit(conn, customer_id, "entry.post", "ledger_entry", str(entry_id), {
+        last = await _write_and_head(conn, [
+            (SQL_POST_UP, [amount, account["id"]]),
+            (SQL_ENTRY_INSERT, [entry_id, account["id"], "charge", amount, currency, None,
+                                None, now]),
+            _outbox(customer_id, {
+                "entryId": str(entry_id), "customerId": str(customer_id), "kind": "CHARGE",
+                "amount": _money(amount, currency), "occurredAt": now.isoformat()})], stream)
+        await _append_audit(conn, stream, last, "entry.post", "ledger_entry", str(entry_id), {
             "kind": "charge", "amount_minor": amount, "currency": currency,
             "occurred_at": now.isoformat()})
     result = {"__typename": "LedgerEntry", "id": str(entry_id),
