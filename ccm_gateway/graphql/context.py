@@ -5,6 +5,7 @@ from typing import Any
 
 from ccm_gateway.config import Settings
 from ccm_gateway.graphql.loaders import Loaders
+from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.principal import Actor, Principal
 
 
@@ -26,3 +27,8 @@ class Context:
     @property
     def actor(self) -> Actor:
         return self.principal.actor(self.request_id)
+
+    @property
+    def secret_box(self) -> SecretBox:
+        """Secrets at rest under this process's master keys (CCM_SECRET_KEY[_PREVIOUS])."""
+        return SecretBox.from_settings(self.settings)

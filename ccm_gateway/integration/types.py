@@ -30,7 +30,6 @@ from ccm_gateway.graphql.common import (
 from ccm_gateway.integration import inbox, models
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.kit.ids import derived_id, parse_uuid
-from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.outbound import health as outbound_health
 from ccm_gateway.principal import Permission as P
 
@@ -45,9 +44,6 @@ InboundStatus = models.InboundStatus
 def _not_partner(info: CtxInfo) -> None:
     info.context.principal.require_unscoped("see or manage integrations")
 
-
-def _box(info: CtxInfo) -> SecretBox:
-    return SecretBox.from_settings(info.context.settings)
 
 
 @strawberry.type(description="How fast an integration may call: a token bucket.")
@@ -406,7 +402,7 @@ class IntegrationMutation:
         rate = input.rate_limit
         async with in_transaction():
             created = await integration_service.create_integration(
-                info.context.actor, _box(info), slug=input.slug, name=input.name,
+                info.context.actor, info.context.secret_box, slug=input.slug, name=input.name,
                 kind=models.IntegrationKind(input.kind.value), profile=input.profile,
                 segments=input.segments, ref_system=input.ref_system,
                 rate_limit_per_second=rate.per_second if rate else 50,
@@ -465,7 +461,7 @@ class IntegrationMutation:
         _not_partner(info)
         async with in_transaction():
             rotated = await integration_service.rotate_secret(
-                info.context.actor, _box(info), _id(input.id), secret=input.secret,
+                info.context.actor, info.context.secret_box, _id(input.id), secret=input.secret,
                 overlap_seconds=input.overlap_seconds)
         return IntegrationWithSecret(integration=Integration.of(rotated.integration),
                                      secret=rotated.secret)

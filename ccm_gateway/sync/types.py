@@ -29,7 +29,6 @@ from ccm_gateway.graphql.common import (
 )
 from ccm_gateway.integration.types import Integration, OutboundFigures
 from ccm_gateway.kit.ids import parse_uuid
-from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.outbound import health as outbound_health
 from ccm_gateway.outbound import models
 from ccm_gateway.outbound.delivery import wake_deliverers
@@ -58,9 +57,6 @@ class OutboundCredentialsType(Enum):
 def _not_partner(info: CtxInfo) -> None:
     info.context.principal.require_unscoped("see or manage outbound endpoints")
 
-
-def _box(info: CtxInfo) -> SecretBox:
-    return SecretBox.from_settings(info.context.settings)
 
 
 def _id(value: Any, field: str = "id") -> Any:
@@ -125,7 +121,7 @@ class OutboundEndpoint(Node):
     @strawberry.field(description="What it authenticates to the vendor's API with; null: "
                                   "nothing. The credentials themselves are never shown.")
     def credentials_type(self, info: CtxInfo) -> OutboundCredentialsType | None:
-        kind = sync_service.credentials_type(_box(info), self._m)
+        kind = sync_service.credentials_type(info.context.secret_box, self._m)
         return OutboundCredentialsType(kind) if kind else None
 
     @strawberry.field(description="The integration it serves.")
@@ -425,7 +421,7 @@ class SyncMutation:
     async def create_outbound_endpoint(
             self, info: CtxInfo, input: CreateOutboundEndpointInput) -> OutboundEndpointWithSecret:
         _not_partner(info)
-        box = _box(info)
+        box = info.context.secret_box
         async with in_transaction():
             created = await sync_service.create_endpoint(
                 info.context.actor, box, prod=info.context.settings.is_prod,
@@ -442,7 +438,7 @@ class SyncMutation:
     async def update_outbound_endpoint(self, info: CtxInfo,
                                        input: UpdateOutboundEndpointInput) -> OutboundEndpoint:
         _not_partner(info)
-        box = _box(info)
+        box = info.context.secret_box
         credentials = _unset(input.credentials)
         async with in_transaction():
             updated = await sync_service.update_endpoint(
@@ -462,7 +458,7 @@ class SyncMutation:
     async def set_outbound_endpoint_enabled(
             self, info: CtxInfo, input: SetOutboundEndpointEnabledInput) -> OutboundEndpoint:
         _not_partner(info)
-        box = _box(info)
+        box = info.context.secret_box
         async with in_transaction():
             changed = await sync_service.set_enabled(info.context.actor, box, _id(input.id),
                                                      input.enabled)
@@ -475,7 +471,7 @@ class SyncMutation:
             self, info: CtxInfo,
             input: RotateOutboundEndpointSecretInput) -> OutboundEndpointWithSecret:
         _not_partner(info)
-        box = _box(info)
+        box = info.context.secret_box
         async with in_transaction():
             rotated = await sync_service.rotate_secret(info.context.actor, box, _id(input.id),
                                                        overlap_seconds=input.overlap_seconds)
@@ -489,7 +485,7 @@ class SyncMutation:
     async def delete_outbound_endpoint(self, info: CtxInfo,
                                        input: DeleteOutboundEndpointInput) -> OutboundEndpoint:
         _not_partner(info)
-        box = _box(info)
+        box = info.context.secret_box
         async with in_transaction():
             deleted = await sync_service.delete_endpoint(info.context.actor, box,
                                                          _id(input.id))
