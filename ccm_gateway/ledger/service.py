@@ -7,6 +7,7 @@ one fixed order, hold -> credit account -> site limit, with ``F()`` updates.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -290,8 +291,10 @@ def _tell(customer_id: Any, event_type: str | None = None,
     return _Write(_OUTBOX_SQL, outbox.insert_args(customer_id, event_type, data), orm)
 
 
-def _insert_sql(model: Any) -> tuple[str, list[str]]:
-    columns = sorted(model._meta.db_fields)
+@functools.cache
+def _insert_sql(model: Any) -> tuple[str, tuple[str, ...]]:
+    """Built once per model, not on every write."""
+    columns = tuple(sorted(model._meta.db_fields))
     names = ", ".join(f'"{c}"' for c in columns)
     values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     # Names from the model's own metadata; every value is a parameter.
@@ -300,7 +303,7 @@ def _insert_sql(model: Any) -> tuple[str, list[str]]:
 
 def _insert(instance: Any) -> _Write:
     """An insert of every column of a model instance built in Python (``_new``)."""
-    sql, columns = _insert_sql(type(instance))
+    sql, columns = _insert_sql(type(instance))  # type: ignore[arg-type]
     meta = instance._meta
     values = []
     for column in columns:
