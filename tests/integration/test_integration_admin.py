@@ -242,7 +242,7 @@ async def test_a_page_of_integrations_with_health_costs_a_fixed_number_of_querie
         count_queries.count = 0
         assert len((await gql(query, {"n": size})).data["integrations"]["edges"]) == size
         counts.append(count_queries.count)
-    assert counts[0] == counts[1]
+    assert counts[0] == counts[1] > 0
 
 
 
