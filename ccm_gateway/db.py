@@ -29,6 +29,7 @@ MODEL_MODULES = [
     "ccm_gateway.kit.idempotency",
     "ccm_gateway.kit.outbox",
     "ccm_gateway.outbound.models",
+    "ccm_gateway.policy.models",
 ]
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

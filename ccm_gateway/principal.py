@@ -46,6 +46,10 @@ class Permission(StrEnum):
     INTEGRATION_WRITE = "integration:write"
     FX_WRITE = "fx:write"
     ALERT_READ = "alert:read"
+    ALERT_WRITE = "alert:write"
+    POLICY_READ = "policy:read"
+    POLICY_WRITE = "policy:write"
+    CREDIT_LIMIT_APPROVE = "credit:limit:approve"
 
 
 class Role(StrEnum):
@@ -58,17 +62,20 @@ class Role(StrEnum):
 
 
 P = Permission
-_READ = {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK, P.ALERT_READ}
+_READ = {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK, P.ALERT_READ, P.POLICY_READ}
 
 # The one permission map; README's table is written from it.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.FINANCE: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE, P.LEDGER_WRITE,
-                                     P.HOLD_WRITE, P.FX_WRITE, P.INTEGRATION_READ}),
+                                     P.HOLD_WRITE, P.FX_WRITE, P.INTEGRATION_READ,
+                                     P.ALERT_WRITE, P.POLICY_WRITE, P.CREDIT_LIMIT_APPROVE}),
     Role.CREDIT_MANAGER: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE,
-                                            P.HOLD_WRITE}),
+                                            P.HOLD_WRITE, P.ALERT_WRITE,
+                                            P.CREDIT_LIMIT_APPROVE}),
     Role.IT_ADMIN: frozenset(_READ | {P.SITE_WRITE, P.AUDIT_READ, P.CLIENT_ADMIN,
-                                      P.ISSUER_ADMIN, P.INTEGRATION_READ, P.INTEGRATION_WRITE}),
+                                      P.ISSUER_ADMIN, P.INTEGRATION_READ, P.INTEGRATION_WRITE,
+                                      P.ALERT_WRITE}),
     Role.AUDITOR: frozenset(_READ | {P.AUDIT_READ, P.INTEGRATION_READ}),
     Role.VIEWER: frozenset(_READ),
 }

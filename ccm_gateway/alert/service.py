@@ -3,33 +3,52 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from ccm_gateway.alert.models import Alert, AlertSeverity
+from ccm_gateway.alert.models import Alert, AlertNotification, AlertSeverity, NotificationStatus
 from ccm_gateway.errors import NotFound
 from ccm_gateway.kit import outbox
 from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 
+# Every channel, the default of an alert no rule narrows.
+ALL_CHANNELS = ("outbound", "subscription", "email")
+
 
 async def raise_alert(kind: str, severity: AlertSeverity, message: str, *,
                       customer_id: Any = None, integration_id: Any = None,
-                      details: dict[str, Any] | None = None) -> Alert:
-    """Store an alert and, in the same transaction, its ``alert.raised`` outbox message."""
+                      details: dict[str, Any] | None = None, rule_id: Any = None,
+                      channels: Sequence[str] = ALL_CHANNELS,
+                      recipients: Sequence[str] = ()) -> Alert:
+    """Store an alert and, in the same transaction, its fan-out: the ``alert.raised``
+    outbox message (outbound endpoints, subscriptions) and one e-mail notification per
+    recipient. ``channels`` narrows where it goes (a rule's channels)."""
     alert = await Alert.create(id=uuid.uuid4(), kind=kind, severity=severity,
                                message=message[:500], customer_id=customer_id,
-                               integration_id=integration_id, details=details or {})
-    await outbox.record(customer_id=customer_id, integration_id=integration_id,
-                        event_type="alert.raised", data=alert_event(alert))
+                               integration_id=integration_id, details=details or {},
+                               rule_id=rule_id)
+    channels = tuple(c for c in ALL_CHANNELS if c in channels)
+    if "outbound" in channels or "subscription" in channels:
+        await outbox.record(customer_id=customer_id, integration_id=integration_id,
+                            event_type="alert.raised", data=alert_event(alert, channels))
+    if "email" in channels and recipients:
+        await AlertNotification.bulk_create([
+            AlertNotification(id=uuid.uuid4(), alert_id=alert.id, channel="email",
+                              recipient=r, status=NotificationStatus.PENDING, attempts=0,
+                              next_attempt_at=alert.created_at)
+            for r in dict.fromkeys(recipients)])
     return alert
 
 
-def alert_event(alert: Alert) -> dict[str, Any]:
-    """``alert.raised``'s data: the alert as GraphQL shows it."""
+def alert_event(alert: Alert, channels: Sequence[str] = ALL_CHANNELS) -> dict[str, Any]:
+    """``alert.raised``'s data: the alert as GraphQL shows it, and the channels it goes
+    out through (the dispatcher reads them)."""
     return {"alertId": str(alert.id), "kind": alert.kind,
             "severity": AlertSeverity(alert.severity).name, "message": alert.message,
             "customerId": str(alert.customer_id) if alert.customer_id else None,
             "integrationId": str(alert.integration_id) if alert.integration_id else None,
-            "details": alert.details, "createdAt": alert.created_at.isoformat()}
+            "details": alert.details, "createdAt": alert.created_at.isoformat(),
+            "channels": list(channels)}
 
 
 async def page_alerts(*, kind: str | None, integration_id: Any, window: Window,

@@ -39,6 +39,11 @@ class Head:
         return cls(0, GENESIS_HASH) if row is None else cls(row["seq"], row["hash"])
 
 
+def customer_stream(customer_id: Any) -> str:
+    """The audit stream of everything about one customer."""
+    return f"customer:{customer_id}"
+
+
 def stream_lock_key(stream: str) -> int:
     """The advisory lock ``record`` takes on ``stream``; a caller that takes it itself, in
     a statement before it reads the head, passes that head to ``record``."""

@@ -113,8 +113,7 @@ class GateDecision:
     message: str
 
 
-def customer_stream(customer_id: Any) -> str:
-    return f"customer:{customer_id}"
+customer_stream = audit.customer_stream
 
 
 # --- PostgreSQL: a write in few round trips ---------------------------------

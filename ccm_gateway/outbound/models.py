@@ -103,6 +103,8 @@ class OutboundDelivery(Model):
     webhook_id = fields.CharField(max_length=64, unique=True)
     event_type = fields.CharField(max_length=64)
     customer_id = fields.UUIDField(null=True)
+    # alert.raised: the alert it carries, so an alert lists its deliveries.
+    alert_id = fields.UUIDField(null=True, db_index=True)
     # credit.updated: the state's version (the outbox message id that made it).
     version: fields.Field[int | None] = fields.BigIntField(null=True)
     # The body sent, {"type", "timestamp", "data"}: the same on every attempt.

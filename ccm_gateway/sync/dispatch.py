@@ -110,11 +110,12 @@ async def _fan_out(messages: Sequence[OutboxMessage], targets: Sequence[Target])
         for target in targets:
             if not target.sees(segment, message):
                 continue
-            if message.event_type and message.event_type in target.event_types:
+            if message.event_type and message.event_type in target.event_types \
+                    and _goes_outbound(message):
                 deliveries.append(OutboundDelivery(
                     id=uuid.uuid4(), endpoint_id=target.endpoint_id,
                     webhook_id=new_webhook_id(), event_type=message.event_type,
-                    customer_id=message.customer_id,
+                    customer_id=message.customer_id, alert_id=_alert_id(message),
                     payload=payloads.envelope(message.event_type, message.created_at,
                                               message.data or {}),
                     changed_at=message.created_at))
@@ -125,6 +126,19 @@ async def _fan_out(messages: Sequence[OutboxMessage], targets: Sequence[Target])
     if deliveries:
         await OutboundDelivery.bulk_create(deliveries)
     return {d.endpoint_id for d in deliveries}
+
+
+def _goes_outbound(message: OutboxMessage) -> bool:
+    """An alert whose rule left out the outbound channel is not delivered to endpoints."""
+    if message.event_type != "alert.raised" or not message.data:
+        return True
+    return "outbound" in message.data.get("channels", ("outbound",))
+
+
+def _alert_id(message: OutboxMessage) -> Any:
+    if message.event_type != "alert.raised" or not message.data:
+        return None
+    return message.data.get("alertId")
 
 
 async def _state_deliveries(
