@@ -21,8 +21,9 @@ from ccm_gateway.customer.models import Customer
 from ccm_gateway.policy.models import AlertRule, PolicyRevision, VelocityRule
 
 # The revision the account lock read with the row (PostgreSQL), for the evaluation of the
-# same write; taken once, so a later write never evaluates against a stale hint.
-_REVISION_HINT: ContextVar[int | None] = ContextVar("policy_revision_hint", default=None)
+# same write: (account id, revision), taken once, so no other write uses a stale hint.
+_REVISION_HINT: ContextVar[tuple[Any, int] | None] = ContextVar("policy_revision_hint",
+                                                                default=None)
 
 
 async def bump_revision() -> int:
@@ -38,16 +39,17 @@ async def current_revision() -> int:
     return row.revision if row is not None else 0
 
 
-def hint_revision(revision: int | None) -> None:
-    """The revision read with the account lock, for this write's evaluation."""
-    _REVISION_HINT.set(revision)
+def hint_revision(account_id: Any, revision: int) -> None:
+    """The revision read with the account's lock, for the evaluation of this write."""
+    _REVISION_HINT.set((account_id, revision))
 
 
-def _take_hint() -> int | None:
-    revision = _REVISION_HINT.get()
-    if revision is not None:
-        _REVISION_HINT.set(None)
-    return revision
+def _take_hint(account_id: Any) -> int | None:
+    hint = _REVISION_HINT.get()
+    if hint is None:
+        return None
+    _REVISION_HINT.set(None)
+    return hint[1] if hint[0] == account_id else None
 
 
 def _most_specific(rules: Iterable[Any], key: Any, customer: Customer) -> dict[Any, Any]:
@@ -117,11 +119,11 @@ def _scope(rule: AlertRule | VelocityRule) -> tuple[str, Any]:
 _cache: Rules | None = None
 
 
-async def load(revision: int | None = None) -> Rules:
-    """The rules at ``revision`` (read here when not given): the cached copy, or reloaded."""
+async def load(*, account_id: Any = None) -> Rules:
+    """The rules in force: the cached copy, or reloaded when the revision moved. The
+    revision is the one read with ``account_id``'s lock, if any, else read here."""
     global _cache
-    if revision is None:
-        revision = _take_hint()
+    revision = _take_hint(account_id) if account_id is not None else None
     if revision is None:
         revision = await current_revision()
     cached = _cache
