@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from ccm_gateway.alert.models import Alert, AlertNotification, AlertSeverity, NotificationStatus
-from ccm_gateway.errors import NotFound
+from ccm_gateway.audit import service as audit
+from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit import outbox
 from ccm_gateway.kit.pagination import Page, Window, page_newest_first
+from ccm_gateway.kit.timestamps import check_aware
+from ccm_gateway.principal import Actor
 
 # Every channel, the default of an alert no rule narrows.
 ALL_CHANNELS = ("outbound", "subscription", "email")
@@ -52,14 +56,28 @@ def alert_event(alert: Alert, channels: Sequence[str] = ALL_CHANNELS) -> dict[st
 
 
 async def page_alerts(*, kind: str | None, integration_id: Any, window: Window,
-                      max_page_size: int) -> Page:
-    """Newest first."""
+                      max_page_size: int, customer_id: Any = None,
+                      acknowledged: bool | None = None, created_after: datetime | None = None,
+                      created_before: datetime | None = None) -> Page:
+    """Newest first; ``created_after`` inclusive, ``created_before`` exclusive."""
     window.check(max_page_size)
+    check_aware(created_after, "createdAfter")
+    check_aware(created_before, "createdBefore")
+    if created_after and created_before and created_after >= created_before:
+        raise BadInput("createdAfter must be before createdBefore", field="createdAfter")
     query = Alert.all()
     if kind is not None:
         query = query.filter(kind=kind)
     if integration_id is not None:
         query = query.filter(integration_id=integration_id)
+    if customer_id is not None:
+        query = query.filter(customer_id=customer_id)
+    if acknowledged is not None:
+        query = query.filter(acknowledged_at__isnull=not acknowledged)
+    if created_after is not None:
+        query = query.filter(created_at__gte=created_after)
+    if created_before is not None:
+        query = query.filter(created_at__lt=created_before)
     return await page_newest_first(query, time_field="created_at", window=window,
                                    id_type=uuid.UUID)
 
@@ -68,4 +86,31 @@ async def get_alert(alert_id: Any) -> Alert:
     alert = await Alert.get_or_none(id=alert_id)
     if alert is None:
         raise NotFound(f"alert {alert_id} not found", field="id")
+    return alert
+
+
+MAX_NOTE = 500
+
+
+async def acknowledge_alert(actor: Actor, alert_id: Any, note: str | None) -> Alert:
+    """Someone has looked at it; once (CONFLICT the second time, naming who did)."""
+    if note is not None and len(note) > MAX_NOTE:
+        raise BadInput(f"note must be at most {MAX_NOTE} characters", field="note")
+    alert = await Alert.filter(id=alert_id).select_for_update().first()
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found", field="id")
+    if alert.acknowledged_at is not None:
+        raise Conflict(f"alert {alert_id} was acknowledged by {alert.acknowledged_by} at "
+                       f"{alert.acknowledged_at.isoformat()}", field="id")
+    alert.acknowledged_at = datetime.now(UTC)
+    alert.acknowledged_by = actor.id
+    alert.acknowledgement_note = note
+    await alert.save(update_fields=["acknowledged_at", "acknowledged_by",
+                                    "acknowledgement_note"])
+    stream = audit.customer_stream(alert.customer_id) if alert.customer_id else \
+        audit.SYSTEM_STREAM
+    await audit.record(actor, "alert.acknowledge", object_type="alert", object_id=alert.id,
+                       after={"kind": alert.kind, "note": note,
+                              "acknowledged_at": alert.acknowledged_at.isoformat()},
+                       stream=stream)
     return alert

@@ -19,7 +19,7 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 
-from ccm_gateway.alert.types import AlertQuery
+from ccm_gateway.alert.types import AlertMutation, AlertQuery
 from ccm_gateway.api.inputs import RefuseUnstorableStrings
 from ccm_gateway.api.node import NodeQuery
 from ccm_gateway.audit.types import AuditQuery
@@ -32,6 +32,7 @@ from ccm_gateway.graphql.metrics import LabelOperation
 from ccm_gateway.graphql.wake import WakeOutbox
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
+from ccm_gateway.policy.types import PolicyMutation, PolicyQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
 from ccm_gateway.sync.types import SyncMutation, SyncQuery
 
@@ -39,14 +40,14 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
 @strawberry.type(description="What can be read. Every field needs a bearer token; a lookup by "
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
-            IntegrationQuery, SyncQuery, AlertQuery, FxQuery):
+            IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery):
     pass
 
 
 @strawberry.type(description="What can be changed. Each takes one input argument; each change "
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
-               SyncMutation, FxMutation):
+               SyncMutation, FxMutation, AlertMutation, PolicyMutation):
     pass
 
 
