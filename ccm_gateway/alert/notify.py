@@ -187,7 +187,8 @@ def build_message(alert: Alert, row: AlertNotification, *, sender: str,
     message["X-CCM-Alert-Kind"] = " ".join(alert.kind.split())
     lines = [alert.message, ""]
     if alert.details:
-        lines += ["Details:"] + [f"  {k}: {v}" for k, v in sorted(alert.details.items())]
+        lines += ["Details:"] + [f"  {k}: {'(none)' if v is None else v}"
+                                 for k, v in sorted(alert.details.items())]
         lines.append("")
     lines += [f"Severity: {severity}", f"Kind: {alert.kind}"]
     if alert.customer_id:
