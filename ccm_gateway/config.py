@@ -217,9 +217,9 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)
     smtp_from: str | None = None
     smtp_timeout_seconds: int = 10
-    # Seconds before each attempt of an alert e-mail (the first is its own, 0 =
-    # immediately); after the last one fails the notification is FAILED.
-    smtp_retry_schedule: str = "0,60,300,1800,7200"
+    # Seconds before each retry of an alert e-mail (its first attempt is at once); after
+    # the last retry fails the notification is FAILED.
+    smtp_retry_schedule: str = "60,300,1800,7200"
 
     @property
     def is_prod(self) -> bool:

@@ -25,6 +25,7 @@ With CCM_SMTP_URL unset nothing is sent: notifications stay PENDING, shown by
 from __future__ import annotations
 
 import asyncio
+import email.errors
 import email.utils
 import logging
 import math
@@ -130,7 +131,7 @@ async def _send_batch(target: SmtpTarget, settings: Settings,
         try:
             message = build_message(alert, row, sender=sender,
                                     customer_name=names.get(alert.customer_id))
-        except ValueError as exc:  # a recipient no server can take
+        except (ValueError, email.errors.MessageError) as exc:  # no server can take it
             return row.id, _Result(f"bad recipient: {exc}", permanent=True)
         async with gate:
             return row.id, await _send(target, settings, message, row.recipient)

@@ -80,6 +80,7 @@ class Delivery:
     """One way an alert went out: an outbound delivery (``endpoint_id``) or an e-mail
     notification (``recipient``)."""
 
+    id: Any  # the notification's or the outbound delivery's
     alert_id: Any
     channel: str  # outbound | email
     status: str  # the row's own status, e.g. succeeded / sent / retrying / failed
@@ -94,12 +95,12 @@ class Delivery:
 
 async def deliveries_by_alert(alert_ids: list[Any]) -> list[list[Delivery]]:
     """Each alert's deliveries, oldest first: two queries for any number of alerts."""
-    found = [Delivery(alert_id=n.alert_id, channel=n.channel, status=str(n.status),
+    found = [Delivery(id=n.id, alert_id=n.alert_id, channel=n.channel, status=str(n.status),
                       attempts=n.attempts, created_at=n.created_at, recipient=n.recipient,
                       last_error=n.last_error, sent_at=n.sent_at,
                       next_attempt_at=n.next_attempt_at)
              for n in await AlertNotification.filter(alert_id__in=alert_ids)]
-    found += [Delivery(alert_id=d.alert_id, channel="outbound", status=str(d.status),
+    found += [Delivery(id=d.id, alert_id=d.alert_id, channel="outbound", status=str(d.status),
                        attempts=d.attempts, created_at=d.created_at,
                        endpoint_id=d.endpoint_id, last_error=d.last_error,
                        sent_at=d.delivered_at, next_attempt_at=d.next_attempt_at)

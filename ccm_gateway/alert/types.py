@@ -33,6 +33,8 @@ AlertSeverity = models.AlertSeverity
 @strawberry.type(description="One way an alert went out: to an outbound endpoint "
                              "(alert.raised) or by e-mail to one recipient.")
 class AlertDelivery:
+    id: strawberry.ID = strawberry.field(
+        description="The e-mail notification's or the outbound delivery's id.")
     channel: str = strawberry.field(description="outbound or email.")
     status: str = strawberry.field(
         description="The delivery's own status: outbound PENDING, SENDING, SUCCEEDED, "
@@ -50,7 +52,8 @@ class AlertDelivery:
 
     @classmethod
     def of(cls, d: alert_service.Delivery) -> AlertDelivery:
-        return cls(channel=d.channel, status=d.status.upper(), recipient=d.recipient,
+        return cls(id=strawberry.ID(str(d.id)), channel=d.channel, status=d.status.upper(),
+                   recipient=d.recipient,
                    endpoint_id=strawberry.ID(str(d.endpoint_id)) if d.endpoint_id else None,
                    attempts=d.attempts, last_error=d.last_error, sent_at=d.sent_at,
                    next_attempt_at=d.next_attempt_at, created_at=d.created_at)

@@ -6,16 +6,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import Mailbox, recipient
+from mailbox_kit import Mailbox, recipient
 
 from ccm_gateway.alert import notify
+from ccm_gateway.alert.models import AlertNotification
 from ccm_gateway.config import Settings
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
 
 ALERTS = """
 query($kind: String!, $first: Int) {
   alerts(kind: $kind, first: $first) { edges { node { id deliveries {
-    channel status recipient endpointId attempts lastError sentAt nextAttemptAt createdAt
+    id channel status recipient endpointId attempts lastError sentAt nextAttemptAt createdAt
   } } } }
 }"""
 CREATE_INTEGRATION = """
@@ -49,7 +50,7 @@ async def test_an_alert_shows_its_deliveries(gql: Any, smtp: tuple[Mailbox, int]
     await notify.run(smtp_settings, now=at)
     hook = await endpoint(gql)
     delivered_at = datetime.now(UTC)
-    await OutboundDelivery.create(
+    row = await OutboundDelivery.create(
         id=uuid.uuid4(), endpoint_id=hook.id, webhook_id=f"msg_{uuid.uuid4().hex}",
         event_type="alert.raised", alert_id=alert.id, payload={"type": "alert.raised"},
         status=DeliveryStatus.SUCCEEDED, attempts=2, changed_at=delivered_at,
@@ -60,6 +61,8 @@ async def test_an_alert_shows_its_deliveries(gql: Any, smtp: tuple[Mailbox, int]
     deliveries = edge["node"]["deliveries"]
     email = {d["recipient"]: d for d in deliveries if d["channel"] == "email"}
     assert set(email) == {sent_to, refused}
+    notes = {n.recipient: n for n in await AlertNotification.filter(alert_id=alert.id)}
+    assert {a: email[a]["id"] for a in email} == {a: str(n.id) for a, n in notes.items()}
     assert email[sent_to]["status"] == "SENT"
     assert email[sent_to]["attempts"] == 1 and email[sent_to]["sentAt"]
     assert email[sent_to]["endpointId"] is None and email[sent_to]["lastError"] is None
@@ -67,7 +70,7 @@ async def test_an_alert_shows_its_deliveries(gql: Any, smtp: tuple[Mailbox, int]
     assert "451" in email[refused]["lastError"]
     assert email[refused]["nextAttemptAt"] and email[refused]["sentAt"] is None
     [outbound] = [d for d in deliveries if d["endpointId"] == str(hook.id)]
-    assert outbound | {"createdAt": None} == {
+    assert outbound | {"createdAt": None} == {"id": str(row.id),
         "channel": "outbound", "status": "SUCCEEDED", "recipient": None,
         "endpointId": str(hook.id), "attempts": 2, "lastError": "HTTP 503",
         "sentAt": outbound["sentAt"], "nextAttemptAt": None, "createdAt": None}

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import SENDER, Mailbox, recipient
+from mailbox_kit import SENDER, Mailbox, free_port, recipient
 
 from ccm_gateway.alert import notify
 from ccm_gateway.alert.models import Alert, AlertNotification, NotificationStatus
@@ -96,7 +96,6 @@ async def test_a_refused_recipient_is_retried_on_schedule(
 
 async def test_a_server_that_is_down_is_retried(settings: Settings, make_alert: Any,
                                                 smtp: tuple[Mailbox, int]) -> None:
-    from conftest import free_port
 
     down = replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}", smtp_from=SENDER,
                    smtp_retry_schedule="5")
@@ -154,6 +153,20 @@ async def test_a_permanent_refusal_fails_at_once(smtp: tuple[Mailbox, int],
     assert len(box.to(fine)) == 1
 
 
+async def test_a_recipient_that_is_no_address_fails_at_once(
+        smtp: tuple[Mailbox, int], smtp_settings: Settings, make_alert: Any) -> None:
+    fine = recipient()
+    alert = await make_alert("finance team", fine)
+
+    await notify.run(smtp_settings, now=soon())
+
+    rows = await notifications(alert)
+    assert (rows["finance team"].status, rows["finance team"].attempts) \
+        == (NotificationStatus.FAILED, 1)
+    assert "bad recipient" in (rows["finance team"].last_error or "")
+    assert rows[fine].status == NotificationStatus.SENT
+
+
 async def test_unset_url_sends_nothing_and_keeps_the_notification(
         settings: Settings, make_alert: Any) -> None:
     assert settings.smtp_url is None
@@ -207,7 +220,6 @@ async def test_a_claim_left_by_a_dead_worker_is_sent_after_its_lease(
 async def test_login_with_the_urls_credentials(settings: Settings, make_alert: Any) -> None:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
-    from conftest import free_port
 
     box = Mailbox()
 
