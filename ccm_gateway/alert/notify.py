@@ -144,8 +144,10 @@ async def _send(target: SmtpTarget, settings: Settings, message: EmailMessage,
     timeout = settings.smtp_timeout_seconds
     try:
         async with asyncio.timeout(SEND_TIMEOUTS * timeout):
+            # The envelope takes the bare address of "Name <address>".
             await aiosmtplib.send(
-                message, sender=str(settings.smtp_from), recipients=[recipient],
+                message, sender=email.utils.parseaddr(str(settings.smtp_from))[1],
+                recipients=[recipient],
                 hostname=target.host, port=target.port, username=target.username,
                 password=target.password, use_tls=target.use_tls,
                 start_tls=target.start_tls, timeout=timeout)
@@ -175,7 +177,7 @@ def build_message(alert: Alert, row: AlertNotification, *, sender: str,
     about = (customer_name or (f"customer {alert.customer_id}" if alert.customer_id else None)
              or (f"integration {alert.integration_id}" if alert.integration_id else None))
     subject = f"[{severity}] {alert.kind}" + (f": {about}" if about else "")
-    domain = sender.rsplit("@", 1)[-1].strip(">") or "ccm-gateway"
+    domain = email.utils.parseaddr(sender)[1].rsplit("@", 1)[-1] or "ccm-gateway"
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient

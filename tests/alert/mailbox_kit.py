@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-SENDER = "ccm-alerts@example.test"
+SENDER = "CCM Alerts <ccm-alerts@example.test>"
 
 
 @dataclass
@@ -40,6 +40,7 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
+        parsed["X-Envelope-From"] = envelope.mail_from
         with self.lock:
             self.messages.append(parsed)
         return "250 Message accepted for delivery"

@@ -5,17 +5,19 @@ runs, and a worker that died mid-send."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mailbox_kit import SENDER, Mailbox, free_port, recipient
+from testkit import eventually
 
 from ccm_gateway.alert import notify
 from ccm_gateway.alert.models import Alert, AlertNotification, NotificationStatus
 from ccm_gateway.config import Settings
-from ccm_gateway.worker import CRON_JOBS
+from ccm_gateway.worker import CRON_JOBS, build_worker, open_queue
 
 
 def soon() -> datetime:
@@ -50,6 +52,7 @@ async def test_an_alert_is_mailed_to_each_recipient(smtp: tuple[Mailbox, int],
         assert row.sent_at is not None and row.next_attempt_at is None
         [message] = box.to(address)
         assert message["From"] == SENDER
+        assert message["X-Envelope-From"] == "ccm-alerts@example.test"
         assert message["Subject"] == f"[WARNING] {alert.kind}: {name}"
         assert message["Message-ID"] == f"<{row.id}@example.test>"
         assert message["X-CCM-Alert-Id"] == str(alert.id)
@@ -244,6 +247,28 @@ async def test_login_with_the_urls_credentials(settings: Settings, make_alert: A
     assert len(box.to(address)) == 1
 
 
-def test_the_worker_runs_the_notify_cron() -> None:
+async def test_the_workers_cron_sends_the_mail(smtp: tuple[Mailbox, int],
+                                              smtp_settings: Settings,
+                                              make_alert: Any) -> None:
+    """The arq cron as the worker (and the embedded worker) runs it, on a queue of its own
+    and without the worker's other jobs."""
+    box, _ = smtp
     [job] = [j for j in CRON_JOBS if j.name == notify.NOTIFY]
     assert job.run_at_startup and job.unique
+    address = recipient()
+    await make_alert(address)
+    queue = await open_queue(replace(smtp_settings, redis_url=None))
+    worker = build_worker(queue, smtp_settings, functions=[], cron_jobs=[job],
+                          on_startup=None, on_shutdown=None)
+    running = asyncio.create_task(worker.async_run())
+    try:
+        async def mailed() -> bool:
+            return len(box.to(address)) == 1
+
+        await eventually(mailed)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker.close()
+        await queue.aclose()
