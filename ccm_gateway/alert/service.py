@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +12,10 @@ from ccm_gateway.alert.models import Alert, AlertNotification, AlertSeverity, No
 from ccm_gateway.audit import service as audit
 from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit import outbox
+from ccm_gateway.kit.batch import many_per_key
 from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 from ccm_gateway.kit.timestamps import check_aware
+from ccm_gateway.outbound.models import OutboundDelivery
 from ccm_gateway.principal import Actor
 
 # Every channel, the default of an alert no rule narrows.
@@ -114,3 +117,35 @@ async def acknowledge_alert(actor: Actor, alert_id: Any, note: str | None) -> Al
                               "acknowledged_at": alert.acknowledged_at.isoformat()},
                        stream=stream)
     return alert
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One way an alert went out: an outbound delivery (``endpoint_id``) or an e-mail
+    notification (``recipient``)."""
+
+    id: Any  # the notification's or the outbound delivery's
+    alert_id: Any
+    channel: str  # outbound | email
+    status: str  # the row's own status, e.g. succeeded / sent / retrying / failed
+    attempts: int
+    created_at: datetime
+    recipient: str | None = None
+    endpoint_id: Any = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
+async def deliveries_by_alert(alert_ids: list[Any]) -> list[list[Delivery]]:
+    """Each alert's deliveries, oldest first: two queries for any number of alerts."""
+    found = [Delivery(id=n.id, alert_id=n.alert_id, channel=n.channel, status=str(n.status),
+                      attempts=n.attempts, created_at=n.created_at, recipient=n.recipient,
+                      last_error=n.last_error, sent_at=n.sent_at,
+                      next_attempt_at=n.next_attempt_at)
+             for n in await AlertNotification.filter(alert_id__in=alert_ids)]
+    found += [Delivery(id=d.id, alert_id=d.alert_id, channel="outbound", status=str(d.status),
+                       attempts=d.attempts, created_at=d.created_at,
+                       endpoint_id=d.endpoint_id, last_error=d.last_error,
+                       sent_at=d.delivered_at, next_attempt_at=d.next_attempt_at)
+              for d in await OutboundDelivery.filter(alert_id__in=alert_ids)]
+    found.sort(key=lambda d: (d.created_at, d.channel))
+    return many_per_key(found, alert_ids, "alert_id")

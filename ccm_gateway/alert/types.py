@@ -33,6 +33,35 @@ strawberry.enum(models.AlertSeverity, description="How urgent an alert is.")
 AlertSeverity = models.AlertSeverity
 
 
+@strawberry.type(description="One way an alert went out: to an outbound endpoint "
+                             "(alert.raised) or by e-mail to one recipient.")
+class AlertDelivery:
+    id: strawberry.ID = strawberry.field(
+        description="The e-mail notification's or the outbound delivery's id.")
+    channel: str = strawberry.field(description="outbound or email.")
+    status: str = strawberry.field(
+        description="The delivery's own status: outbound PENDING, SENDING, SUCCEEDED, "
+                    "RETRYING, FAILED, SKIPPED; e-mail PENDING, RETRYING, SENT, FAILED.")
+    recipient: str | None = strawberry.field(description="E-mail: the address.")
+    endpoint_id: strawberry.ID | None = strawberry.field(
+        description="Outbound: the endpoint it goes to.")
+    attempts: int = strawberry.field(description="Attempts made so far.")
+    last_error: str | None = strawberry.field(description="Why the last attempt failed.")
+    sent_at: datetime | None = strawberry.field(
+        description="When it was delivered (accepted by the endpoint or SMTP server).")
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When it is tried next, while it is waiting.")
+    created_at: datetime = strawberry.field(description="When it was queued.")
+
+    @classmethod
+    def of(cls, d: alert_service.Delivery) -> AlertDelivery:
+        return cls(id=strawberry.ID(str(d.id)), channel=d.channel, status=d.status.upper(),
+                   recipient=d.recipient,
+                   endpoint_id=strawberry.ID(str(d.endpoint_id)) if d.endpoint_id else None,
+                   attempts=d.attempts, last_error=d.last_error, sent_at=d.sent_at,
+                   next_attempt_at=d.next_attempt_at, created_at=d.created_at)
+
+
 @strawberry.type(description="Something an operator should look at: a utilisation threshold "
                              "crossed, a failed sync or payment, a reconciliation break.")
 class Alert(Node):
@@ -65,6 +94,13 @@ class Alert(Node):
         velocity = await info.context.loaders.of(policy_service.velocity_rules_by_id).load(
             self._rule_id)
         return VelocityRule.of(velocity) if velocity is not None else None
+
+    @strawberry.field(description="Where it went out: its outbound deliveries and e-mail "
+                                  "notifications, oldest first.")
+    async def deliveries(self, info: CtxInfo) -> list[AlertDelivery]:
+        rows = await info.context.loaders.of(alert_service.deliveries_by_alert).load(
+            parse_uuid(str(self.id), "id"))
+        return [AlertDelivery.of(d) for d in rows]
 
     @classmethod
     def of(cls, m: models.Alert) -> Alert:

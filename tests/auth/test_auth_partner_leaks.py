@@ -157,7 +157,8 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Query.inboundEvent": [("query($i: ID!) { inboundEvent(id: $i) { id } }",
                                 {"i": t["inbound"]})],
         "Query.protocolProfiles": [("{ protocolProfiles { name } }", {})],
-        "Query.alerts": [("{ alerts(first: 5) { edges { node { id } } } }", {})],
+        "Query.alerts": [("{ alerts(first: 5) { edges { node { id deliveries { recipient "
+                          "status } } } } }", {})],
         "Mutation.createIntegration": [(
             """mutation($s: String!) { createIntegration(input: {slug: $s, name: "x",
                kind: ERP, profile: "stripe", segments: ["*"]}) { secret } }""",
