@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -62,6 +62,8 @@ from ccm_gateway.kit import outbox
 from ccm_gateway.kit.metrics import OAUTH_OUTCOMES, Metrics, flush_every_second
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.live import hub as live_hub
+from ccm_gateway.live.ws import LiveGraphQL
 from ccm_gateway.principal import Actor
 from ccm_gateway.worker import open_queue, supervise
 
@@ -401,6 +403,7 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
     """``graphiql_token``: in dev, GraphiQL's new tabs send it as their Authorization."""
     tokens = TokenService(settings, KeyRing(settings))
     graphql_app = GraphQLApp(settings, tokens, graphiql_token=graphiql_token)
+    live_app = LiveGraphQL(graphql_app.schema, settings, tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -416,9 +419,13 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
             worker_task = None
             if settings.run_worker_in_process:
                 worker_task = asyncio.create_task(supervise(queue, settings), name="arq-worker")
+            # Live events: one Redis subscription for the whole process (none embedded).
+            listener = live_hub.listening(queue, embedded=settings.redis_url is None)
+            await listener.__aenter__()
             try:
                 yield
             finally:
+                await listener.__aexit__(None, None, None)
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
@@ -461,9 +468,9 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
 
     app = Starlette(
         routes=[
-            # Subscriptions are not built yet; a WebSocketRoute comes with them,
-            # authenticated at connection_init.
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            # Subscriptions (graphql-transport-ws), authenticated at connection_init.
+            WebSocketRoute("/graphql", live_app),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/oauth/token", oauth_token, methods=["POST"]),

@@ -173,6 +173,9 @@ class Settings:
     # down the tree (graphql/cost.py). customers(first: 100) { ledger(first: 100) }
     # is 10,100 and fits with room for a few more pages; two such trees do not.
     max_query_cost: int = 15_000
+    # A subscription's token is checked again this often (revoked API clients, retired
+    # keys), besides before every push and at its expiry.
+    live_recheck_seconds: int = 30
     log_level: str = "INFO"
     # Run the arq worker inside the API process. Defaults to on for the
     # embedded queue and off with Redis, where `ccm-gateway worker` runs it.
@@ -347,6 +350,8 @@ class Settings:
             raise ConfigError("CCM_RATE_LIMIT_PER_SECOND must be between 0 (off) and "
                               f"{MAX_RATE_PER_SECOND}")
         self._validate_ranges()
+        if not 1 <= self.live_recheck_seconds <= 3600:
+            raise ConfigError("CCM_LIVE_RECHECK_SECONDS must be between 1 and 3600")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")

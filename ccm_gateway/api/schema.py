@@ -32,6 +32,7 @@ from ccm_gateway.graphql.metrics import LabelOperation
 from ccm_gateway.graphql.wake import WakeOutbox
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
+from ccm_gateway.live.types import LiveSubscription
 from ccm_gateway.policy.types import PolicyMutation, PolicyQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
 from ccm_gateway.sync.types import SyncMutation, SyncQuery
@@ -48,6 +49,13 @@ class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQu
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
                SyncMutation, FxMutation, AlertMutation, PolicyMutation):
+    pass
+
+
+@strawberry.type(description="What can be pushed, over WebSocket (graphql-transport-ws) on "
+                             "/graphql with the bearer token in connection_init. A subscription "
+                             "ends when its token expires or is revoked.")
+class Subscription(LiveSubscription):
     pass
 
 
@@ -88,6 +96,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             LabelOperation,  # first: it reads the errors MapErrors (last) has mapped
             lambda: _ParserCache(maxsize=CACHE_SIZE),
