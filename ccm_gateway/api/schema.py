@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from ccm_gateway.alert.types import AlertMutation, AlertQuery
 from ccm_gateway.api.inputs import RefuseUnstorableStrings
 from ccm_gateway.api.node import NodeQuery
+from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
@@ -41,14 +42,15 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
 @strawberry.type(description="What can be read. Every field needs a bearer token; a lookup by "
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
-            IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery):
+            IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery):
     pass
 
 
 @strawberry.type(description="What can be changed. Each takes one input argument; each change "
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
-               SyncMutation, FxMutation, AlertMutation, PolicyMutation):
+               SyncMutation, FxMutation, AlertMutation, PolicyMutation,
+               ApprovalMutation):
     pass
 
 

@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.audit import service as audit
 from ccm_gateway.config import MAX_HOLD_TTL
 from ccm_gateway.customer.models import Customer, CustomerStatus
-from ccm_gateway.errors import BadInput, Conflict, NotFound
+from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.kit import idempotency, outbox
 from ccm_gateway.kit.batch import many_per_key, one_per_key
 from ccm_gateway.kit.ids import parse_uuid
@@ -42,7 +42,9 @@ from ccm_gateway.ledger.models import (
     SiteLimit,
     SourceType,
 )
+from ccm_gateway.policy import caps
 from ccm_gateway.policy import evaluate as policy
+from ccm_gateway.policy import requests as limit_requests
 from ccm_gateway.policy import rules as policy_rules
 from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
 from ccm_gateway.site import service as site_service
@@ -523,10 +525,29 @@ async def set_credit_limit(
     actor: Actor, customer_id: Any, limit_minor: int, currency: str,
     expected_version: int | None = None,
 ) -> CreditAccount:
+    """A change that needs no approval (a decrease, or an increase in a band of none);
+    FORBIDDEN for one that does, which goes through requestCreditLimitChange."""
     account = await get_account(customer_id, lock=True)
     _check_currency(account, currency, field="limit.currency")
     _check_limit(limit_minor)
     _check_version(account, expected_version)
+    policy = await limit_requests.approval_policy()
+    band = limit_requests.band_for(policy.bands, account.credit_limit_minor, limit_minor,
+                                   account.currency)
+    if band["approvals"]:
+        raise Forbidden(
+            f"raising the limit from {format_minor(account.credit_limit_minor, currency)} to "
+            f"{format_minor(limit_minor, currency)} {currency} needs {band['approvals']} "
+            "approval(s): use requestCreditLimitChange", field="limit.amount")
+    return await apply_credit_limit(actor, account, limit_minor)
+
+
+async def apply_credit_limit(actor: Actor, account: CreditAccount,
+                             limit_minor: int) -> CreditAccount:
+    """Move the limit of ``account`` (locked by the caller) once its approvals, if any,
+    are in; the segment's hard cap still holds."""
+    _check_limit(limit_minor)
+    await caps.check_cap(account.customer, account.currency, limit_minor, field="limit.amount")
     return await _change_account(actor, "credit.set_limit", account,
                                  credit_limit_minor=limit_minor)
 

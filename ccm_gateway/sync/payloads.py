@@ -17,7 +17,8 @@ from ccm_gateway.ledger.models import CreditAccount, InvoicingCycle
 CATALOGUE_VERSION = 1
 STATE_TYPE = "credit.updated"
 SNAPSHOT_TYPE = "credit.snapshot"
-EVENT_TYPES = ("ledger.entry.posted", "alert.raised")
+EVENT_TYPES = ("ledger.entry.posted", "alert.raised", "limit_change.requested",
+               "limit_change.decided")
 ALL_TYPES = (STATE_TYPE, *EVENT_TYPES, SNAPSHOT_TYPE)
 
 
