@@ -24,7 +24,7 @@ from ccm_gateway.graphql.common import (
 )
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.policy import service as policy_service
-from ccm_gateway.policy.types import AlertRule, VelocityRule
+from ccm_gateway.policy.types import AlertRule, PolicyRule, VelocityRule
 from ccm_gateway.principal import Permission as P
 
 # The models' enums are the GraphQL enums (strawberry exposes an Enum under its
@@ -84,7 +84,7 @@ class Alert(Node):
 
     @strawberry.field(description="The threshold or velocity rule that fired it; null for "
                                   "alerts no rule raises, or once the rule is deleted.")
-    async def rule(self, info: CtxInfo) -> AlertRule | VelocityRule | None:
+    async def rule(self, info: CtxInfo) -> PolicyRule | None:
         if self._rule_id is None:
             return None
         threshold = await info.context.loaders.of(policy_service.alert_rules_by_id).load(

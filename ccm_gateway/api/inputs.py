@@ -50,6 +50,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from tortoise.models import Model
 
+from ccm_gateway.alert.models import Alert, AlertNotification
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
 from ccm_gateway.customer.models import Customer, ExternalRef
 from ccm_gateway.errors import BadInput
@@ -58,6 +59,7 @@ from ccm_gateway.kit.idempotency import IdempotencyRecord
 from ccm_gateway.kit.text import check_text
 from ccm_gateway.ledger.models import Hold, LedgerEntry
 from ccm_gateway.outbound.models import OutboundDelivery, OutboundEndpoint
+from ccm_gateway.policy.models import AlertRule, VelocityRule
 from ccm_gateway.site.models import Site
 
 
@@ -116,6 +118,12 @@ _WRITTEN_TO: dict[str, tuple[type[Model], str]] = {
     # Stored as a JSON list, but each item names an event type, as deliveries keep it.
     "CreateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
     "UpdateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
+    "CreateAlertRuleInput.segment": (AlertRule, "segment"),
+    "CreateVelocityRuleInput.segment": (VelocityRule, "segment"),
+    # Stored as JSON lists, but each address becomes an e-mail notification's recipient.
+    **{f"{kind}{rule}RuleInput.recipients": (AlertNotification, "recipient")
+       for kind in ("Create", "Update") for rule in ("Alert", "Velocity")},
+    "AcknowledgeAlertInput.note": (Alert, "acknowledgement_note"),
 }
 MAX_LENGTHS: dict[str, int] = {key: _column(*where) for key, where in _WRITTEN_TO.items()}
 _NO_LIMIT = sys.maxsize
@@ -124,14 +132,15 @@ UNBOUNDED: frozenset[str] = frozenset({
     # Compared with stored values, never written: too long only matches nothing.
     "AuditFilter.action", "AuditFilter.actorId", "AuditFilter.objectId",
     "CustomerFilter.nameContains", "CustomerFilter.segment", "OutboundDeliveryFilter.eventType",
-    "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote",
+    "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote", "RuleFilter.segment",
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
     # Cursors, decoded and checked by kit/pagination.
     *(f"{connection}.{cursor}" for cursor in ("after", "before") for connection in (
         "Query.customers", "Query.auditLog", "Query.apiClients", "Query.trustedIssuers",
         "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
-        "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger")),
+        "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger",
+        "Query.alertRules", "Query.velocityRules")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
     "SetFxRateInput.base", "SetFxRateInput.quote", "SetFxRateInput.rate",

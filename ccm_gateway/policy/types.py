@@ -4,7 +4,7 @@ global or segment rule), so partner principals can neither see nor manage them."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from tortoise.transactions import in_transaction
@@ -68,7 +68,7 @@ def _ident(value: Any) -> strawberry.ID | None:
                              "segment's over the global one; a disabled one switches the "
                              "threshold off there.")
 class AlertRule:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="A UUID; an alert names its rule by it.")
     threshold_percent: float = strawberry.field(description="E.g. 80.0.")
     hysteresis_percent: float = strawberry.field(
         description="How far below the threshold exposure must fall to re-arm it.")
@@ -79,11 +79,12 @@ class AlertRule:
         description="Set: the threshold is on this site's sub-limit, not the account limit.")
     channels: list[AlertChannel] = strawberry.field(description="Where its alerts go.")
     recipients: list[str] = strawberry.field(description="Who its alerts are e-mailed to.")
-    enabled: bool
+    enabled: bool = strawberry.field(
+        description="False: the threshold is off in this rule's scope.")
     version: int = strawberry.field(
         description="Rises with every change; pass it as expectedVersion to update.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @classmethod
     def of(cls, m: models.AlertRule) -> AlertRule:
@@ -99,10 +100,11 @@ class AlertRule:
                              "when it passes the threshold, once until the figure falls "
                              "back. The most specific rule per metric and window wins.")
 class VelocityRule:
-    id: strawberry.ID
-    segment: str | None
-    customer_id: strawberry.ID | None
-    metric: VelocityMetric
+    id: strawberry.ID = strawberry.field(description="A UUID; an alert names its rule by it.")
+    segment: str | None = strawberry.field(description="The segment it applies to, if any.")
+    customer_id: strawberry.ID | None = strawberry.field(
+        description="The customer it applies to, if any; neither: every customer.")
+    metric: VelocityMetric = strawberry.field(description="The figure it watches.")
     window_seconds: int = strawberry.field(
         description="The rolling window: whole minutes up to 6 h, whole hours beyond.")
     amount: Money | None = strawberry.field(description="SPEND_AMOUNT: spend above this.")
@@ -110,14 +112,16 @@ class VelocityRule:
         description="SPEND_SHARE: spend above this share of the limit.")
     count: int | None = strawberry.field(
         description="AUTHORIZATIONS: more holds placed than this.")
-    action: VelocityAction
+    action: VelocityAction = strawberry.field(description="What it does when it fires.")
     proposed_increase_percent: float | None = strawberry.field(
         description="PROPOSE_LIMIT_CHANGE: the increase proposed, in % of the limit.")
-    recipients: list[str]
-    enabled: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
+    recipients: list[str] = strawberry.field(description="Who its alerts are e-mailed to.")
+    enabled: bool = strawberry.field(
+        description="False: the figure is not watched in this rule's scope.")
+    version: int = strawberry.field(
+        description="Rises with every change; pass it as expectedVersion to update.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @classmethod
     def of(cls, m: models.VelocityRule) -> VelocityRule:
@@ -358,3 +362,8 @@ class PolicyMutation:
             rule = await policy_service.delete_velocity_rule(info.context.actor,
                                                              _id(input.id, "id"))
         return VelocityRule.of(rule)
+
+
+PolicyRule = Annotated[AlertRule | VelocityRule, strawberry.union(
+    "PolicyRule", description="The rule that raised an alert: a utilisation threshold or a "
+                              "velocity rule.")]

@@ -213,6 +213,36 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
             """mutation($e: ID!, $s: DateTime!) { recoverOutboundEndpoint(input: {
                endpointId: $e, since: $s}) { resent } }""",
             {"e": t["endpoint"], "s": "2001-01-01T00:00:00+00:00"})],
+        # Credit policy rules span every customer (global and segment rules), and alerts
+        # are operator business: partner principals may neither see nor change them.
+        "Query.alertRules": [(
+            "{ alertRules(first: 5) { edges { node { id customerId } } } }", {}), (
+            """query($c: ID!) { alertRules(filter: {customerId: $c}) { edges { node { id } }
+               } }""", {"c": t["id"]})],
+        "Query.velocityRules": [(
+            "{ velocityRules(first: 5) { edges { node { id customerId } } } }", {})],
+        "Mutation.createAlertRule": [(
+            """mutation($c: ID!) { createAlertRule(input: {thresholdPercent: 50,
+               customerId: $c}) { id } }""", {"c": t["id"]})],
+        "Mutation.updateAlertRule": [(
+            """mutation { updateAlertRule(input: {id: "00000000-0000-4000-8000-000000008000",
+               expectedVersion: 1, enabled: false}) { id } }""", {})],
+        "Mutation.deleteAlertRule": [(
+            """mutation { deleteAlertRule(input: {
+               id: "00000000-0000-4000-8000-000000008000"}) { id } }""", {})],
+        "Mutation.createVelocityRule": [(
+            """mutation($c: ID!) { createVelocityRule(input: {customerId: $c,
+               metric: AUTHORIZATIONS, windowSeconds: 60, count: 1, action: PUT_ON_HOLD})
+               { id } }""", {"c": t["id"]})],
+        "Mutation.updateVelocityRule": [(
+            """mutation($i: ID!) { updateVelocityRule(input: {id: $i, expectedVersion: 1,
+               count: 0}) { id } }""", {"i": t["id"]})],
+        "Mutation.deleteVelocityRule": [(
+            """mutation($i: ID!) { deleteVelocityRule(input: {id: $i}) { id } }""",
+            {"i": t["id"]})],
+        "Mutation.acknowledgeAlert": [(
+            """mutation($i: ID!) { acknowledgeAlert(input: {id: $i}) { id } }""",
+            {"i": t["id"]})],
         "Query.fxRates": [],  # global reference data: see test_fx_rates_are_global_read_only
         "Mutation.setFxRate": [(SET_FX_RATE, {"at": unique_instant()})],
     }

@@ -23,6 +23,8 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.alert.models import Alert, AlertSeverity
+from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
@@ -37,6 +39,8 @@ from ccm_gateway.integration.models import (
 )
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
+from ccm_gateway.policy import service as policy_service
+from ccm_gateway.policy.models import AlertRule, VelocityAction, VelocityMetric, VelocityRule
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 from ccm_gateway.sync import service as sync_service
 
@@ -97,6 +101,8 @@ class Case:
     inbound_event_id: str | None = None
     outbound_integration_id: str | None = None
     outbound_endpoint_id: str | None = None
+    rules_of: str | None = None  # a customer whose alert and velocity rules may change
+    alert_id: str | None = None
 
 
 @dataclass
@@ -401,6 +407,54 @@ async def _recover(world: World) -> Case:
                 outbound_endpoint_id=endpoint_id)
 
 
+async def _create_alert_rule(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"thresholdPercent": 50, "customerId": customer_id}},
+                rules_of=customer_id)
+
+
+async def _alert_rule(world: World, **extra: Any) -> Case:
+    customer_id = await world.customer()
+    async with in_transaction():
+        rule = await policy_service.create_alert_rule(
+            Actor("system", "perm-setup"), threshold_bp=5000, hysteresis_bp=None,
+            segment=None, customer_id=customer_id, site_id=None, channels=None,
+            recipients=[])
+    return Case({"input": {"id": str(rule.id)} | extra}, rules_of=customer_id)
+
+
+async def _update_alert_rule(world: World) -> Case:
+    return await _alert_rule(world, expectedVersion=1, thresholdPercent=60)
+
+
+async def _create_velocity_rule(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"customerId": customer_id, "metric": "AUTHORIZATIONS",
+                           "windowSeconds": 3600, "count": 10, "action": "ALERT"}},
+                rules_of=customer_id)
+
+
+async def _velocity_rule(world: World, **extra: Any) -> Case:
+    customer_id = await world.customer()
+    async with in_transaction():
+        rule = await policy_service.create_velocity_rule(
+            Actor("system", "perm-setup"), segment=None, customer_id=customer_id,
+            metric=VelocityMetric.AUTHORIZATIONS, window_seconds=3600, threshold=10,
+            currency=None, action=VelocityAction.ALERT, proposed_increase_bp=None,
+            recipients=[])
+    return Case({"input": {"id": str(rule.id)} | extra}, rules_of=customer_id)
+
+
+async def _update_velocity_rule(world: World) -> Case:
+    return await _velocity_rule(world, expectedVersion=1, count=20)
+
+
+async def _acknowledge_alert(world: World) -> Case:
+    async with in_transaction():
+        alert = await raise_alert("test.permission", AlertSeverity.INFO, "to acknowledge")
+    return Case({"input": {"id": str(alert.id), "note": "seen"}}, alert_id=str(alert.id))
+
+
 P = Permission
 ROWS: dict[str, Row] = {
     "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
@@ -549,6 +603,31 @@ ROWS: dict[str, Row] = {
     "Mutation.recoverOutboundEndpoint": Row(P.INTEGRATION_WRITE, """
         mutation($input: RecoverOutboundEndpointInput!) {
           recoverOutboundEndpoint(input: $input) { resent } }""", _recover),
+    "Query.alertRules": Row(P.POLICY_READ, """{
+        alertRules(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.velocityRules": Row(P.POLICY_READ, """{
+        velocityRules(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Mutation.createAlertRule": Row(P.POLICY_WRITE, """
+        mutation($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { id } }""",
+        _create_alert_rule),
+    "Mutation.updateAlertRule": Row(P.POLICY_WRITE, """
+        mutation($input: UpdateAlertRuleInput!) {
+          updateAlertRule(input: $input) { version } }""", _update_alert_rule),
+    "Mutation.deleteAlertRule": Row(P.POLICY_WRITE, """
+        mutation($input: DeleteRuleInput!) { deleteAlertRule(input: $input) { id } }""",
+        _alert_rule),
+    "Mutation.createVelocityRule": Row(P.POLICY_WRITE, """
+        mutation($input: CreateVelocityRuleInput!) {
+          createVelocityRule(input: $input) { id } }""", _create_velocity_rule),
+    "Mutation.updateVelocityRule": Row(P.POLICY_WRITE, """
+        mutation($input: UpdateVelocityRuleInput!) {
+          updateVelocityRule(input: $input) { version } }""", _update_velocity_rule),
+    "Mutation.deleteVelocityRule": Row(P.POLICY_WRITE, """
+        mutation($input: DeleteRuleInput!) { deleteVelocityRule(input: $input) { id } }""",
+        _velocity_rule),
+    "Mutation.acknowledgeAlert": Row(P.ALERT_WRITE, """
+        mutation($input: AcknowledgeAlertInput!) {
+          acknowledgeAlert(input: $input) { acknowledgedAt } }""", _acknowledge_alert),
 }
 
 ALL = set(ROLES)
@@ -612,6 +691,15 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.deleteOutboundEndpoint": {"admin", "it_admin"},
     "Mutation.resendOutboundDelivery": {"admin", "it_admin"},
     "Mutation.recoverOutboundEndpoint": {"admin", "it_admin"},
+    "Query.alertRules": ALL,
+    "Query.velocityRules": ALL,
+    "Mutation.createAlertRule": {"admin", "finance"},
+    "Mutation.updateAlertRule": {"admin", "finance"},
+    "Mutation.deleteAlertRule": {"admin", "finance"},
+    "Mutation.createVelocityRule": {"admin", "finance"},
+    "Mutation.updateVelocityRule": {"admin", "finance"},
+    "Mutation.deleteVelocityRule": {"admin", "finance"},
+    "Mutation.acknowledgeAlert": {"admin", "finance", "credit_manager", "it_admin"},
 }
 
 
@@ -746,6 +834,11 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
         state["outbound_deliveries"] = await OutboundDelivery.filter(
             endpoint_id=case.outbound_endpoint_id).order_by("id").values(
             "id", "status", "next_attempt_at")
+    if case.rules_of:
+        state["alert_rules"] = await AlertRule.filter(customer_id=case.rules_of).values()
+        state["velocity_rules"] = await VelocityRule.filter(customer_id=case.rules_of).values()
+    if case.alert_id:
+        state["alert"] = await Alert.filter(id=case.alert_id).values()
     if case.inbound_event_id:
         state["inbound"] = await InboundEvent.filter(id=case.inbound_event_id).values(
             "status", "attempts")
