@@ -43,6 +43,7 @@ from ccm_gateway.alert.models import Alert, AlertNotification, AlertSeverity, No
 from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.config import Settings, SmtpTarget
 from ccm_gateway.customer.models import Customer
+from ccm_gateway.kit.metrics import Metrics
 
 log = logging.getLogger("ccm_gateway.alert.notify")
 
@@ -73,12 +74,13 @@ class _Result:
 
 async def notify(ctx: dict[str, Any]) -> int:
     """`alert.notify`: send the due alert e-mails; how many went out."""
-    return (await run(ctx["settings"])).sent
+    return (await run(ctx["settings"], metrics=ctx.get("metrics"))).sent
 
 
-async def run(settings: Settings, *, now: datetime | None = None) -> Outcome:
+async def run(settings: Settings, *, now: datetime | None = None,
+              metrics: Metrics | None = None) -> Outcome:
     """Send due notifications, batch after batch, until none is due or DRAIN_SECONDS
-    have passed. ``now`` fixes the clock (tests)."""
+    have passed, counting outcomes into ``metrics``. ``now`` fixes the clock (tests)."""
     target = settings.smtp
     if target is None or settings.smtp_from is None:
         return Outcome()
@@ -92,6 +94,10 @@ async def run(settings: Settings, *, now: datetime | None = None) -> Outcome:
             batch = await _send_batch(target, settings, rows)
             s, r, f = await _record(rows, batch, lease_until, settings, now or datetime.now(UTC))
             sent, retrying, failed = sent + s, retrying + r, failed + f
+            if metrics is not None:
+                for outcome, amount in (("sent", s), ("retrying", r), ("failed", f)):
+                    if amount:
+                        await metrics.inc("alert_emails", {"outcome": outcome}, amount)
         if len(rows) < BATCH or loop.time() - started > DRAIN_SECONDS:
             return Outcome(sent=sent, retrying=retrying, failed=failed)
 

@@ -17,6 +17,7 @@ from testkit import eventually
 from ccm_gateway.alert import notify
 from ccm_gateway.alert.models import Alert, AlertNotification, NotificationStatus
 from ccm_gateway.config import Settings
+from ccm_gateway.kit.metrics import Metrics
 from ccm_gateway.worker import CRON_JOBS, build_worker, open_queue
 
 
@@ -146,8 +147,16 @@ async def test_a_permanent_refusal_fails_at_once(smtp: tuple[Mailbox, int],
     gone, fine = recipient(), recipient()
     box.always[gone] = "550 5.1.1 No such user"
     alert = await make_alert(gone, fine)
+    queue = await open_queue(replace(smtp_settings, redis_url=None))
+    metrics = Metrics(queue)
 
-    await notify.run(smtp_settings, now=soon())
+    outcome = await notify.run(smtp_settings, now=soon(), metrics=metrics)
+
+    text = await metrics.render()
+    await queue.aclose()
+    for name, counted in (("sent", outcome.sent), ("failed", outcome.failed)):
+        assert counted >= 1
+        assert f'alert_emails_total{{outcome="{name}"}} {counted}\n' in text
 
     rows = await notifications(alert)
     assert (rows[gone].status, rows[gone].attempts) == (NotificationStatus.FAILED, 1)
@@ -265,7 +274,7 @@ async def test_the_workers_cron_sends_the_mail(smtp: tuple[Mailbox, int],
         async def mailed() -> bool:
             return len(box.to(address)) == 1
 
-        await eventually(mailed)
+        await eventually(mailed, timeout=30.0)  # a loaded machine starts arq slowly
     finally:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
