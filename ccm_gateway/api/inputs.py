@@ -48,6 +48,7 @@ from graphql import (
     get_operation_ast,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 from tortoise.models import Model
 
 from ccm_gateway.alert.models import Alert, AlertNotification
@@ -132,7 +133,8 @@ UNBOUNDED: frozenset[str] = frozenset({
     # Compared with stored values, never written: too long only matches nothing.
     "AuditFilter.action", "AuditFilter.actorId", "AuditFilter.objectId",
     "CustomerFilter.nameContains", "CustomerFilter.segment", "OutboundDeliveryFilter.eventType",
-    "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote", "RuleFilter.segment",
+    "Query.alerts.kind", "AlertRaisedFilter.kind", "Query.fxRates.base", "Query.fxRates.quote",
+    "RuleFilter.segment",
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
     # Cursors, decoded and checked by kit/pagination.
@@ -367,6 +369,10 @@ class RefuseUnstorableStrings(SchemaExtension):
                 check_arguments(ctx.schema._schema, ctx.graphql_document, ctx.query,
                                 ctx.operation_name, ctx.variables)
             except BadInput as exc:
+                if ctx.operation_type is OperationType.SUBSCRIPTION:
+                    # strawberry's subscribe ignores a result set here; it answers an
+                    # error raised here as the subscription's error, before it starts.
+                    raise
                 # A result set here stands in for execution; MapErrors maps its error.
                 ctx.result = ExecutionResult(None, [GraphQLError(exc.message,
                                                                  original_error=exc)])

@@ -51,17 +51,24 @@ class LiveSubscription:
                     "Partner principals get only alerts about their own customers.")
     async def alert_raised(self, info: CtxInfo, filter: AlertRaisedFilter | None = None,
                            ) -> AsyncGenerator[Alert, None]:
+        # Checked when subscribing (a plain coroutine, not a generator), so a refusal is
+        # the subscription's error before anything is pushed.
         connection = _connection(info)
         flt = filter or AlertRaisedFilter()
         customer_id = None
         if flt.customer_id is not None:
             customer_id = (await customer_service.get_readable_customer(
                 info.context.principal, str(flt.customer_id), "filter.customerId")).id
-        async for alert in live_service.alerts_raised(
-                connection, info.context.principal, kind=flt.kind, customer_id=customer_id,
-                min_severity=flt.min_severity):
-            _fresh_loaders(info)
-            yield Alert.of(alert)
+        alerts = live_service.alerts_raised(
+            connection, info.context.principal, kind=flt.kind, customer_id=customer_id,
+            min_severity=flt.min_severity)
+
+        async def pushed() -> AsyncGenerator[Alert, None]:
+            async for alert in alerts:
+                _fresh_loaders(info)
+                yield Alert.of(alert)
+
+        return pushed()
 
     @strawberry.subscription(
         extensions=requires(P.CUSTOMER_READ),
@@ -73,7 +80,11 @@ class LiveSubscription:
         connection = _connection(info)
         customer = await customer_service.get_readable_customer(
             info.context.principal, str(customer_id), "customerId")
-        async for found in live_service.credit_updates(connection, info.context.principal,
-                                                       customer.id):
-            _fresh_loaders(info)
-            yield Customer.of(found)
+        updates = live_service.credit_updates(connection, info.context.principal, customer.id)
+
+        async def pushed() -> AsyncGenerator[Customer, None]:
+            async for found in updates:
+                _fresh_loaders(info)
+                yield Customer.of(found)
+
+        return pushed()
