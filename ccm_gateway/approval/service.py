@@ -110,7 +110,7 @@ async def request_change(actor: Actor, customer_id: Any, limit_minor: int, curre
         opened = await limit_requests.open_request(
             actor, account, limit_minor, reason=reason, source=LimitChangeSource.USER)
         if opened.required_approvals == 0:
-            await _apply(actor, opened, account)
+            await apply_request(actor, opened, account)
         return {"request_id": str(opened.id)}
 
     outcome = await idempotency.run_once(actor, "limit_change.request", idempotency_key,
@@ -163,7 +163,7 @@ async def _decide(actor: Actor, request: LimitChangeRequest, status: LimitChange
                         data=data)
 
 
-async def _apply(actor: Actor, request: LimitChangeRequest, account: CreditAccount) -> None:
+async def apply_request(actor: Actor, request: LimitChangeRequest, account: CreditAccount) -> None:
     """Apply ``request`` (its account locked) if the limit is still the one it was made
     against; SUPERSEDED otherwise."""
     now = datetime.now(UTC)
@@ -204,7 +204,7 @@ async def approve(actor: Actor, principal: Principal, request_id: Any,
         raise Forbidden(f"this request needs an approval from {', '.join(missing)}; "
                         "yours would leave no room for it", field="requestId")
     if account.credit_limit_minor != request.current_limit_minor:
-        await _apply(actor, request, account)  # supersedes: no sign-off changes that
+        await apply_request(actor, request, account)  # supersedes: no sign-off changes that
         return request
     await LimitApproval.create(
         request_id=request.id, approver_type=actor.type, approver_id=actor.id, roles=roles,
@@ -216,7 +216,7 @@ async def approve(actor: Actor, principal: Principal, request_id: Any,
                               "required_approvals": request.required_approvals},
                        stream=audit.customer_stream(request.customer_id))
     if len(approvals) + 1 >= request.required_approvals:
-        await _apply(actor, request, account)
+        await apply_request(actor, request, account)
     return request
 
 

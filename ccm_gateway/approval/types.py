@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.approval import policies
 from ccm_gateway.approval import service as approval_service
+from ccm_gateway.customer import models as customer_models
 from ccm_gateway.customer import service as customer_service
-from ccm_gateway.customer.types import Customer
-from ccm_gateway.errors import NotFound
+from ccm_gateway.customer.types import Customer, RiskProfile
+from ccm_gateway.errors import BadInput, NotFound
 from ccm_gateway.graphql.common import (
     After,
     Before,
@@ -132,6 +135,105 @@ class CancelCreditLimitChangeInput:
     request_id: strawberry.ID
 
 
+@strawberry.type(description="One amount band of limit increases; the first band an increase "
+                             "stays within decides its approvals.")
+class ApprovalBand:
+    max_increase_percent: str | None = strawberry.field(
+        description="The largest increase, in percent of the current limit; null: any.")
+    max_increase_amount: str | None = strawberry.field(
+        description="The largest increase, in the account currency's major unit; null: any.")
+    approvals: int = strawberry.field(description="Sign-offs needed, from different people.")
+    roles: list[str] = strawberry.field(description="Roles whose holders may sign off.")
+    required_roles: list[str] = strawberry.field(
+        description="Roles at least one of the approvers must hold, each.")
+
+    @classmethod
+    def of(cls, band: dict[str, Any]) -> ApprovalBand:
+        return cls(max_increase_percent=band.get("maxIncreasePercent"),
+                   max_increase_amount=band.get("maxIncreaseAmount"),
+                   approvals=int(band["approvals"]), roles=list(band.get("roles") or []),
+                   required_roles=list(band.get("requiredRoles") or []))
+
+
+@strawberry.type(description="The bands limit increases go through. A decrease needs none.")
+class ApprovalPolicy:
+    bands: list[ApprovalBand] = strawberry.field(description="In order; first match wins.")
+    recipients: list[str] = strawberry.field(
+        description="Who is e-mailed when a request waits for approval.")
+    version: int = strawberry.field(description="Rises with every change.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @classmethod
+    def of(cls, m: models.ApprovalPolicy) -> ApprovalPolicy:
+        return cls(bands=[ApprovalBand.of(b) for b in m.bands], recipients=list(m.recipients),
+                   version=m.version, updated_at=m.updated_at)
+
+
+@strawberry.input(description="One band; only the last has no maxima.")
+class ApprovalBandInput:
+    max_increase_percent: str | None = None
+    max_increase_amount: str | None = None
+    approvals: int
+    roles: list[str]
+    required_roles: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="New bands (requests already open keep theirs).")
+class SetApprovalPolicyInput:
+    bands: list[ApprovalBandInput]
+    recipients: list[str] | None = strawberry.field(
+        default=None, description="Omit to keep today's.")
+    expected_version: int | None = None
+
+
+@strawberry.type(description="A segment's (and risk profile's) credit policy in one currency.")
+class SegmentPolicy(Node):
+    segment: str = strawberry.field(description="The customers' segment.")
+    risk_profile: RiskProfile | None = strawberry.field(
+        description="Only customers of this risk profile; null: any (a profile's own wins).")
+    currency: str = strawberry.field(description="The accounts' currency.")
+    default_limit: Money | None = strawberry.field(
+        description="The limit a new customer starts with when created without one.")
+    hard_cap: Money | None = strawberry.field(
+        description="No limit, requested or approved, may exceed it.")
+    scaling_enabled: bool = strawberry.field(
+        description="Whether the scaling job proposes limit changes from behaviour.")
+    version: int = strawberry.field(description="Rises with every change.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @classmethod
+    def of(cls, m: models.SegmentPolicy) -> SegmentPolicy:
+        def money(minor: int | None) -> Money | None:
+            return None if minor is None else Money.of(minor, m.currency)
+
+        return cls(id=strawberry.ID(str(m.id)), segment=m.segment,
+                   risk_profile=RiskProfile(m.risk_profile) if m.risk_profile else None,
+                   currency=m.currency, default_limit=money(m.default_limit_minor),
+                   hard_cap=money(m.hard_cap_minor), scaling_enabled=m.scaling_enabled,
+                   version=m.version, updated_at=m.updated_at)
+
+
+@strawberry.input(description="Create or replace the policy of (segment, risk profile, "
+                              "currency).")
+class SetSegmentPolicyInput:
+    segment: str
+    currency: str
+    risk_profile: RiskProfile | None = None
+    default_limit: MoneyInput | None = None
+    hard_cap: MoneyInput | None = None
+    scaling_enabled: bool = False
+    expected_version: int | None = None
+
+
+def _policy_money(value: MoneyInput | None, currency: str, field: str) -> int | None:
+    if value is None:
+        return None
+    if value.currency != currency:
+        raise BadInput(f"{field}.currency must equal the policy's currency",
+                       field=f"{field}.currency")
+    return value.minor(f"{field}.amount", allow_zero=True)
+
+
 @strawberry.type
 class ApprovalQuery:
     @strawberry.field(extensions=requires(P.POLICY_READ),
@@ -163,8 +265,50 @@ class ApprovalQuery:
             return None
 
 
+    @strawberry.field(extensions=requires(P.POLICY_READ),
+                      description="The approval bands of limit increases.")
+    async def approval_policy(self, info: CtxInfo) -> ApprovalPolicy:
+        return ApprovalPolicy.of(await policies.approval_policy())
+
+    @strawberry.field(extensions=requires(P.POLICY_READ),
+                      description="Segment policies, by segment. Not for partner principals.")
+    async def segment_policies(self, info: CtxInfo,
+                               segment: str | None = None) -> list[SegmentPolicy]:
+        info.context.principal.require_unscoped("read segment policies")
+        return [SegmentPolicy.of(p) for p in await policies.list_segment_policies(segment)]
+
+
 @strawberry.type
 class ApprovalMutation:
+    @strawberry.mutation(extensions=requires(P.POLICY_WRITE),
+                         description="Replace the approval bands (admin, finance).")
+    async def set_approval_policy(self, info: CtxInfo,
+                                  input: SetApprovalPolicyInput) -> ApprovalPolicy:
+        info.context.principal.require_unscoped("set the approval policy")
+        bands = [policies.Band(b.max_increase_percent, b.max_increase_amount, b.approvals,
+                               b.roles, b.required_roles) for b in input.bands]
+        async with in_transaction():
+            policy = await policies.set_approval_policy(
+                info.context.actor, bands, input.recipients, input.expected_version)
+        return ApprovalPolicy.of(policy)
+
+    @strawberry.mutation(extensions=requires(P.POLICY_WRITE),
+                         description="Set a segment's default limit, hard cap and scaling.")
+    async def set_segment_policy(self, info: CtxInfo,
+                                 input: SetSegmentPolicyInput) -> SegmentPolicy:
+        info.context.principal.require_unscoped("set segment policies")
+        async with in_transaction():
+            policy = await policies.set_segment_policy(
+                info.context.actor, segment=input.segment,
+                risk_profile=customer_models.RiskProfile(input.risk_profile.value)
+                if input.risk_profile else None,
+                currency=input.currency,
+                default_limit_minor=_policy_money(input.default_limit, input.currency,
+                                                  "defaultLimit"),
+                hard_cap_minor=_policy_money(input.hard_cap, input.currency, "hardCap"),
+                scaling_enabled=input.scaling_enabled, expected_version=input.expected_version)
+        return SegmentPolicy.of(policy)
+
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_WRITE),
                          description="Ask for a new credit limit. A decrease applies at once; "
                                      "an increase waits for the approvals of its band.")

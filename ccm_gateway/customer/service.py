@@ -35,6 +35,7 @@ from ccm_gateway.kit.pagination import (
 from ccm_gateway.kit.text import clean_text
 from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import InvoicingCycle
+from ccm_gateway.policy import caps
 from ccm_gateway.principal import Actor, Principal, readable_by
 
 _MAX_NAME = 200
@@ -58,7 +59,7 @@ async def create_customer(
     currency: str,
     risk_profile: RiskProfile = RiskProfile.MEDIUM,
     status: CustomerStatus = CustomerStatus.ACTIVE,
-    credit_limit_minor: int = 0,
+    credit_limit_minor: int | None = None,
     net_days: int = 30,
     invoicing_cycle: InvoicingCycle = InvoicingCycle.MONTHLY,
     partner_id: str | None = None,
@@ -66,13 +67,16 @@ async def create_customer(
     idempotency_key: str | None = None,
     administers_integrations: bool = False,
 ) -> Customer:
-    """Create a customer with its credit account (and external refs) in one step."""
+    """Create a customer with its credit account (and external refs) in one step. Without
+    a limit it starts with its segment policy's default (else 0); no limit exceeds the
+    segment's hard cap."""
     name = clean_text(name, "name", _MAX_NAME)
     segment = clean_text(segment, "segment", _MAX_SHORT)
     currency_exponent(currency)
     request = {"name": name, "segment": segment, "currency": currency,
                "risk_profile": str(risk_profile), "status": str(status),
-               "credit_limit_minor": credit_limit_minor, "net_days": net_days,
+               # 0 for none: the hash of keys sent before segment defaults existed.
+               "credit_limit_minor": credit_limit_minor or 0, "net_days": net_days,
                "invoicing_cycle": str(invoicing_cycle), "partner_id": partner_id,
                "external_refs": sorted(external_refs)}
 
@@ -82,8 +86,14 @@ async def create_customer(
         customer = await Customer.create(name=name, segment=segment, currency=currency,
                                          risk_profile=risk_profile, status=status,
                                          partner_id=partner_id)
+        limit = credit_limit_minor
+        if limit is None:
+            policy = await caps.segment_policy_for(customer, currency)
+            limit = policy.default_limit_minor if policy else None
+        limit = limit or 0
+        await caps.check_cap(customer, currency, limit, field="creditLimit.amount")
         account = await ledger_service.open_account(
-            customer, credit_limit_minor=credit_limit_minor, net_days=net_days,
+            customer, credit_limit_minor=limit, net_days=net_days,
             invoicing_cycle=invoicing_cycle)
         await audit.record(actor, "customer.create", object_type="customer",
                            object_id=customer.id,

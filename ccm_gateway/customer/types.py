@@ -219,7 +219,7 @@ class CustomerMutation:
     @strawberry.mutation(extensions=requires(P.CUSTOMER_WRITE),
                          description="Create a customer with its credit account.")
     async def create_customer(self, info: CtxInfo, input: CreateCustomerInput) -> Customer:
-        limit = 0
+        limit = None
         if input.credit_limit is not None:
             if input.credit_limit.currency != input.currency:
                 raise BadInput("creditLimit.currency must equal the customer's currency",

@@ -40,7 +40,15 @@ from ccm_gateway.integration.models import (
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
 from ccm_gateway.policy import service as policy_service
-from ccm_gateway.policy.models import AlertRule, VelocityAction, VelocityMetric, VelocityRule
+from ccm_gateway.policy.models import (
+    AlertRule,
+    ApprovalPolicy,
+    LimitChangeRequest,
+    SegmentPolicy,
+    VelocityAction,
+    VelocityMetric,
+    VelocityRule,
+)
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 from ccm_gateway.sync import service as sync_service
 
@@ -103,6 +111,8 @@ class Case:
     outbound_endpoint_id: str | None = None
     rules_of: str | None = None  # a customer whose alert and velocity rules may change
     alert_id: str | None = None
+    approval_policy: bool = False
+    segment: str | None = None
 
 
 @dataclass
@@ -192,7 +202,60 @@ async def _link_ref(world: World) -> Case:
 
 
 async def _set_limit(world: World) -> Case:
-    return await _customer_input_case(world, limit={"amount": "5000.00", "currency": "USD"})
+    # A decrease: an increase past the band of no approvals goes through approvals.
+    return await _customer_input_case(world, limit={"amount": "900.00", "currency": "USD"})
+
+
+async def _limit_request(world: World) -> tuple[str, str]:
+    """A pending request by perm-maker, for 1,050.00 (one approval). Its band takes every
+    role: which roles a band accepts is tests/approval's; this table asks only whether the
+    permission lets the call through."""
+    customer_id = await world.customer()
+    result = await world.gql("""mutation($input: RequestCreditLimitChangeInput!) {
+        requestCreditLimitChange(input: $input) { id } }""", {"input": {
+        "customerId": customer_id, "limit": {"amount": "1050.00", "currency": "USD"}}},
+        token=world.gql.token("credit_manager", subject="perm-maker"))
+    request_id = result.data["requestCreditLimitChange"]["id"]
+    await LimitChangeRequest.filter(id=request_id).update(band={
+        "approvals": 1, "roles": ROLES, "requiredRoles": []})
+    return customer_id, request_id
+
+
+async def _limit_request_query(world: World) -> Case:
+    customer_id, request_id = await _limit_request(world)
+    return Case({"id": request_id}, customer_id=customer_id)
+
+
+async def _limit_request_input(world: World) -> Case:
+    customer_id, request_id = await _limit_request(world)
+    return Case({"input": {"requestId": request_id}}, customer_id=customer_id)
+
+
+async def _cancel_limit_request(world: World) -> Case:
+    """Recorded as the caller's own: a request is cancelled by its requester (or an
+    admin). Made by another subject, so the caller's audit trail starts with the call."""
+    customer_id, request_id = await _limit_request(world)
+    await LimitChangeRequest.filter(id=request_id).update(requested_by=world.cache["subject"])
+    return Case({"input": {"requestId": request_id}}, customer_id=customer_id)
+
+
+async def _request_limit_change(world: World) -> Case:
+    return await _customer_input_case(world, limit={"amount": "1050.00", "currency": "USD"})
+
+
+async def _set_approval_policy(world: World) -> Case:
+    bands = [{"maxIncreasePercent": "10", "maxIncreaseAmount": "10000.00", "approvals": 1,
+              "roles": ["credit_manager", "finance"]},
+             {"approvals": 2, "roles": ["credit_manager", "finance"],
+              "requiredRoles": ["finance"]}]
+    return Case({"input": {"bands": bands}}, approval_policy=True)
+
+
+async def _set_segment_policy(world: World) -> Case:
+    segment = unique("perm-seg")
+    return Case({"input": {"segment": segment, "currency": "USD",
+                           "hardCap": {"amount": "50000.00", "currency": "USD"}}},
+                segment=segment)
 
 
 async def _set_terms(world: World) -> Case:
@@ -489,6 +552,30 @@ ROWS: dict[str, Row] = {
     "Mutation.setCreditLimit": Row(P.CREDIT_LIMIT_WRITE, """
         mutation($input: SetCreditLimitInput!) { setCreditLimit(input: $input) { version } }""",
                                    _set_limit),
+    "Mutation.requestCreditLimitChange": Row(P.CREDIT_LIMIT_WRITE, """
+        mutation($input: RequestCreditLimitChangeInput!) {
+          requestCreditLimitChange(input: $input) { id status } }""", _request_limit_change),
+    "Mutation.approveCreditLimitChange": Row(P.CREDIT_LIMIT_APPROVE, """
+        mutation($input: ApproveCreditLimitChangeInput!) {
+          approveCreditLimitChange(input: $input) { id status } }""", _limit_request_input),
+    "Mutation.rejectCreditLimitChange": Row(P.CREDIT_LIMIT_APPROVE, """
+        mutation($input: RejectCreditLimitChangeInput!) {
+          rejectCreditLimitChange(input: $input) { id status } }""", _limit_request_input),
+    "Mutation.cancelCreditLimitChange": Row(P.CREDIT_LIMIT_WRITE, """
+        mutation($input: CancelCreditLimitChangeInput!) {
+          cancelCreditLimitChange(input: $input) { id status } }""", _cancel_limit_request),
+    "Query.creditLimitChangeRequests": Row(P.POLICY_READ, """{
+        creditLimitChangeRequests(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.creditLimitChangeRequest": Row(P.POLICY_READ, """query($id: ID!) {
+        creditLimitChangeRequest(id: $id) { id } }""", _limit_request_query),
+    "Query.approvalPolicy": Row(P.POLICY_READ, "{ approvalPolicy { version } }", _no_objects),
+    "Mutation.setApprovalPolicy": Row(P.POLICY_WRITE, """
+        mutation($input: SetApprovalPolicyInput!) {
+          setApprovalPolicy(input: $input) { version } }""", _set_approval_policy),
+    "Query.segmentPolicies": Row(P.POLICY_READ, "{ segmentPolicies { id } }", _no_objects),
+    "Mutation.setSegmentPolicy": Row(P.POLICY_WRITE, """
+        mutation($input: SetSegmentPolicyInput!) {
+          setSegmentPolicy(input: $input) { id version } }""", _set_segment_policy),
     "Mutation.setCreditTerms": Row(P.CREDIT_LIMIT_WRITE, """
         mutation($input: SetCreditTermsInput!) { setCreditTerms(input: $input) { version } }""",
                                    _set_terms),
@@ -650,6 +737,16 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.linkExternalRef": WRITERS,
     "Mutation.setCreditLimit": WRITERS,
     "Mutation.setCreditTerms": WRITERS,
+    "Mutation.requestCreditLimitChange": WRITERS,
+    "Mutation.approveCreditLimitChange": WRITERS,
+    "Mutation.rejectCreditLimitChange": WRITERS,
+    "Mutation.cancelCreditLimitChange": WRITERS,
+    "Query.creditLimitChangeRequests": ALL,
+    "Query.creditLimitChangeRequest": ALL,
+    "Query.approvalPolicy": ALL,
+    "Query.segmentPolicies": ALL,
+    "Mutation.setApprovalPolicy": {"admin", "finance"},
+    "Mutation.setSegmentPolicy": {"admin", "finance"},
     "Mutation.setSiteLimit": WRITERS,
     "Mutation.authorizeCredit": WRITERS,
     "Mutation.captureHold": WRITERS,
@@ -807,6 +904,12 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
     if case.customer_id:
         state["customer"] = (await gql(STATE, {"id": case.customer_id})).data
         state["audit"] = (await gql(AUDIT_BY_OBJECT, {"objectId": case.customer_id})).data
+        state["limit_requests"] = await LimitChangeRequest.filter(
+            customer_id=case.customer_id).order_by("id").values("id", "status", "version")
+    if case.approval_policy:
+        state["approval_policy"] = await ApprovalPolicy.filter(id=1).values("version")
+    if case.segment:
+        state["segment_policies"] = await SegmentPolicy.filter(segment=case.segment).count()
     if case.site_code:
         codes = [s["code"] for s in (await gql(SITE_CODES)).data["sites"]]
         state["site_exists"] = case.site_code in codes
@@ -860,9 +963,10 @@ def world(gql, make_customer, make_site) -> World:
 async def test_field_as_role_is_allowed_or_forbidden_per_the_map(gql, world, field_name, role):
     row = ROWS.get(field_name)
     assert row is not None, f"{field_name} has no row in ROWS"
+    subject = unique(f"perm-{role}")
+    world.cache["subject"] = subject  # for a setup that acts as the caller beforehand
     case = await row.setup(world)
     before = await snapshot(gql, case)
-    subject = unique(f"perm-{role}")
 
     result = await gql(row.document, case.variables, token=gql.token(role, subject=subject))
 
