@@ -1,6 +1,6 @@
 """Subscriptions across processes: a subscriber on a `ccm-gateway serve` process hears a
 change committed by a separate `ccm-gateway worker` process (a hold it expires), through
-Redis pub/sub.
+Redis pub/sub. (The serve process runs no worker: CCM_EMBEDDED_WORKER=false.)
 
 Only on PostgreSQL + Redis: the embedded default is one process. The processes get a
 database of their own (the session app's embedded dispatcher would otherwise dispatch
@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ import websockets
 
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.config import Settings
+from ccm_gateway.queue import enqueue_job
+from ccm_gateway.worker import open_queue
 
 BACKEND = os.environ.get("CCM_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("CCM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -120,8 +123,9 @@ async def test_a_subscriber_hears_a_change_a_worker_process_commits(settings, tm
         assert migrate.returncode == 0, output
         with _processes(env, tmp_path) as start:
             base = f"http://127.0.0.1:{port}"
-            await _wait_ready(base, start("serve", "serve", "--host", "127.0.0.1",
-                                          "--port", str(port)))
+            serve = start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
+            start("worker", "worker")
+            await _wait_ready(base, serve)
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as http:
                 async def gql(query: str, variables: dict[str, Any]) -> dict[str, Any]:
                     body = (await http.post("/graphql", json={"query": query,
@@ -134,11 +138,13 @@ async def test_a_subscriber_hears_a_change_a_worker_process_commits(settings, tm
                     "name": "Cross-process", "segment": "haulage", "currency": "USD",
                     "creditLimit": {"amount": "500.00", "currency": "USD"}}}))[
                     "createCustomer"]["id"]
-                hold = (await gql("""mutation($input: AuthorizeCreditInput!) {
+                placed = (await gql("""mutation($input: AuthorizeCreditInput!) {
                     authorizeCredit(input: $input) { ... on Hold { id expiresAt } } }""",
                     {"input": {"customerId": customer, "expiresInSeconds": 1,
                                "amount": {"amount": "100.00", "currency": "USD"}}}))[
-                    "authorizeCredit"]["id"]
+                    "authorizeCredit"]
+                hold = placed["id"]
+                expires_at = datetime.fromisoformat(placed["expiresAt"])
 
                 async with websockets.connect(f"ws://127.0.0.1:{port}/graphql",
                                               subprotocols=["graphql-transport-ws"]) as ws:
@@ -165,9 +171,14 @@ async def test_a_subscriber_hears_a_change_a_worker_process_commits(settings, tm
                             assert await next_held(0.5) == "100.00"
                             break
                         assert time.monotonic() < deadline, "the subscription never listened"
-                    # The hold is past its expiry by now; the worker expires it at start-up
-                    # (hold.expire runs at start), and its dispatcher publishes the change.
-                    start("worker", "worker")
+                    left = (expires_at - datetime.now(UTC)).total_seconds()
+                    await asyncio.sleep(max(0.0, left) + 0.05)
+                    # The hold is past its expiry now: the worker process expires it
+                    # (hold.expire, asked for now rather than at its minute), and its
+                    # dispatcher publishes the change.
+                    queue = await open_queue(Settings(redis_url=REDIS_URL))
+                    await enqueue_job(queue, "hold.expire", [], job_id=uuid.uuid4().hex)
+                    await queue.aclose()
                     deadline = time.monotonic() + PUSH_TIMEOUT
                     while (held := await next_held(PUSH_TIMEOUT)) != "0.00":
                         assert held == "100.00"
