@@ -21,8 +21,8 @@ from strawberry.extensions import (
 
 from ccm_gateway.alert.types import AlertQuery
 from ccm_gateway.api.inputs import RefuseUnstorableStrings
-from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
 from ccm_gateway.api.node import NodeQuery
+from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
