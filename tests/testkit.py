@@ -61,3 +61,26 @@ def npm_installed(directory: Path, package: str) -> str:
         if done.returncode != 0:
             require_service(f"npm {command} in {directory.name}", done.stderr[-2000:])
     return node  # type: ignore[return-value]
+
+
+_REQUEST_LIMIT = """mutation($input: RequestCreditLimitChangeInput!) {
+  requestCreditLimitChange(input: $input) { id status } }"""
+_APPROVE_LIMIT = """mutation($input: ApproveCreditLimitChangeInput!) {
+  approveCreditLimitChange(input: $input) { id status } }"""
+
+
+async def raise_limit(gql: Any, customer_id: str, amount: str, currency: str = "USD") -> None:
+    """Raise a credit limit as production does (setCreditLimit refuses increases that need
+    approval): a credit manager's request, then the approvals its band needs, a second
+    credit manager's and then finance's."""
+    made = await gql(_REQUEST_LIMIT, {"input": {
+        "customerId": customer_id, "limit": {"amount": amount, "currency": currency}}},
+        token=gql.token("credit_manager", subject="limit-maker"))
+    request = made.data["requestCreditLimitChange"]
+    for subject, role in (("limit-checker", "credit_manager"), ("limit-finance", "finance")):
+        if request["status"] != "PENDING":
+            break
+        approved = await gql(_APPROVE_LIMIT, {"input": {"requestId": request["id"]}},
+                             token=gql.token(role, subject=subject))
+        request = approved.data["approveCreditLimitChange"]
+    assert request["status"] == "APPLIED", request

@@ -179,8 +179,9 @@ async def set_segment_policy(actor: Actor, *, segment: str, risk_profile: RiskPr
     profile = str(risk_profile) if risk_profile is not None else None
     found = await SegmentPolicy.filter(segment=segment, currency=currency,
                                        risk_profile=profile).select_for_update().first()
-    values = {"default_limit_minor": default_limit_minor, "hard_cap_minor": hard_cap_minor,
-              "scaling_enabled": scaling_enabled}
+    values: dict[str, Any] = {"default_limit_minor": default_limit_minor,
+                              "hard_cap_minor": hard_cap_minor,
+                              "scaling_enabled": scaling_enabled}
     if found is None:
         if expected_version not in (None, 0):
             raise Conflict(f"there is no policy for segment {segment} yet (version 0)",

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.customer import service as customer_service
-from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.customer.models import Customer
+from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from ccm_gateway.kit import idempotency, outbox
 from ccm_gateway.kit.batch import many_per_key, one_per_key
 from ccm_gateway.kit.ids import parse_uuid
@@ -50,7 +51,7 @@ def _text(value: str | None, field: str) -> str | None:
 # --- reading ------------------------------------------------------------------
 
 
-def readable_requests(principal: Principal) -> Any:
+def readable_requests(principal: Principal) -> QuerySet[LimitChangeRequest]:
     """The requests of the customers ``principal`` may read."""
     query = LimitChangeRequest.all()
     if principal.partner_id is not None:
@@ -168,9 +169,9 @@ async def apply_request(actor: Actor, request: LimitChangeRequest, account: Cred
     against; SUPERSEDED otherwise."""
     now = datetime.now(UTC)
     if account.credit_limit_minor != request.current_limit_minor:
-        moved = (f"the limit moved from {format_minor(request.current_limit_minor, request.currency)}"
-                 f" to {format_minor(account.credit_limit_minor, account.currency)} "
-                 f"{account.currency} since the request")
+        was = format_minor(request.current_limit_minor, request.currency)
+        now_at = format_minor(account.credit_limit_minor, account.currency)
+        moved = f"the limit moved from {was} to {now_at} {account.currency} since the request"
         await _decide(actor, request, LimitChangeStatus.SUPERSEDED, moved, now)
         return
     await ledger_service.apply_credit_limit(actor, account, request.requested_limit_minor)

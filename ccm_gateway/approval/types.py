@@ -266,8 +266,10 @@ class ApprovalQuery:
 
 
     @strawberry.field(extensions=requires(P.POLICY_READ),
-                      description="The approval bands of limit increases.")
+                      description="The approval bands of limit increases. Not for partner "
+                                  "principals.")
     async def approval_policy(self, info: CtxInfo) -> ApprovalPolicy:
+        info.context.principal.require_unscoped("read the approval policy")
         return ApprovalPolicy.of(await policies.approval_policy())
 
     @strawberry.field(extensions=requires(P.POLICY_READ),

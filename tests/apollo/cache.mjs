@@ -1,6 +1,6 @@
 // Apollo Client 4's InMemoryCache against a real server, as a front-end uses it:
 // node cache.mjs <graphql url> <bearer token> <customer id>
-// Reads a customer, sets its limit to 30000.00, places a hold of 100.00, and after each
+// Reads a customer, sets its limit to 20000.00 (a decrease: an increase needs approval), places a hold of 100.00, and after each
 // mutation reads the customer back from the cache alone (no request). Prints one JSON
 // object a line: {step, data}.
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
@@ -35,7 +35,7 @@ const fromCache = () => client.readQuery({ query: CUSTOMER, variables: { id: cus
 
 print('query', (await client.query({ query: CUSTOMER, variables: { id: customerId } })).data);
 print('setCreditLimit', (await client.mutate({ mutation: SET_LIMIT, variables: { input: {
-  customerId, limit: { amount: '30000.00', currency: 'USD' } } } })).data);
+  customerId, limit: { amount: '20000.00', currency: 'USD' } } } })).data);
 print('cached after setCreditLimit', fromCache());
 print('authorizeCredit', (await client.mutate({ mutation: AUTHORIZE, variables: { input: {
   customerId, amount: { amount: '100.00', currency: 'USD' } } } })).data);

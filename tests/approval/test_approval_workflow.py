@@ -14,6 +14,7 @@ from testkit import eventually
 
 from ccm_gateway.alert.models import Alert
 from ccm_gateway.approval import service as approval_service
+from ccm_gateway.approval import tasks as approval_tasks
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.kit import standard_webhooks
 from ccm_gateway.kit.outbox import OutboxMessage
@@ -310,3 +311,27 @@ async def test_two_concurrent_last_approvals_apply_the_change_exactly_once(gql, 
         assert applied == n
     assert await limit_of(gql, customer) == "1250.00"
 
+
+
+async def test_finance_first_then_a_credit_manager_applies_the_two_approval_band(
+        gql, make_customer):
+    customer = await make_customer(limit="1000.00")
+    made = (await request(gql, customer, "5000.00")).data["requestCreditLimitChange"]
+    first = await approve(gql, made["id"], "fin-first", role="finance")
+    assert first.data["approveCreditLimitChange"]["status"] == "PENDING"
+    last = await approve(gql, made["id"], "cm-last", role="credit_manager")
+    assert last.data["approveCreditLimitChange"]["status"] == "APPLIED"
+    assert await limit_of(gql, customer) == "5000.00"
+
+
+async def test_the_expiry_job_marks_requests_past_their_lifetime(gql, make_customer):
+    customer = await make_customer(limit="1000.00")
+    made = (await request(gql, customer, "1050.00")).data["requestCreditLimitChange"]
+    await LimitChangeRequest.filter(id=made["id"]).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert await approval_tasks.expire_requests({}) >= 1
+    listed = await gql(LIST, {"filter": {"customerId": customer}})
+    assert [e["node"]["status"] for e in listed.data["creditLimitChangeRequests"]["edges"]] \
+        == ["EXPIRED"]
+    actions = await AuditEvent.filter(object_id=made["id"]).values_list("action", flat=True)
+    assert "limit_change.expired" in actions

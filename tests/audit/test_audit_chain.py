@@ -196,14 +196,14 @@ async def test_set_credit_limit_is_audited_with_before_and_after(gql, caller, ma
     customer_id = await make_customer("1000.00")
 
     await caller.data(SET_LIMIT, {"input": {"customerId": customer_id,
-                                            "limit": usd("2500.00")}},
+                                            "limit": usd("250.00")}},
                       request_id=new_request_id())
 
     event = await only_event(gql, caller)
     assert event["action"] == "credit.set_limit"
     assert (event["objectType"], event["objectId"]) == ("credit_account", customer_id)
     assert event["before"]["credit_limit_minor"] == 100000
-    assert event["after"]["credit_limit_minor"] == 250000
+    assert event["after"]["credit_limit_minor"] == 25000
     assert event["after"]["version"] == event["before"]["version"] + 1
 
 
@@ -379,7 +379,7 @@ async def test_a_refused_mutation_writes_no_audit_event(gql, caller, make_custom
 async def _three_events(gql: Any, make_customer: Any) -> tuple[str, list[dict[str, Any]]]:
     """A customer whose id is the object of three events: create, set limit, set terms."""
     customer_id = await make_customer("100.00")
-    limit = {"customerId": customer_id, "limit": usd("200.00")}
+    limit = {"customerId": customer_id, "limit": usd("50.00")}
     (await gql(SET_LIMIT, {"input": limit})).assert_ok()
     (await gql(SET_TERMS, {"input": {"customerId": customer_id, "netDays": 10,
                                      "invoicingCycle": "WEEKLY"}})).assert_ok()
@@ -409,12 +409,12 @@ async def test_the_audit_log_filters_by_action(gql, make_customer):
 
 async def test_the_audit_log_filters_by_actor(gql, caller, make_customer):
     customer_id = await make_customer()
-    await caller.data(SET_LIMIT, {"input": {"customerId": customer_id, "limit": usd("1.00")}})
     await caller.data(SET_LIMIT, {"input": {"customerId": customer_id, "limit": usd("2.00")}})
+    await caller.data(SET_LIMIT, {"input": {"customerId": customer_id, "limit": usd("1.00")}})
 
     mine = await events(gql, actorId=caller.subject)
 
-    assert [e["after"]["credit_limit_minor"] for e in mine] == [200, 100]
+    assert [e["after"]["credit_limit_minor"] for e in mine] == [100, 200]
     assert all(e["actorId"] == caller.subject for e in mine)
 
 

@@ -36,7 +36,8 @@ SCHEMA = build_schema()
 DENIED = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 # Root fields that look one object up by id: what the caller may not see is null.
 LOOKUPS = {"Query.customer", "Query.hold", "Query.node", "Query.integration",
-           "Query.inboundEvent", "Query.outboundEndpoint", "Query.outboundDelivery"}
+           "Query.inboundEvent", "Query.outboundEndpoint", "Query.outboundDelivery",
+           "Query.creditLimitChangeRequest"}
 USD = {"amount": "5.00", "currency": "USD"}
 SET_FX_RATE = """mutation($at: DateTime!) { setFxRate(input: {base: "CHF", quote: "NOK",
     rate: "1.05", effectiveAt: $at}) { id } }"""
@@ -101,6 +102,31 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Mutation.setCreditLimit": [(
             """mutation($id: ID!) { setCreditLimit(input: {customerId: $id,
                limit: {amount: "999999.00", currency: "USD"}}) { version } }""", {"id": cid})],
+        "Mutation.requestCreditLimitChange": [(
+            """mutation($id: ID!) { requestCreditLimitChange(input: {customerId: $id,
+               limit: {amount: "1.00", currency: "USD"}}) { id } }""", {"id": cid})],
+        "Mutation.approveCreditLimitChange": [(
+            """mutation($r: ID!) { approveCreditLimitChange(input: {requestId: $r}) { id } }""",
+            {"r": t["request"]})],
+        "Mutation.rejectCreditLimitChange": [(
+            """mutation($r: ID!) { rejectCreditLimitChange(input: {requestId: $r}) { id } }""",
+            {"r": t["request"]})],
+        "Mutation.cancelCreditLimitChange": [(
+            """mutation($r: ID!) { cancelCreditLimitChange(input: {requestId: $r}) { id } }""",
+            {"r": t["request"]})],
+        "Query.creditLimitChangeRequest": [(
+            "query($r: ID!) { creditLimitChangeRequest(id: $r) { id } }", {"r": t["request"]})],
+        # checked by test_limit_change_requests_list_only_own
+        "Query.creditLimitChangeRequests": [],
+        # Approval bands and segment policies are the operator's, across every partner.
+        "Query.approvalPolicy": [("{ approvalPolicy { version } }", {})],
+        "Mutation.setApprovalPolicy": [(
+            """mutation { setApprovalPolicy(input: {bands: [{approvals: 0, roles: []}]}) {
+               version } }""", {})],
+        "Query.segmentPolicies": [("{ segmentPolicies { id } }", {})],
+        "Mutation.setSegmentPolicy": [(
+            """mutation { setSegmentPolicy(input: {segment: "haulage", currency: "USD",
+               hardCap: {amount: "1.00", currency: "USD"}}) { id } }""", {})],
         "Mutation.setCreditTerms": [(
             """mutation($id: ID!) { setCreditTerms(input: {customerId: $id, netDays: 90,
                invoicingCycle: WEEKLY}) { version } }""", {"id": cid})],
@@ -288,7 +314,11 @@ async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
         { ... on LedgerEntry { id } } }""", {"id": cid, "s": site})
     account = await gql("query($id: ID!) { customer(id: $id) { creditAccount { id } } }",
                         {"id": cid})
+    request = await gql("""mutation($id: ID!) { requestCreditLimitChange(input: {
+        customerId: $id, limit: {amount: "1050.00", currency: "USD"}}) { id } }""",
+                        {"id": cid}, token=gql.token("credit_manager", subject="leak-maker"))
     return {"id": cid, "ref": ref, "hold": hold.data["authorizeCredit"]["id"],
+            "request": request.data["requestCreditLimitChange"]["id"],
             "entry": entry.data["postLedgerEntry"]["id"],
             "account": account.data["customer"]["creditAccount"]["id"], "site": site,
             "partner": partner, "client": client}
@@ -333,7 +363,7 @@ async def _integration_objects(gql: Any) -> dict[str, str]:
 
 
 def test_every_root_field_has_a_leak_case():
-    dummy = dict.fromkeys(("id", "ref", "hold", "entry", "account", "site", "partner",
+    dummy = dict.fromkeys(("id", "ref", "hold", "entry", "account", "site", "partner", "request",
                            "client", "integration", "inbound", "endpoint", "delivery"), "x")
     cases = set(_attempts(dummy))
     assert root_fields() - cases == set(), "add a case to _attempts for the new field"
@@ -345,6 +375,7 @@ def _missing(target: dict[str, Any]) -> dict[str, Any]:
     return target | {
         "id": str(uuid.uuid4()), "ref": {"system": "stripe", "externalId": unique("cus")},
         "hold": str(uuid.uuid4()), "entry": str(uuid.uuid4()), "account": str(uuid.uuid4()),
+        "request": str(uuid.uuid4()),
         "partner": unique("C") if target["partner"] else None, "client": unique("client"),
         "integration": str(uuid.uuid4()), "inbound": str(uuid.uuid4()),
         "endpoint": str(uuid.uuid4()), "delivery": str(uuid.uuid4())}
@@ -387,7 +418,7 @@ def _assert_no_unsent_id(result: Any, variables: dict[str, Any]) -> None:
 
 
 async def _audit_count(target: dict[str, Any]) -> int:
-    ids = [target["id"], target["hold"], target["entry"], target["account"]]
+    ids = [target["id"], target["hold"], target["entry"], target["account"], target["request"]]
     return await AuditEvent.filter(object_id__in=ids).count()
 
 
@@ -455,6 +486,19 @@ async def test_customers_lists_only_own_with_every_filter(gql, world, flt):
         after = page["pageInfo"]["endCursor"]
     assert {n["partnerId"] for n in seen} == {world["a"]}
     assert [n["id"] for n in seen] == [world["own"]["id"]]
+
+
+async def test_limit_change_requests_list_only_own(gql, world):
+    for flt in ({}, {"customerId": world["other"]["id"]}, {"customerId": world["operator"]["id"]},
+                {"status": "PENDING"}, {"customerId": world["own"]["id"]}):
+        page = (await gql("""query($f: LimitChangeRequestFilter) {
+            creditLimitChangeRequests(first: 100, filter: $f) {
+              edges { node { id customer { id partnerId } } } } }""", {"f": flt},
+                          token=world["token"])).data["creditLimitChangeRequests"]
+        seen = [e["node"] for e in page["edges"]]
+        own = flt.get("customerId") in (None, world["own"]["id"])
+        assert [n["id"] for n in seen] == ([world["own"]["request"]] if own else [])
+        assert {n["customer"]["partnerId"] for n in seen} <= {world["a"]}
 
 
 async def test_sites_are_global(gql, world):

@@ -476,13 +476,13 @@ async def test_set_credit_terms_with_a_stale_version_conflicts(gql, make_custome
 async def test_set_credit_limit_changes_the_limit_and_bumps_the_version(gql, make_customer):
     customer_id = await make_customer(limit="1000.00")
     result = await gql(SET_LIMIT, {"input": {"customerId": customer_id,
-                                             "limit": {"amount": "7500.25", "currency": "USD"},
+                                             "limit": {"amount": "750.25", "currency": "USD"},
                                              "expectedVersion": 1}})
     assert result.data["setCreditLimit"] == {
-        "version": 2, "limit": {"amount": "7500.25", "currency": "USD"},
-        "available": {"amount": "7500.25", "currency": "USD"}}
+        "version": 2, "limit": {"amount": "750.25", "currency": "USD"},
+        "available": {"amount": "750.25", "currency": "USD"}}
     state = await customer_state(gql, customer_id)
-    assert state["creditAccount"]["limit"]["amount"] == "7500.25"
+    assert state["creditAccount"]["limit"]["amount"] == "750.25"
     assert state["creditAccount"]["version"] == 2
 
 
@@ -497,13 +497,13 @@ async def test_set_credit_limit_with_a_stale_version_conflicts_and_changes_nothi
         gql, make_customer):
     customer_id = await make_customer(limit="1000.00")
     await gql(SET_LIMIT, {"input": {"customerId": customer_id, "expectedVersion": 1,
-                                    "limit": {"amount": "2000.00", "currency": "USD"}}})
+                                    "limit": {"amount": "500.00", "currency": "USD"}}})
     before = await customer_state(gql, customer_id)
     result = await gql(SET_LIMIT, {"input": {"customerId": customer_id, "expectedVersion": 1,
-                                             "limit": {"amount": "9000.00", "currency": "USD"}}})
+                                             "limit": {"amount": "400.00", "currency": "USD"}}})
     assert_error(result, "CONFLICT", "expectedVersion")
     assert await customer_state(gql, customer_id) == before
-    assert before["creditAccount"]["limit"]["amount"] == "2000.00"
+    assert before["creditAccount"]["limit"]["amount"] == "500.00"
 
 
 @pytest.mark.parametrize(

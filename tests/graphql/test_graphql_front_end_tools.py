@@ -26,11 +26,11 @@ async def test_apollo_cache_shows_the_limit_set_credit_limit_returned(
                                      gql.token("credit_manager"), customer_id))
 
     assert steps["query"]["customer"]["creditAccount"]["limit"]["amount"] == "25000.00"
-    assert steps["setCreditLimit"]["setCreditLimit"]["limit"]["amount"] == "30000.00"
+    assert steps["setCreditLimit"]["setCreditLimit"]["limit"]["amount"] == "20000.00"
     # Read from the cache alone: the mutation's CreditAccount merged into the customer's.
     cached = steps["cached after setCreditLimit"]["customer"]["creditAccount"]
-    assert cached["limit"] == {"__typename": "Money", "amount": "30000.00", "currency": "USD"}
-    assert cached["available"]["amount"] == "30000.00"
+    assert cached["limit"] == {"__typename": "Money", "amount": "20000.00", "currency": "USD"}
+    assert cached["available"]["amount"] == "20000.00"
     assert cached["version"] == steps["setCreditLimit"]["setCreditLimit"]["version"]
 
 
@@ -43,7 +43,7 @@ async def test_apollo_cache_shows_the_held_amount_after_authorize_credit(
     assert steps["authorizeCredit"]["authorizeCredit"]["__typename"] == "Hold"
     cached = steps["cached after authorizeCredit"]["customer"]["creditAccount"]
     assert cached["held"]["amount"] == "100.00"
-    assert cached["available"]["amount"] == "29900.00"
+    assert cached["available"]["amount"] == "19900.00"
 
 
 async def test_schema_graphql_passes_graphql_schema_linters_relay_and_description_rules(

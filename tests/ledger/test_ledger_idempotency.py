@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
+from testkit import raise_limit
 
 AUTHORIZE = """
 mutation($input: AuthorizeCreditInput!) {
@@ -46,8 +47,6 @@ mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id name
 UPDATE_CUSTOMER = """
 mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { id } }"""
 
-SET_LIMIT = """
-mutation($input: SetCreditLimitInput!) { setCreditLimit(input: $input) { limit { amount } } }"""
 
 ACCOUNT = """
 query($id: ID!) {
@@ -107,8 +106,7 @@ async def test_a_repeated_decline_replays_even_after_the_limit_was_raised(gql, m
     request = {"input": {"customerId": customer_id, "amount": usd("1500.00"),
                          "idempotencyKey": new_key()}}
     first = (await gql(AUTHORIZE, request)).data["authorizeCredit"]
-    limit = {"customerId": customer_id, "limit": usd("5000.00")}
-    (await gql(SET_LIMIT, {"input": limit})).assert_ok()
+    await raise_limit(gql, customer_id, "5000.00")
 
     replay = (await gql(AUTHORIZE, request)).data["authorizeCredit"]
 
@@ -232,8 +230,7 @@ async def test_a_repeated_declined_posting_replays_the_decline(gql, make_custome
     request = {"input": {"customerId": customer_id, "kind": "CHARGE", "amount": usd("150.00"),
                          "idempotencyKey": new_key()}}
     first = (await gql(POST_ENTRY, request)).data["postLedgerEntry"]
-    limit = {"customerId": customer_id, "limit": usd("1000.00")}
-    (await gql(SET_LIMIT, {"input": limit})).assert_ok()
+    await raise_limit(gql, customer_id, "1000.00")
 
     replay = (await gql(POST_ENTRY, request)).data["postLedgerEntry"]
 

@@ -221,10 +221,10 @@ async def test_limit_status_and_terms_changes_are_state_changes(gql, make_custom
     customer_id = await make_customer(limit="100.00")
     await eventually(drained)
     result = await gql(SET_LIMIT, {"input": {"customerId": customer_id,
-                                             "limit": usd("500.00")}})
+                                             "limit": usd("50.00")}})
     result.assert_ok()
     await eventually(drained)
-    assert (await deliveries(ep, customer_id))[-1].payload["data"]["limit"] == usd("500.00")
+    assert (await deliveries(ep, customer_id))[-1].payload["data"]["limit"] == usd("50.00")
     result = await gql(UPDATE_CUSTOMER, {"input": {"id": customer_id, "status": "ON_HOLD",
                                                    "expectedVersion": 1}})
     result.assert_ok()
