@@ -58,6 +58,7 @@ from ccm_gateway.kit.idempotency import IdempotencyRecord
 from ccm_gateway.kit.text import check_text
 from ccm_gateway.ledger.models import Hold, LedgerEntry
 from ccm_gateway.outbound.models import OutboundDelivery, OutboundEndpoint
+from ccm_gateway.policy.models import LimitApproval, LimitChangeRequest, SegmentPolicy
 from ccm_gateway.site.models import Site
 
 
@@ -116,6 +117,11 @@ _WRITTEN_TO: dict[str, tuple[type[Model], str]] = {
     # Stored as a JSON list, but each item names an event type, as deliveries keep it.
     "CreateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
     "UpdateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
+    "RequestCreditLimitChangeInput.reason": (LimitChangeRequest, "reason"),
+    "RequestCreditLimitChangeInput.idempotencyKey": (IdempotencyRecord, "key"),
+    "RejectCreditLimitChangeInput.reason": (LimitChangeRequest, "decision_reason"),
+    "ApproveCreditLimitChangeInput.comment": (LimitApproval, "comment"),
+    "SetSegmentPolicyInput.segment": (SegmentPolicy, "segment"),
 }
 MAX_LENGTHS: dict[str, int] = {key: _column(*where) for key, where in _WRITTEN_TO.items()}
 _NO_LIMIT = sys.maxsize
@@ -125,15 +131,22 @@ UNBOUNDED: frozenset[str] = frozenset({
     "AuditFilter.action", "AuditFilter.actorId", "AuditFilter.objectId",
     "CustomerFilter.nameContains", "CustomerFilter.segment", "OutboundDeliveryFilter.eventType",
     "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote",
+    "Query.segmentPolicies.segment",
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
     # Cursors, decoded and checked by kit/pagination.
     *(f"{connection}.{cursor}" for cursor in ("after", "before") for connection in (
         "Query.customers", "Query.auditLog", "Query.apiClients", "Query.trustedIssuers",
         "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
-        "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger")),
+        "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger",
+        "Query.creditLimitChangeRequests")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
+    "SetSegmentPolicyInput.currency", "ApprovalBandInput.maxIncreasePercent",
+    "ApprovalBandInput.maxIncreaseAmount", "ApprovalBandInput.roles",
+    "ApprovalBandInput.requiredRoles",
+    # A JSON list; the service checks each is an e-mail address of at most 254 characters.
+    "SetApprovalPolicyInput.recipients",
     "SetFxRateInput.base", "SetFxRateInput.quote", "SetFxRateInput.rate",
     "CreateApiClientInput.scopes", "CreateTrustedIssuerInput.algorithms",
     "UpdateTrustedIssuerInput.algorithms",

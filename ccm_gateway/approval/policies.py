@@ -12,7 +12,7 @@ from tortoise.expressions import F
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.customer.models import RiskProfile
-from ccm_gateway.errors import BadInput, Conflict
+from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.kit.text import clean_text
 from ccm_gateway.policy import requests as limit_requests
@@ -151,6 +151,13 @@ def segment_snapshot(p: SegmentPolicy) -> dict[str, Any]:
     return {"segment": p.segment, "risk_profile": p.risk_profile, "currency": p.currency,
             "default_limit_minor": p.default_limit_minor, "hard_cap_minor": p.hard_cap_minor,
             "scaling_enabled": p.scaling_enabled}
+
+
+async def get_segment_policy(policy_id: Any) -> SegmentPolicy:
+    found = await SegmentPolicy.get_or_none(id=policy_id)
+    if found is None:
+        raise NotFound(f"segment policy {policy_id} not found", field="id")
+    return found
 
 
 async def list_segment_policies(segment: str | None = None) -> list[SegmentPolicy]:
