@@ -18,12 +18,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 from tortoise.transactions import in_transaction
@@ -62,6 +64,8 @@ from ccm_gateway.kit import outbox
 from ccm_gateway.kit.metrics import OAUTH_OUTCOMES, Metrics, flush_every_second
 from ccm_gateway.kit.ratelimit import RateLimiter
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.live import hub as live_hub
+from ccm_gateway.live.ws import LiveGraphQL
 from ccm_gateway.principal import Actor
 from ccm_gateway.worker import open_queue, supervise
 
@@ -234,12 +238,35 @@ class GraphQLApp(GraphQL[Context, None]):
         labels["operation"] = context.operation_type or "unknown"
         await response(scope, receive, send)
 
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
+                             context: Context, root_value: Any,
+                             request_data: Any) -> ExecutionResult:
+        """strawberry's, but without subscriptions: they are served over WebSocket
+        (live/ws.py), and over HTTP their resolvers would not run."""
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
+        try:
+            return await self.schema.execute(
+                request_data.query, root_value=root_value,
+                variable_values=request_data.variables, context_value=context,
+                operation_name=request_data.operation_name, allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions)
+        except CannotGetOperationTypeError as e:
+            raise CrossWebHTTPException(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError as e:
+            reason = ("subscriptions are served over WebSocket (graphql-transport-ws) on "
+                      "/graphql" if e.operation_type is OperationType.SUBSCRIPTION
+                      else e.as_http_error_reason(request_adapter.method))
+            raise CrossWebHTTPException(400, reason) from e
+        except MissingQueryError as e:
+            raise CrossWebHTTPException(400, "No GraphQL query found in the request") from e
+
     def transport_error(self, request: Request, exc: CrossWebHTTPException) -> Response:
         """A request refused before it ran (no query, body not JSON, a mutation on GET):
         GraphQL-shaped for GET and for clients of application/graphql-response+json; the
         {"error", "detail"} shape of every other HTTP error for legacy POSTs."""
         mutation_on_get = (request.method == "GET"
-                           and isinstance(exc.__cause__, InvalidOperationTypeError))
+                           and isinstance(exc.__cause__, InvalidOperationTypeError)
+                           and exc.__cause__.operation_type is OperationType.MUTATION)
         status, headers = (405, {"Allow": "POST"}) if mutation_on_get else (exc.status_code, {})
         code = "METHOD_NOT_ALLOWED" if mutation_on_get else _HTTP_ERROR_CODES.get(
             exc.status_code, "BAD_USER_INPUT")
@@ -401,6 +428,7 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
     """``graphiql_token``: in dev, GraphiQL's new tabs send it as their Authorization."""
     tokens = TokenService(settings, KeyRing(settings))
     graphql_app = GraphQLApp(settings, tokens, graphiql_token=graphiql_token)
+    live_app = LiveGraphQL(graphql_app.schema, settings, tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -416,9 +444,13 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
             worker_task = None
             if settings.run_worker_in_process:
                 worker_task = asyncio.create_task(supervise(queue, settings), name="arq-worker")
+            # Live events: one Redis subscription for the whole process (none embedded).
+            listener = live_hub.listening(queue, embedded=settings.redis_url is None)
+            await listener.__aenter__()
             try:
                 yield
             finally:
+                await listener.__aexit__(None, None, None)
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
@@ -461,9 +493,9 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
 
     app = Starlette(
         routes=[
-            # Subscriptions are not built yet; a WebSocketRoute comes with them,
-            # authenticated at connection_init.
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            # Subscriptions (graphql-transport-ws), authenticated at connection_init.
+            WebSocketRoute("/graphql", live_app),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/oauth/token", oauth_token, methods=["POST"]),

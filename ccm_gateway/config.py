@@ -10,8 +10,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from ccm_gateway.errors import ConfigError
 from ccm_gateway.kit.ratelimit import MAX_RATE_PER_SECOND
@@ -172,6 +173,9 @@ class Settings:
     # down the tree (graphql/cost.py). customers(first: 100) { ledger(first: 100) }
     # is 10,100 and fits with room for a few more pages; two such trees do not.
     max_query_cost: int = 15_000
+    # A subscription's token is checked again this often (revoked API clients, retired
+    # keys), besides before every push and at its expiry.
+    live_recheck_seconds: int = 30
     log_level: str = "INFO"
     # Run the arq worker inside the API process. Defaults to on for the
     # embedded queue and off with Redis, where `ccm-gateway worker` runs it.
@@ -211,6 +215,14 @@ class Settings:
     # metadata's URLs and the tokens' issuer. Required in prod; dev defaults to
     # http://<host>:<port>.
     public_url: str | None = None
+    # Alert e-mail (alert/notify.py): smtp://[user:pass@]host[:port][?starttls=1|0] or
+    # smtps://...; unset means no e-mail is sent. CCM_SMTP_FROM is required with it.
+    smtp_url: str | None = field(default=None, repr=False)
+    smtp_from: str | None = None
+    smtp_timeout_seconds: int = 10
+    # Seconds before each retry of an alert e-mail (its first attempt is at once); after
+    # the last retry fails the notification is FAILED.
+    smtp_retry_schedule: str = "60,300,1800,7200"
 
     @property
     def is_prod(self) -> bool:
@@ -277,6 +289,16 @@ class Settings:
         return tuple(int(part) for part in self.outbound_retry_schedule.split(","))
 
     @property
+    def smtp_retry_delays(self) -> tuple[int, ...]:
+        """``CCM_SMTP_RETRY_SCHEDULE`` as seconds; checked by ``validate()``."""
+        return tuple(int(part) for part in self.smtp_retry_schedule.split(","))
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        """``CCM_SMTP_URL`` parsed; None when unset. Checked by ``validate()``."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
+
+    @property
     def tls_enabled(self) -> bool:
         return bool(self.ssl_certfile and self.ssl_keyfile)
 
@@ -328,12 +350,16 @@ class Settings:
             raise ConfigError("CCM_RATE_LIMIT_PER_SECOND must be between 0 (off) and "
                               f"{MAX_RATE_PER_SECOND}")
         self._validate_ranges()
+        if not 1 <= self.live_recheck_seconds <= 3600:
+            raise ConfigError("CCM_LIVE_RECHECK_SECONDS must be between 1 and 3600")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")
         self._validate_tls()
         _check_schedule("CCM_WEBHOOK_RETRY_SCHEDULE", self.webhook_retry_schedule)
         _check_schedule("CCM_OUTBOUND_RETRY_SCHEDULE", self.outbound_retry_schedule)
+        _check_schedule("CCM_SMTP_RETRY_SCHEDULE", self.smtp_retry_schedule)
+        self._validate_smtp()
         if not 0 <= self.outbound_stuck_margin_seconds <= 86400:
             raise ConfigError("CCM_OUTBOUND_STUCK_MARGIN_SECONDS must be between 0 and 86400")
         for i, issuer in enumerate(self.trusted_issuers, 1):
@@ -401,6 +427,25 @@ class Settings:
                         if name == "rate_limit_burst" and value < lowest else "")
                 raise ConfigError(f"CCM_{name.upper()} must be between {lowest} and "
                                   f"{highest}{reason}, not {value}{hint}")
+
+    def _validate_smtp(self) -> None:
+        if not 1 <= self.smtp_timeout_seconds <= 300:
+            raise ConfigError("CCM_SMTP_TIMEOUT_SECONDS must be between 1 and 300, "
+                              f"not {self.smtp_timeout_seconds}")
+        if self.smtp_from is not None and not _is_address(self.smtp_from):
+            raise ConfigError("CCM_SMTP_FROM must be one e-mail address, e.g. "
+                              f"ccm@example.com, not {self.smtp_from!r}")
+        if not self.smtp_url:
+            return
+        target = parse_smtp_url(self.smtp_url)
+        if self.smtp_from is None:
+            raise ConfigError("CCM_SMTP_FROM is required with CCM_SMTP_URL: the address alert "
+                              "e-mails are sent from")
+        # A password must not cross the network in clear text in production.
+        if (self.is_prod and target.username is not None and not target.use_tls
+                and target.start_tls is not True and not _is_loopback_host(target.host)):
+            raise ConfigError("CCM_SMTP_URL sends a password without TLS (CCM_ENV=prod): use "
+                              "smtps:// or ?starttls=1")
 
     def _validate_public_url(self) -> None:
         if self.public_url is None:
@@ -513,6 +558,73 @@ def redact_url(url: str) -> str:
         return url.split("://", 1)[0] + "://..."
 
 
+@dataclass(frozen=True, kw_only=True)
+class SmtpTarget:
+    """Where alert e-mail goes: ``CCM_SMTP_URL`` taken apart."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    use_tls: bool = False  # smtps://: TLS from the first byte
+    # smtp:// only: True requires STARTTLS, False never tries it, None uses it when the
+    # server offers it (aiosmtplib's default).
+    start_tls: bool | None = None
+
+
+SMTP_DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """Raise ``ConfigError`` naming CCM_SMTP_URL (without its password) on a bad URL."""
+    name = "CCM_SMTP_URL"
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{name} has a bad host or port: {shown!r}") from None
+    if parts.scheme not in SMTP_DEFAULT_PORTS:
+        raise ConfigError(f"{name} must start with smtp:// or smtps://, not {shown!r}")
+    if not parts.hostname:
+        raise ConfigError(f"{name} needs a host, e.g. smtp://mail.example.com:587, "
+                          f"not {shown!r}")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ConfigError(f"{name} takes no path or fragment: {shown!r}")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = set(query) - {"starttls"}
+    if unknown:
+        raise ConfigError(f"{name}: unknown parameters {', '.join(sorted(unknown))} "
+                          "(only starttls=1 or starttls=0)")
+    start_tls: bool | None = None
+    if "starttls" in query:
+        value = query["starttls"][-1].lower()
+        if value not in ("0", "1", "true", "false"):
+            raise ConfigError(f"{name}: starttls must be 1 or 0, not {value!r}")
+        if parts.scheme == "smtps":
+            raise ConfigError(f"{name}: starttls is for smtp://; smtps:// is TLS already")
+        start_tls = value in ("1", "true")
+    return SmtpTarget(host=parts.hostname, port=port or SMTP_DEFAULT_PORTS[parts.scheme],
+                      username=unquote(parts.username) if parts.username else None,
+                      password=unquote(parts.password) if parts.password else None,
+                      use_tls=parts.scheme == "smtps", start_tls=start_tls)
+
+
+def _is_address(value: str) -> bool:
+    _, address = parseaddr(value)
+    local, _, domain = address.partition("@")
+    return bool(local and domain) and not any(c.isspace() for c in address)
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_schedule(name: str, schedule: str) -> None:
     try:
         delays = tuple(int(part) for part in schedule.split(","))
@@ -544,7 +656,9 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEV_SECRET_KEY",
     "Settings",
+    "SmtpTarget",
     "TrustedIssuer",
+    "parse_smtp_url",
     "parse_trusted_issuers",
     "redact_url",
     "secret_key_problem",

@@ -147,3 +147,9 @@ def readable_by(principal: Principal, query: QuerySet[ModelT],
     if principal.partner_id is None:
         return query
     return query.filter(**{partner_field: principal.partner_id})
+
+
+def may_read(principal: Principal, partner_id: str | None) -> bool:
+    """``readable_by``'s rule for one row read already (an event pushed to subscribers):
+    a partner principal reads only what belongs to its own customers."""
+    return principal.partner_id is None or principal.partner_id == partner_id

@@ -17,6 +17,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker, create_worker
 from redis.exceptions import RedisError
 
+from ccm_gateway.alert import notify as alert_notify
 from ccm_gateway.approval import tasks as approval_tasks
 from ccm_gateway.config import Settings, redact_url
 from ccm_gateway.errors import ServiceUnreachable
@@ -55,6 +56,9 @@ CRON_JOBS = [
     # most a sync starts late. Claims in the database keep workers from syncing twice.
     cron(sync_tasks.scheduled_sync, name="sync.scheduled", second={2, 12, 22, 32, 42, 52},
          unique=True, timeout=300),
+    # Alert e-mail; a run drains for at most notify.DRAIN_SECONDS, then its last batch.
+    cron(alert_notify.notify, name=alert_notify.NOTIFY, second=set(range(3, 60, 5)),
+         run_at_startup=True, unique=True, timeout=300),
     cron(approval_tasks.expire_requests, name="limit_change.expire", second={40},
          run_at_startup=True, unique=True, timeout=300),
     cron(approval_tasks.scale_limits, name="limit.scaling", hour={4}, minute={7},

@@ -48,8 +48,10 @@ from graphql import (
     get_operation_ast,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 from tortoise.models import Model
 
+from ccm_gateway.alert.models import Alert, AlertNotification
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
 from ccm_gateway.customer.models import Customer, ExternalRef
 from ccm_gateway.errors import BadInput
@@ -58,7 +60,13 @@ from ccm_gateway.kit.idempotency import IdempotencyRecord
 from ccm_gateway.kit.text import check_text
 from ccm_gateway.ledger.models import Hold, LedgerEntry
 from ccm_gateway.outbound.models import OutboundDelivery, OutboundEndpoint
-from ccm_gateway.policy.models import LimitApproval, LimitChangeRequest, SegmentPolicy
+from ccm_gateway.policy.models import (
+    AlertRule,
+    LimitApproval,
+    LimitChangeRequest,
+    SegmentPolicy,
+    VelocityRule,
+)
 from ccm_gateway.site.models import Site
 
 
@@ -122,6 +130,12 @@ _WRITTEN_TO: dict[str, tuple[type[Model], str]] = {
     "RejectCreditLimitChangeInput.reason": (LimitChangeRequest, "decision_reason"),
     "ApproveCreditLimitChangeInput.comment": (LimitApproval, "comment"),
     "SetSegmentPolicyInput.segment": (SegmentPolicy, "segment"),
+    "CreateAlertRuleInput.segment": (AlertRule, "segment"),
+    "CreateVelocityRuleInput.segment": (VelocityRule, "segment"),
+    # Stored as JSON lists, but each address becomes an e-mail notification's recipient.
+    **{f"{kind}{rule}RuleInput.recipients": (AlertNotification, "recipient")
+       for kind in ("Create", "Update") for rule in ("Alert", "Velocity")},
+    "AcknowledgeAlertInput.note": (Alert, "acknowledgement_note"),
 }
 MAX_LENGTHS: dict[str, int] = {key: _column(*where) for key, where in _WRITTEN_TO.items()}
 _NO_LIMIT = sys.maxsize
@@ -132,6 +146,7 @@ UNBOUNDED: frozenset[str] = frozenset({
     "CustomerFilter.nameContains", "CustomerFilter.segment", "OutboundDeliveryFilter.eventType",
     "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote",
     "Query.segmentPolicies.segment",
+    "AlertRaisedFilter.kind", "RuleFilter.segment",
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
     # Cursors, decoded and checked by kit/pagination.
@@ -139,7 +154,7 @@ UNBOUNDED: frozenset[str] = frozenset({
         "Query.customers", "Query.auditLog", "Query.apiClients", "Query.trustedIssuers",
         "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
         "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger",
-        "Query.creditLimitChangeRequests")),
+        "Query.creditLimitChangeRequests", "Query.alertRules", "Query.velocityRules")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
     "SetSegmentPolicyInput.currency", "ApprovalBandInput.maxIncreasePercent",
@@ -371,6 +386,10 @@ class RefuseUnstorableStrings(SchemaExtension):
                 check_arguments(ctx.schema._schema, ctx.graphql_document, ctx.query,
                                 ctx.operation_name, ctx.variables)
             except BadInput as exc:
+                if ctx.operation_type is OperationType.SUBSCRIPTION:
+                    # strawberry's subscribe ignores a result set here; it answers an
+                    # error raised here as the subscription's error, before it starts.
+                    raise
                 # A result set here stands in for execution; MapErrors maps its error.
                 ctx.result = ExecutionResult(None, [GraphQLError(exc.message,
                                                                  original_error=exc)])

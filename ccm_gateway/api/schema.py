@@ -19,7 +19,7 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 
-from ccm_gateway.alert.types import AlertQuery
+from ccm_gateway.alert.types import AlertMutation, AlertQuery
 from ccm_gateway.api.inputs import RefuseUnstorableStrings
 from ccm_gateway.api.node import NodeQuery
 from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
@@ -33,6 +33,8 @@ from ccm_gateway.graphql.metrics import LabelOperation
 from ccm_gateway.graphql.wake import WakeOutbox
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
+from ccm_gateway.live.types import LiveSubscription
+from ccm_gateway.policy.types import PolicyMutation, PolicyQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
 from ccm_gateway.sync.types import SyncMutation, SyncQuery
 
@@ -40,14 +42,22 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
 @strawberry.type(description="What can be read. Every field needs a bearer token; a lookup by "
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
-            IntegrationQuery, SyncQuery, AlertQuery, FxQuery, ApprovalQuery):
+            IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery):
     pass
 
 
 @strawberry.type(description="What can be changed. Each takes one input argument; each change "
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
-               SyncMutation, FxMutation, ApprovalMutation):
+               SyncMutation, FxMutation, AlertMutation, PolicyMutation,
+               ApprovalMutation):
+    pass
+
+
+@strawberry.type(description="What can be pushed, over WebSocket (graphql-transport-ws) on "
+                             "/graphql with the bearer token in connection_init. A subscription "
+                             "ends when its token expires or is revoked.")
+class Subscription(LiveSubscription):
     pass
 
 
@@ -88,6 +98,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             LabelOperation,  # first: it reads the errors MapErrors (last) has mapped
             lambda: _ParserCache(maxsize=CACHE_SIZE),

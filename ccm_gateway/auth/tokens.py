@@ -211,6 +211,17 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return obj.headers(), claims
 
 
+def expires_at(token: str) -> float | None:
+    """The ``exp`` (epoch seconds) of a token ``authenticate`` accepted already, read
+    without verifying it again; None when it has none."""
+    try:
+        _, claims = _unverified(token)
+    except Unauthenticated:
+        return None
+    exp = claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) else None
+
+
 def _unverified_issuer(token: str) -> str | None:
     try:
         _, claims = _unverified(token)

@@ -196,6 +196,10 @@ FAMILIES: Mapping[str, Family] = _declare(
            ("endpoint", "target", "transition"),
            allowed={"target": frozenset({"primary", "fallback"}),
                     "transition": frozenset({"opened", "closed"})}),
+    Family("alert_emails", "counter",
+           "Alert e-mail attempts by outcome: sent, retrying (refused or unreachable, "
+           "another try is scheduled), failed (refused for good or out of retries).",
+           ("outcome",), allowed={"outcome": frozenset({"sent", "retrying", "failed"})}),
 )
 
 

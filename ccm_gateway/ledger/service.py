@@ -43,7 +43,9 @@ from ccm_gateway.ledger.models import (
     SourceType,
 )
 from ccm_gateway.policy import caps
+from ccm_gateway.policy import evaluate as policy
 from ccm_gateway.policy import requests as limit_requests
+from ccm_gateway.policy import rules as policy_rules
 from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
 from ccm_gateway.site import service as site_service
 
@@ -149,6 +151,8 @@ def _split(model: Any, row: Any, prefix: str) -> Any:
 # The account (and its customer) locked, then its audit stream's lock: in that order
 # (the row lock first, as every other writer takes them), in one round trip.
 # MATERIALIZED keeps the row lock in the inner query, evaluated before the outer one.
+# The policy revision comes along, so the write's rule evaluation knows whether its
+# cached rules are current without a round trip of its own.
 _LOCK_ACCOUNT_SQL = ""
 
 
@@ -161,7 +165,8 @@ def _lock_account_sql() -> str:
             f"{_columns(Customer, 'cu', 'c_')} FROM \"credit_account\" ca "
             'JOIN "customer" cu ON cu."id" = ca."customer_id" '
             "WHERE ca.{key} = $1 FOR UPDATE OF ca) "
-            "SELECT a.*, pg_advisory_xact_lock($2) FROM a")
+            'SELECT a.*, (SELECT "revision" FROM "policy_revision" WHERE "id" = 1) '
+            'AS "policy_revision", pg_advisory_xact_lock($2) FROM a')
     return _LOCK_ACCOUNT_SQL
 
 
@@ -182,6 +187,8 @@ async def _lock_account_pg(*, customer_id: Any = None, account_id: Any = None) -
         raise NotFound(f"customer {customer_id} not found", field="customerId")
     account: CreditAccount = _split(CreditAccount, rows[0], "a_")
     account.customer = _split(Customer, rows[0], "c_")
+    if rows[0]["policy_revision"] is not None:
+        policy_rules.hint_revision(account.id, int(rows[0]["policy_revision"]))
     return account
 
 
@@ -509,6 +516,8 @@ async def _change_account(
     await audit.record(actor, action, object_type="credit_account", object_id=account.customer_id,
                        before=before, after=account_snapshot(account),
                        stream=customer_stream(account.customer_id))
+    if "credit_limit_minor" in changes:
+        await policy.limit_changed(account, before["credit_limit_minor"])
     return account
 
 
@@ -589,6 +598,8 @@ async def set_site_limit(
                        object_id=site_limit.id, before=before,
                        after={"limit_minor": limit_minor, "site_id": str(site.id)},
                        stream=customer_stream(customer_id))
+    await policy.site_limit_changed(account, site_limit,
+                                    before["limit_minor"] if before else None)
     return site_limit
 
 
@@ -730,6 +741,8 @@ async def authorize(
         await audit.record(actor, "hold.authorize", object_type="hold", object_id=hold.id,
                            after=hold_snapshot(hold), stream=stream,
                            head=await _finish(writes, stream))
+        await policy.exposure_changed(account, site_limit, held=amount_minor, posted=0,
+                                      authorizations=1)
         placed.append(hold)
         return {"hold_id": str(hold.id)}
 
@@ -753,11 +766,26 @@ async def _locked_pending_hold(hold_id: Any) -> Hold:
     return hold
 
 
+@dataclass(frozen=True, slots=True)
+class _Release:
+    """A hold's release: its account and site limit (locked, figures from before) and the
+    writes, for ``_finish`` with the caller's own."""
+
+    account: CreditAccount
+    site_limit: SiteLimit | None
+    writes: list[_Write]
+
+    async def evaluate(self, hold: Hold) -> None:
+        """The credit policy, once the writes are done."""
+        captured = hold.captured_minor
+        await policy.exposure_changed(self.account, self.site_limit, held=-hold.amount_minor,
+                                      posted=captured, spend_minor=captured)
+
+
 async def _release(hold: Hold, captured_minor: int, status: HoldStatus, *,
-                   tell: bool = True) -> tuple[CreditAccount, list[_Write]]:
-    """Move a pending hold to its final status and its captured part into the balance: the
-    writes, for ``_finish`` with the caller's own. ``tell``: the outbox message too (a
-    capture writes its own, with the entry)."""
+                   tell: bool = True) -> _Release:
+    """Move a pending hold to its final status and its captured part into the balance.
+    ``tell``: the outbox message too (a capture writes its own, with the entry)."""
     account = await lock_account(account_id=hold.account_id)
     site_limit = await _site_limit(account, hold.site_id, lock=True)
     hold.status = status
@@ -772,7 +800,7 @@ async def _release(hold: Hold, captured_minor: int, status: HoldStatus, *,
                      hold_orm)]
     if tell:
         writes.append(_tell(account.customer_id))
-    return account, writes
+    return _Release(account, site_limit, writes)
 
 
 async def capture(
@@ -797,7 +825,8 @@ async def capture(
                 field="amount",
             )
         before = hold_snapshot(hold)
-        account, writes = await _release(hold, amount, HoldStatus.CAPTURED, tell=False)
+        release = await _release(hold, amount, HoldStatus.CAPTURED, tell=False)
+        account, writes = release.account, release.writes
         values: dict[str, Any] = {
             "account_id": account.id, "site_id": hold.site_id, "kind": EntryKind.CHARGE,
             "amount_minor": amount, "currency": hold.currency,
@@ -813,6 +842,7 @@ async def capture(
         await audit.record(actor, "hold.capture", object_type="hold", object_id=hold.id,
                            before=before, after=hold_snapshot(hold) | {"entry_id": str(entry.id)},
                            stream=stream, head=await _finish(writes, stream))
+        await release.evaluate(hold)
         captured.append(hold)
         return {"hold_id": str(hold.id)}
 
@@ -825,11 +855,12 @@ async def capture(
 async def void(actor: Actor, hold_id: Any) -> Hold:
     hold = await _locked_pending_hold(hold_id)
     before = hold_snapshot(hold)
-    account, writes = await _release(hold, 0, HoldStatus.VOIDED)
-    stream = customer_stream(account.customer_id)
+    release = await _release(hold, 0, HoldStatus.VOIDED)
+    stream = customer_stream(release.account.customer_id)
     await audit.record(actor, "hold.void", object_type="hold", object_id=hold.id, before=before,
                        after=hold_snapshot(hold), stream=stream,
-                       head=await _finish(writes, stream))
+                       head=await _finish(release.writes, stream))
+    await release.evaluate(hold)
     return hold
 
 
@@ -845,11 +876,12 @@ async def expire_holds(now: datetime | None = None, batch: int = 500) -> int:
             if hold is None or hold.status != HoldStatus.PENDING:
                 continue  # captured or voided since we looked
             before = hold_snapshot(hold)
-            account, writes = await _release(hold, 0, HoldStatus.EXPIRED)
-            stream = customer_stream(account.customer_id)
+            release = await _release(hold, 0, HoldStatus.EXPIRED)
+            stream = customer_stream(release.account.customer_id)
             await audit.record(SYSTEM_ACTOR, "hold.expire", object_type="hold",
                                object_id=hold.id, before=before, after=hold_snapshot(hold),
-                               stream=stream, head=await _finish(writes, stream))
+                               stream=stream, head=await _finish(release.writes, stream))
+            await release.evaluate(hold)
             expired += 1
     return expired
 
@@ -965,6 +997,9 @@ async def _append(
     await audit.record(actor, action, object_type="ledger_entry", object_id=entry.id,
                        after=entry_snapshot(entry), stream=stream,
                        head=await _finish(writes, stream))
+    spend = amount_minor if kind == EntryKind.CHARGE else 0
+    await policy.exposure_changed(account, site_limit, held=0, posted=amount_minor,
+                                  spend_minor=spend)
     return entry
 
 

@@ -83,7 +83,12 @@ def new_webhook_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-async def dispatch_once(limit: int = BATCH) -> tuple[int, set[Any]]:
+# Given each batch once its transaction has committed (the live subscriptions' publisher).
+AfterCommit = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
+
+
+async def dispatch_once(limit: int = BATCH, *,
+                        after_commit: AfterCommit | None = None) -> tuple[int, set[Any]]:
     """Dispatch up to ``limit`` messages; (how many, the endpoints given deliveries)."""
     async with in_transaction():
         await lock_key("outbound.dispatch")
@@ -92,6 +97,8 @@ async def dispatch_once(limit: int = BATCH) -> tuple[int, set[Any]]:
             return 0, set()
         woken = await _fan_out(messages, await live_targets())
         await OutboxMessage.filter(id__in=[m.id for m in messages]).delete()
+    if after_commit is not None:
+        await after_commit(messages)
     return len(messages), woken
 
 
@@ -203,16 +210,18 @@ async def _lock_streams(endpoint_ids: set[Any], customer_ids: set[Any],
 Deliver = Callable[[set[Any]], Awaitable[None]]
 
 
-async def run(queue: Any, on_deliveries: Deliver, *, idle_seconds: float = IDLE_SECONDS) -> None:
+async def run(queue: Any, on_deliveries: Deliver, *, idle_seconds: float = IDLE_SECONDS,
+              after_commit: AfterCommit | None = None) -> None:
     """Dispatch whenever woken (``kit/outbox.wake``) and at least every ``idle_seconds``,
-    until cancelled; ``on_deliveries`` gets the endpoints that were given deliveries."""
+    until cancelled; ``on_deliveries`` gets the endpoints that were given deliveries,
+    ``after_commit`` each dispatched batch."""
     while True:
         try:
             # Drain the wakes first: one pushed after this still wakes the next wait,
             # and the messages it announces committed before it was pushed.
             await queue.delete(outbox.WAKE_KEY)
             while True:
-                count, woken = await dispatch_once()
+                count, woken = await dispatch_once(after_commit=after_commit)
                 if woken:
                     await on_deliveries(woken)
                 if count < BATCH:
@@ -229,8 +238,10 @@ async def run(queue: Any, on_deliveries: Deliver, *, idle_seconds: float = IDLE_
 
 
 @contextlib.asynccontextmanager
-async def running(queue: Any, on_deliveries: Deliver) -> Any:
-    task = asyncio.create_task(run(queue, on_deliveries), name="outbox-dispatcher")
+async def running(queue: Any, on_deliveries: Deliver, *,
+                  after_commit: AfterCommit | None = None) -> Any:
+    task = asyncio.create_task(run(queue, on_deliveries, after_commit=after_commit),
+                               name="outbox-dispatcher")
     try:
         yield task
     finally:

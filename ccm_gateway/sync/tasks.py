@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 from ccm_gateway.config import Settings
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.integration.models import Integration
+from ccm_gateway.kit.outbox import OutboxMessage
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.live import hub as live_hub
 from ccm_gateway.outbound.delivery import wake_deliverers
 from ccm_gateway.sync import dispatch, pull, snapshot
 
@@ -29,10 +32,15 @@ async def start_dispatcher(ctx: dict[str, Any]) -> None:
         return
     queue = ctx["redis"]
 
+    embedded = ctx["settings"].redis_url is None
+
     async def on_deliveries(endpoint_ids: set[Any]) -> None:
         await wake_deliverers(queue, endpoint_ids)
 
-    running = dispatch.running(queue, on_deliveries)
+    async def publish_live(messages: Sequence[OutboxMessage]) -> None:
+        await live_hub.publish(queue, live_hub.events_of(messages), embedded=embedded)
+
+    running = dispatch.running(queue, on_deliveries, after_commit=publish_live)
     ctx["outbox_dispatcher"] = (running, await running.__aenter__())
 
 

@@ -1,6 +1,6 @@
 """No path of the schema leaks another partner's data to a partner-scoped token.
 
-Every root Query and Mutation field of ``build_schema()`` has an entry in
+Every root Query, Mutation and Subscription field of ``build_schema()`` has an entry in
 ``ATTEMPTS`` (a new field without one fails here). Each is called as an
 *admin* token scoped to partner A against objects of partner B's customer and
 of an unpartnered (operator) customer: it must answer NOT_FOUND, FORBIDDEN or
@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from live_kit import subscribe_once
 
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.audit.models import AuditEvent
@@ -53,7 +54,7 @@ def unique_instant() -> str:
 
 def root_fields() -> set[str]:
     name = SCHEMA.config.name_converter.get_graphql_name
-    return {f"{t}.{name(f)}" for t in ("Query", "Mutation")
+    return {f"{t}.{name(f)}" for t in ("Query", "Mutation", "Subscription")
             for f in SCHEMA.get_type_by_name(t).fields}
 
 
@@ -183,7 +184,14 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Query.inboundEvent": [("query($i: ID!) { inboundEvent(id: $i) { id } }",
                                 {"i": t["inbound"]})],
         "Query.protocolProfiles": [("{ protocolProfiles { name } }", {})],
-        "Query.alerts": [("{ alerts(first: 5) { edges { node { id } } } }", {})],
+        "Query.alerts": [("{ alerts(first: 5) { edges { node { id deliveries { recipient "
+                          "status } } } } }", {})],
+        # What is pushed later is scoped per push (tests/live); subscribing names a customer.
+        "Subscription.alertRaised": [(
+            "subscription($id: ID!) { alertRaised(filter: {customerId: $id}) { id } }",
+            {"id": cid})],
+        "Subscription.creditUpdated": [(
+            "subscription($id: ID!) { creditUpdated(customerId: $id) { id } }", {"id": cid})],
         "Mutation.createIntegration": [(
             """mutation($s: String!) { createIntegration(input: {slug: $s, name: "x",
                kind: ERP, profile: "stripe", segments: ["*"]}) { secret } }""",
@@ -238,6 +246,36 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
             """mutation($e: ID!, $s: DateTime!) { recoverOutboundEndpoint(input: {
                endpointId: $e, since: $s}) { resent } }""",
             {"e": t["endpoint"], "s": "2001-01-01T00:00:00+00:00"})],
+        # Credit policy rules span every customer (global and segment rules), and alerts
+        # are operator business: partner principals may neither see nor change them.
+        "Query.alertRules": [(
+            "{ alertRules(first: 5) { edges { node { id customerId } } } }", {}), (
+            """query($c: ID!) { alertRules(filter: {customerId: $c}) { edges { node { id } }
+               } }""", {"c": t["id"]})],
+        "Query.velocityRules": [(
+            "{ velocityRules(first: 5) { edges { node { id customerId } } } }", {})],
+        "Mutation.createAlertRule": [(
+            """mutation($c: ID!) { createAlertRule(input: {thresholdPercent: 50,
+               customerId: $c}) { id } }""", {"c": t["id"]})],
+        "Mutation.updateAlertRule": [(
+            """mutation { updateAlertRule(input: {id: "00000000-0000-4000-8000-000000008000",
+               expectedVersion: 1, enabled: false}) { id } }""", {})],
+        "Mutation.deleteAlertRule": [(
+            """mutation { deleteAlertRule(input: {
+               id: "00000000-0000-4000-8000-000000008000"}) { id } }""", {})],
+        "Mutation.createVelocityRule": [(
+            """mutation($c: ID!) { createVelocityRule(input: {customerId: $c,
+               metric: AUTHORIZATIONS, windowSeconds: 60, count: 1, action: PUT_ON_HOLD})
+               { id } }""", {"c": t["id"]})],
+        "Mutation.updateVelocityRule": [(
+            """mutation($i: ID!) { updateVelocityRule(input: {id: $i, expectedVersion: 1,
+               count: 0}) { id } }""", {"i": t["id"]})],
+        "Mutation.deleteVelocityRule": [(
+            """mutation($i: ID!) { deleteVelocityRule(input: {id: $i}) { id } }""",
+            {"i": t["id"]})],
+        "Mutation.acknowledgeAlert": [(
+            """mutation($i: ID!) { acknowledgeAlert(input: {id: $i}) { id } }""",
+            {"i": t["id"]})],
         "Query.fxRates": [],  # global reference data: see test_fx_rates_are_global_read_only
         "Mutation.setFxRate": [(SET_FX_RATE, {"at": unique_instant()})],
     }
@@ -393,16 +431,24 @@ def _denied(result: Any, field_name: str) -> bool:
     return result.error_code in DENIED and result.body["data"] in nothing
 
 
+async def _call(gql: Any, app: Any, document: str, variables: dict[str, Any],
+                token: str) -> Any:
+    """Over HTTP; a subscription in process until its first answer."""
+    if document.startswith("subscription"):
+        return await subscribe_once(app, SCHEMA, token, document, variables)
+    return await gql(document, variables, token=token)
+
+
 @pytest.mark.parametrize("owner", ["other", "operator"])
 @pytest.mark.parametrize("field_name", sorted(root_fields()))
-async def test_a_foreign_object_is_denied_and_unchanged(gql, world, owner, field_name):
+async def test_a_foreign_object_is_denied_and_unchanged(gql, app, world, owner, field_name):
     target = world[owner]
     attempts = _attempts(target)[field_name]
     snapshot_vars = {"id": target["id"], "h": target["hold"]}
     before = (await gql(SNAPSHOT, snapshot_vars)).data
     audit_before = await _audit_count(target)
     for document, variables in attempts:
-        result = await gql(document, variables, token=world["token"])
+        result = await _call(gql, app, document, variables, world["token"])
         assert _denied(result, field_name), f"{field_name} answered {result.body}"
     assert (await gql(SNAPSHOT, snapshot_vars)).data == before
     assert await _audit_count(target) == audit_before
@@ -410,13 +456,13 @@ async def test_a_foreign_object_is_denied_and_unchanged(gql, world, owner, field
 
 @pytest.mark.parametrize("owner", ["other", "operator"])
 @pytest.mark.parametrize("field_name", sorted(root_fields()))
-async def test_a_foreign_object_answers_as_a_missing_one(gql, world, owner, field_name):
+async def test_a_foreign_object_answers_as_a_missing_one(gql, app, world, owner, field_name):
     target = world[owner]
     pairs = zip(_attempts(target)[field_name], _attempts(_missing(target))[field_name],
                 strict=True)
     for (document, foreign_vars), (_, missing_vars) in pairs:
-        foreign = await gql(document, foreign_vars, token=world["token"])
-        missing = await gql(document, missing_vars, token=world["token"])
+        foreign = await _call(gql, app, document, foreign_vars, world["token"])
+        missing = await _call(gql, app, document, missing_vars, world["token"])
         _assert_no_unsent_id(foreign, foreign_vars)
         _assert_no_unsent_id(missing, missing_vars)
         assert _answer(foreign, foreign_vars) == _answer(missing, missing_vars)

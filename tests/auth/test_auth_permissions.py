@@ -21,8 +21,12 @@ from typing import Any
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
+from live_kit import subscribe_once
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.alert import service as alert_service
+from ccm_gateway.alert.models import Alert, AlertSeverity
+from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
@@ -35,9 +39,19 @@ from ccm_gateway.integration.models import (
     IntegrationKind,
     ProtocolProfileRecord,
 )
+from ccm_gateway.kit import outbox
 from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
-from ccm_gateway.policy.models import ApprovalPolicy, LimitChangeRequest, SegmentPolicy
+from ccm_gateway.policy import service as policy_service
+from ccm_gateway.policy.models import (
+    AlertRule,
+    ApprovalPolicy,
+    LimitChangeRequest,
+    SegmentPolicy,
+    VelocityAction,
+    VelocityMetric,
+    VelocityRule,
+)
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
 from ccm_gateway.sync import service as sync_service
 
@@ -57,7 +71,7 @@ def _graphql_name(strawberry_field: Any) -> str:
 def root_fields() -> dict[str, list[Permission]]:
     """Every query and mutation: 'Query.customer' -> the permissions it requires."""
     found = {}
-    for type_name in ("Query", "Mutation"):
+    for type_name in ("Query", "Mutation", "Subscription"):
         for f in SCHEMA.get_type_by_name(type_name).fields:
             found[f"{type_name}.{_graphql_name(f)}"] = _requires(f)
     return found
@@ -98,6 +112,8 @@ class Case:
     inbound_event_id: str | None = None
     outbound_integration_id: str | None = None
     outbound_endpoint_id: str | None = None
+    rules_of: str | None = None  # a customer whose alert and velocity rules may change
+    alert_id: str | None = None
     approval_policy: bool = False
     segment: str | None = None
 
@@ -110,6 +126,8 @@ class World:
     make_customer: Any
     make_site: Any
     cache: dict[str, str] = field(default_factory=dict)
+    app: Any = None
+    queue: Any = None
 
     async def customer(self) -> str:
         return await self.make_customer(limit="1000.00")
@@ -151,6 +169,19 @@ class Row:
     permission: Permission
     document: str
     setup: Setup
+    # Subscriptions: what makes the first push, once the subscription listens.
+    trigger: Callable[[World, Case], Awaitable[None]] | None = None
+
+
+async def _raise_alert(world: World, case: Case) -> None:
+    async with in_transaction():
+        await alert_service.raise_alert("test.permissions", AlertSeverity.INFO, "a test")
+    await outbox.wake(world.queue)
+
+
+async def _place_hold(world: World, case: Case) -> None:
+    assert case.customer_id is not None
+    await world.hold(case.customer_id)
 
 
 async def _no_objects(world: World) -> Case:
@@ -457,6 +488,54 @@ async def _recover(world: World) -> Case:
                 outbound_endpoint_id=endpoint_id)
 
 
+async def _create_alert_rule(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"thresholdPercent": 50, "customerId": customer_id}},
+                rules_of=customer_id)
+
+
+async def _alert_rule(world: World, **extra: Any) -> Case:
+    customer_id = await world.customer()
+    async with in_transaction():
+        rule = await policy_service.create_alert_rule(
+            Actor("system", "perm-setup"), threshold_bp=5000, hysteresis_bp=None,
+            segment=None, customer_id=customer_id, site_id=None, channels=None,
+            recipients=[])
+    return Case({"input": {"id": str(rule.id)} | extra}, rules_of=customer_id)
+
+
+async def _update_alert_rule(world: World) -> Case:
+    return await _alert_rule(world, expectedVersion=1, thresholdPercent=60)
+
+
+async def _create_velocity_rule(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"customerId": customer_id, "metric": "AUTHORIZATIONS",
+                           "windowSeconds": 3600, "count": 10, "action": "ALERT"}},
+                rules_of=customer_id)
+
+
+async def _velocity_rule(world: World, **extra: Any) -> Case:
+    customer_id = await world.customer()
+    async with in_transaction():
+        rule = await policy_service.create_velocity_rule(
+            Actor("system", "perm-setup"), segment=None, customer_id=customer_id,
+            metric=VelocityMetric.AUTHORIZATIONS, window_seconds=3600, threshold=10,
+            currency=None, action=VelocityAction.ALERT, proposed_increase_bp=None,
+            recipients=[])
+    return Case({"input": {"id": str(rule.id)} | extra}, rules_of=customer_id)
+
+
+async def _update_velocity_rule(world: World) -> Case:
+    return await _velocity_rule(world, expectedVersion=1, count=20)
+
+
+async def _acknowledge_alert(world: World) -> Case:
+    async with in_transaction():
+        alert = await raise_alert("test.permission", AlertSeverity.INFO, "to acknowledge")
+    return Case({"input": {"id": str(alert.id), "note": "seen"}}, alert_id=str(alert.id))
+
+
 P = Permission
 ROWS: dict[str, Row] = {
     "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
@@ -575,6 +654,11 @@ ROWS: dict[str, Row] = {
         inboundEvent(id: $id) { payload } }""", _inbound_event_query),
     "Query.alerts": Row(P.ALERT_READ, "{ alerts(first: 1) { edges { node { id } } } }",
                         _no_objects),
+    "Subscription.alertRaised": Row(P.ALERT_READ, "subscription { alertRaised { id } }",
+                                    _no_objects, _raise_alert),
+    "Subscription.creditUpdated": Row(
+        P.CUSTOMER_READ, "subscription($id: ID!) { creditUpdated(customerId: $id) { id } }",
+        _customer_case, _place_hold),
     "Mutation.createIntegration": Row(P.INTEGRATION_WRITE, """
         mutation($input: CreateIntegrationInput!) {
           createIntegration(input: $input) { secret } }""", _create_integration),
@@ -629,6 +713,31 @@ ROWS: dict[str, Row] = {
     "Mutation.recoverOutboundEndpoint": Row(P.INTEGRATION_WRITE, """
         mutation($input: RecoverOutboundEndpointInput!) {
           recoverOutboundEndpoint(input: $input) { resent } }""", _recover),
+    "Query.alertRules": Row(P.POLICY_READ, """{
+        alertRules(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.velocityRules": Row(P.POLICY_READ, """{
+        velocityRules(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Mutation.createAlertRule": Row(P.POLICY_WRITE, """
+        mutation($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { id } }""",
+        _create_alert_rule),
+    "Mutation.updateAlertRule": Row(P.POLICY_WRITE, """
+        mutation($input: UpdateAlertRuleInput!) {
+          updateAlertRule(input: $input) { version } }""", _update_alert_rule),
+    "Mutation.deleteAlertRule": Row(P.POLICY_WRITE, """
+        mutation($input: DeleteRuleInput!) { deleteAlertRule(input: $input) { id } }""",
+        _alert_rule),
+    "Mutation.createVelocityRule": Row(P.POLICY_WRITE, """
+        mutation($input: CreateVelocityRuleInput!) {
+          createVelocityRule(input: $input) { id } }""", _create_velocity_rule),
+    "Mutation.updateVelocityRule": Row(P.POLICY_WRITE, """
+        mutation($input: UpdateVelocityRuleInput!) {
+          updateVelocityRule(input: $input) { version } }""", _update_velocity_rule),
+    "Mutation.deleteVelocityRule": Row(P.POLICY_WRITE, """
+        mutation($input: DeleteRuleInput!) { deleteVelocityRule(input: $input) { id } }""",
+        _velocity_rule),
+    "Mutation.acknowledgeAlert": Row(P.ALERT_WRITE, """
+        mutation($input: AcknowledgeAlertInput!) {
+          acknowledgeAlert(input: $input) { acknowledgedAt } }""", _acknowledge_alert),
 }
 
 ALL = set(ROLES)
@@ -683,6 +792,8 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Query.inboundEvent": INTEGRATION_READERS,
     "Query.protocolProfiles": INTEGRATION_READERS,
     "Query.alerts": ALL,
+    "Subscription.alertRaised": ALL,
+    "Subscription.creditUpdated": ALL,
     "InboundEvent.payload": {"admin", "it_admin"},
     "Mutation.createIntegration": {"admin", "it_admin"},
     "Mutation.updateIntegration": {"admin", "it_admin"},
@@ -702,6 +813,15 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.deleteOutboundEndpoint": {"admin", "it_admin"},
     "Mutation.resendOutboundDelivery": {"admin", "it_admin"},
     "Mutation.recoverOutboundEndpoint": {"admin", "it_admin"},
+    "Query.alertRules": ALL,
+    "Query.velocityRules": ALL,
+    "Mutation.createAlertRule": {"admin", "finance"},
+    "Mutation.updateAlertRule": {"admin", "finance"},
+    "Mutation.deleteAlertRule": {"admin", "finance"},
+    "Mutation.createVelocityRule": {"admin", "finance"},
+    "Mutation.updateVelocityRule": {"admin", "finance"},
+    "Mutation.deleteVelocityRule": {"admin", "finance"},
+    "Mutation.acknowledgeAlert": {"admin", "finance", "credit_manager", "it_admin"},
 }
 
 
@@ -842,6 +962,11 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
         state["outbound_deliveries"] = await OutboundDelivery.filter(
             endpoint_id=case.outbound_endpoint_id).order_by("id").values(
             "id", "status", "next_attempt_at")
+    if case.rules_of:
+        state["alert_rules"] = await AlertRule.filter(customer_id=case.rules_of).values()
+        state["velocity_rules"] = await VelocityRule.filter(customer_id=case.rules_of).values()
+    if case.alert_id:
+        state["alert"] = await Alert.filter(id=case.alert_id).values()
     if case.inbound_event_id:
         state["inbound"] = await InboundEvent.filter(id=case.inbound_event_id).values(
             "status", "attempts")
@@ -854,8 +979,23 @@ async def audited_actions(gql: Any, subject: str) -> list[str]:
 
 
 @pytest.fixture
-def world(gql, make_customer, make_site) -> World:
-    return World(gql, make_customer, make_site)
+def world(app, gql, make_customer, make_site) -> World:
+    return World(gql, make_customer, make_site, app=app, queue=app.state.queue)
+
+
+async def _run(gql: Any, world: World, field_name: str, row: Row, case: Case,
+               token: str) -> Any:
+    """The call, over HTTP; a subscription in process until its first answer."""
+    if not field_name.startswith("Subscription."):
+        return await gql(row.document, case.variables, token=token)
+    trigger = row.trigger
+
+    async def push() -> None:
+        assert trigger is not None
+        await trigger(world, case)
+
+    return await subscribe_once(world.app, SCHEMA, token, row.document, case.variables,
+                                push)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -868,13 +1008,13 @@ async def test_field_as_role_is_allowed_or_forbidden_per_the_map(gql, world, fie
     case = await row.setup(world)
     before = await snapshot(gql, case)
 
-    result = await gql(row.document, case.variables, token=gql.token(role, subject=subject))
+    result = await _run(gql, world, field_name, row, case, gql.token(role, subject=subject))
 
     is_mutation = field_name.startswith("Mutation.")
     if allowed(role, field_name):
         assert result.status == 200
         assert not result.errors, result.errors
-        is_root = field_name.startswith(("Query.", "Mutation."))
+        is_root = field_name.startswith(("Query.", "Mutation.", "Subscription."))
         root = field_name.split(".")[1] if is_root else next(iter(result.data))
         assert result.data[root] is not None
         if not is_root:  # the nested field itself answered
@@ -886,7 +1026,8 @@ async def test_field_as_role_is_allowed_or_forbidden_per_the_map(gql, world, fie
         assert result.error_code == "FORBIDDEN", result.errors
         error = result.errors[0]
         named = {guarded_fields()[field_name].value}
-        if not field_name.startswith(("Query.", "Mutation.")) and error.get("path"):
+        if not field_name.startswith(("Query.", "Mutation.", "Subscription.")) \
+                and error.get("path"):
             # A role may lack the root field's permission before the nested one's.
             named |= {p.value for p in root_fields()[f"Query.{error['path'][0]}"]}
         assert any(p in error["message"] for p in named), error["message"]
@@ -897,7 +1038,7 @@ async def test_field_as_role_is_allowed_or_forbidden_per_the_map(gql, world, fie
         data = result.body["data"]
         if data is not None:
             [(root, parent)] = data.items()
-            if field_name.startswith(("Query.", "Mutation.")):
+            if field_name.startswith(("Query.", "Mutation.", "Subscription.")):
                 assert (field_name.split(".")[1], parent) == (root, None)
             elif parent is not None:
                 assert parent[field_name.split(".")[1]] is None

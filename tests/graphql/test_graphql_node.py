@@ -29,7 +29,7 @@ WITHOUT_ID = {
     "Money", "CreditTerms", "RateLimit", "RoleMapping", "IntegrationHealth",
     "CreditDeclined", "CreditCheckResult", "GateAccessResult",
     "CreateApiClientPayload", "RotateApiClientSecretPayload", "DeleteTrustedIssuerPayload",
-    "IntegrationWithSecret", "PageInfo", "Query", "Mutation",
+    "IntegrationWithSecret", "PageInfo", "Query", "Mutation", "Subscription",
     "IntegrationOutboundHealth", "OutboundEndpointHealth", "OutboundAttempt",
     "OutboundEndpointWithSecret", "ResendOutboundDeliveryPayload",
     "RecoverOutboundEndpointPayload", "LimitApproval", "ApprovalBand", "ApprovalPolicy",

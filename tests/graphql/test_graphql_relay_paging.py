@@ -205,8 +205,30 @@ async def _limit_change_requests(gql: Any, make_customer: Any) -> Listing:
                    ("creditLimitChangeRequests",))
 
 
+async def _alert_rules(gql: Any, make_customer: Any) -> Listing:
+    segment = unique("paging")
+    for i in range(ITEMS):
+        await gql("""mutation($s: String!, $t: Float!) { createAlertRule(input: {
+            segment: $s, thresholdPercent: $t}) { id } }""", {"s": segment, "t": 10 + i})
+    return Listing(f"query({VARS}, $s: String) {{ alertRules({ARGS}, filter: {{segment: $s}}) "
+                   f"{{ {PAGE} }} }}", {"s": segment}, ("alertRules",))
+
+
+async def _velocity_rules(gql: Any, make_customer: Any) -> Listing:
+    segment = unique("paging")
+    for i in range(ITEMS):
+        await gql("""mutation($s: String!, $w: Int!) { createVelocityRule(input: {
+            segment: $s, metric: AUTHORIZATIONS, windowSeconds: $w, count: 5,
+            action: ALERT}) { id } }""", {"s": segment, "w": 60 * (i + 1)})
+    return Listing(f"query({VARS}, $s: String) {{ velocityRules({ARGS}, "
+                   f"filter: {{segment: $s}}) {{ {PAGE} }} }}", {"s": segment},
+                   ("velocityRules",))
+
+
 CASES: dict[str, Callable[[Any, Any], Awaitable[Listing]]] = {
     "Query.creditLimitChangeRequests": _limit_change_requests,
+    "Query.alertRules": _alert_rules,
+    "Query.velocityRules": _velocity_rules,
     "Query.customers": _customers,
     "Customer.ledger": _ledger,
     "Query.auditLog": _audit_log,
