@@ -60,7 +60,13 @@ from ccm_gateway.kit.idempotency import IdempotencyRecord
 from ccm_gateway.kit.text import check_text
 from ccm_gateway.ledger.models import Hold, LedgerEntry
 from ccm_gateway.outbound.models import OutboundDelivery, OutboundEndpoint
-from ccm_gateway.policy.models import AlertRule, VelocityRule
+from ccm_gateway.policy.models import (
+    AlertRule,
+    LimitApproval,
+    LimitChangeRequest,
+    SegmentPolicy,
+    VelocityRule,
+)
 from ccm_gateway.site.models import Site
 
 
@@ -119,6 +125,11 @@ _WRITTEN_TO: dict[str, tuple[type[Model], str]] = {
     # Stored as a JSON list, but each item names an event type, as deliveries keep it.
     "CreateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
     "UpdateOutboundEndpointInput.eventTypes": (OutboundDelivery, "event_type"),
+    "RequestCreditLimitChangeInput.reason": (LimitChangeRequest, "reason"),
+    "RequestCreditLimitChangeInput.idempotencyKey": (IdempotencyRecord, "key"),
+    "RejectCreditLimitChangeInput.reason": (LimitChangeRequest, "decision_reason"),
+    "ApproveCreditLimitChangeInput.comment": (LimitApproval, "comment"),
+    "SetSegmentPolicyInput.segment": (SegmentPolicy, "segment"),
     "CreateAlertRuleInput.segment": (AlertRule, "segment"),
     "CreateVelocityRuleInput.segment": (VelocityRule, "segment"),
     # Stored as JSON lists, but each address becomes an e-mail notification's recipient.
@@ -133,8 +144,9 @@ UNBOUNDED: frozenset[str] = frozenset({
     # Compared with stored values, never written: too long only matches nothing.
     "AuditFilter.action", "AuditFilter.actorId", "AuditFilter.objectId",
     "CustomerFilter.nameContains", "CustomerFilter.segment", "OutboundDeliveryFilter.eventType",
-    "Query.alerts.kind", "AlertRaisedFilter.kind", "Query.fxRates.base", "Query.fxRates.quote",
-    "RuleFilter.segment",
+    "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote",
+    "Query.segmentPolicies.segment",
+    "AlertRaisedFilter.kind", "RuleFilter.segment",
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
     # Cursors, decoded and checked by kit/pagination.
@@ -142,9 +154,14 @@ UNBOUNDED: frozenset[str] = frozenset({
         "Query.customers", "Query.auditLog", "Query.apiClients", "Query.trustedIssuers",
         "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
         "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger",
-        "Query.alertRules", "Query.velocityRules")),
+        "Query.creditLimitChangeRequests", "Query.alertRules", "Query.velocityRules")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
+    "SetSegmentPolicyInput.currency", "ApprovalBandInput.maxIncreasePercent",
+    "ApprovalBandInput.maxIncreaseAmount", "ApprovalBandInput.roles",
+    "ApprovalBandInput.requiredRoles",
+    # A JSON list; the service checks each is an e-mail address of at most 254 characters.
+    "SetApprovalPolicyInput.recipients",
     "SetFxRateInput.base", "SetFxRateInput.quote", "SetFxRateInput.rate",
     "CreateApiClientInput.scopes", "CreateTrustedIssuerInput.algorithms",
     "UpdateTrustedIssuerInput.algorithms",

@@ -17,6 +17,9 @@ import strawberry
 
 from ccm_gateway.alert import service as alert_service
 from ccm_gateway.alert.types import Alert
+from ccm_gateway.approval import policies as approval_policies
+from ccm_gateway.approval import service as approval_service
+from ccm_gateway.approval.types import LimitChangeRequest, SegmentPolicy
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.types import Customer
 from ccm_gateway.errors import NotFound
@@ -59,6 +62,10 @@ _NODE_TYPES = (
               OutboundEndpoint.of),
     _NodeType(P.INTEGRATION_READ, True, lambda _, i: sync_service.get_delivery(i),
               OutboundDelivery.of),
+    _NodeType(P.POLICY_READ, False, approval_service.get_readable_request,
+              LimitChangeRequest.of),
+    _NodeType(P.POLICY_READ, True, lambda _, i: approval_policies.get_segment_policy(i),
+              SegmentPolicy.of),
 )
 
 
@@ -67,7 +74,8 @@ class NodeQuery:
     @strawberry.field(extensions=requires(P.CUSTOMER_READ),
                       description="Any object with a UUID id (a customer, credit account, "
                                   "hold, ledger entry, site, integration, inbound event, "
-                                  "alert, outbound endpoint or outbound delivery) by that id; "
+                                  "alert, outbound endpoint, outbound delivery, limit change "
+                                  "request or segment policy) by that id; "
                                   "null when there is none the caller may see.")
     async def node(self, info: CtxInfo, id: strawberry.ID) -> Node | None:
         object_id = parse_uuid(id, "id")

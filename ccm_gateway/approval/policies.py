@@ -8,15 +8,14 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tortoise.expressions import F
-
 from ccm_gateway.audit import service as audit
 from ccm_gateway.customer.models import RiskProfile
-from ccm_gateway.errors import BadInput, Conflict
+from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit.money import currency_exponent
 from ccm_gateway.kit.text import clean_text
 from ccm_gateway.policy import requests as limit_requests
-from ccm_gateway.policy.models import ApprovalPolicy, PolicyRevision, SegmentPolicy
+from ccm_gateway.policy import rules as policy_rules
+from ccm_gateway.policy.models import ApprovalPolicy, SegmentPolicy
 from ccm_gateway.principal import Actor, Role
 
 MAX_BANDS = 10
@@ -25,11 +24,9 @@ MAX_RECIPIENTS = 50
 
 
 async def _bump_revision() -> None:
-    """Tell every process its cached policy is stale; the row's lock also serialises
-    policy changes, so two upserts of one segment never both insert.
-    (h1's ``policy.rules.bump_revision`` does the same; the lead unifies them.)"""
-    await PolicyRevision.filter(id=1).update(revision=F("revision") + 1,
-                                             updated_at=datetime.now(UTC))
+    """Tell every process its cached policy is stale; the row's lock (the UPDATE's) also
+    serialises policy changes, so two upserts of one segment never both insert."""
+    await policy_rules.bump_revision()
 
 
 def _check_version(current: int, expected: int | None, what: str) -> None:
@@ -151,6 +148,13 @@ def segment_snapshot(p: SegmentPolicy) -> dict[str, Any]:
     return {"segment": p.segment, "risk_profile": p.risk_profile, "currency": p.currency,
             "default_limit_minor": p.default_limit_minor, "hard_cap_minor": p.hard_cap_minor,
             "scaling_enabled": p.scaling_enabled}
+
+
+async def get_segment_policy(policy_id: Any) -> SegmentPolicy:
+    found = await SegmentPolicy.get_or_none(id=policy_id)
+    if found is None:
+        raise NotFound(f"segment policy {policy_id} not found", field="id")
+    return found
 
 
 async def list_segment_policies(segment: str | None = None) -> list[SegmentPolicy]:

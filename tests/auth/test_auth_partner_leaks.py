@@ -71,7 +71,7 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         # Every kind of object the target has; sites are global (see test_sites_are_global).
         "Query.node": [("query($id: ID!) { node(id: $id) { id __typename } }", {"id": i})
                        for i in (cid, t["account"], t["hold"], t["entry"], t["integration"],
-                                 t["inbound"], t["endpoint"], t["delivery"])],
+                                 t["inbound"], t["endpoint"], t["delivery"], t["request"])],
         "Query.customers": [],  # checked by test_customers_lists_only_own_with_every_filter
         "Query.sites": [],  # global, not partner data: see test_sites_are_global
         "Query.creditCheck": [(

@@ -32,7 +32,7 @@ WITHOUT_ID = {
     "IntegrationWithSecret", "PageInfo", "Query", "Mutation", "Subscription",
     "IntegrationOutboundHealth", "OutboundEndpointHealth", "OutboundAttempt",
     "OutboundEndpointWithSecret", "ResendOutboundDeliveryPayload",
-    "RecoverOutboundEndpointPayload",
+    "RecoverOutboundEndpointPayload", "LimitApproval", "ApprovalBand", "ApprovalPolicy",
 }
 
 
@@ -95,7 +95,14 @@ async def _objects(gql: Any, make_customer: Any, make_site: Any) -> dict[str, st
     delivery = await OutboundDelivery.create(
         id=uuid.uuid4(), endpoint_id=endpoint_id, webhook_id=f"msg_{uuid.uuid4().hex}",
         event_type="alert.raised", payload={}, changed_at=datetime.now(UTC))
+    request = await gql("""mutation($id: ID!) { requestCreditLimitChange(input: {
+        customerId: $id, limit: {amount: "105.00", currency: "USD"}}) { id } }""",
+                        {"id": customer_id})
+    policy = await gql("""mutation($s: String!) { setSegmentPolicy(input: {segment: $s,
+        currency: "USD"}) { id } }""", {"s": f"node-{uuid.uuid4().hex[:10]}"})
     return {"Site": site_id, "Customer": customer_id,
+            "LimitChangeRequest": request.data["requestCreditLimitChange"]["id"],
+            "SegmentPolicy": policy.data["setSegmentPolicy"]["id"],
             "CreditAccount": account.data["customer"]["creditAccount"]["id"],
             "Hold": hold.data["authorizeCredit"]["id"],
             "LedgerEntry": entry.data["postLedgerEntry"]["id"],

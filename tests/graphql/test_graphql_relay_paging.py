@@ -192,6 +192,19 @@ async def _outbound_deliveries(gql: Any, make_customer: Any) -> Listing:
                    ("outboundDeliveries",))
 
 
+async def _limit_change_requests(gql: Any, make_customer: Any) -> Listing:
+    customer_id = await make_customer(limit="1000.00")
+    for i in range(ITEMS):
+        made = await gql("""mutation($id: ID!, $a: String!) { requestCreditLimitChange(input: {
+            customerId: $id, limit: {amount: $a, currency: "USD"}}) { id } }""",
+                         {"id": customer_id, "a": f"{1001 + i}.00"})
+        await gql("""mutation($r: ID!) { cancelCreditLimitChange(input: {requestId: $r}) {
+            id } }""", {"r": made.data["requestCreditLimitChange"]["id"]})
+    return Listing(f"query({VARS}, $c: ID) {{ creditLimitChangeRequests({ARGS}, "
+                   f"filter: {{customerId: $c}}) {{ {PAGE} }} }}", {"c": customer_id},
+                   ("creditLimitChangeRequests",))
+
+
 async def _alert_rules(gql: Any, make_customer: Any) -> Listing:
     segment = unique("paging")
     for i in range(ITEMS):
@@ -213,6 +226,7 @@ async def _velocity_rules(gql: Any, make_customer: Any) -> Listing:
 
 
 CASES: dict[str, Callable[[Any, Any], Awaitable[Listing]]] = {
+    "Query.creditLimitChangeRequests": _limit_change_requests,
     "Query.alertRules": _alert_rules,
     "Query.velocityRules": _velocity_rules,
     "Query.customers": _customers,
