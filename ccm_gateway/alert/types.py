@@ -65,7 +65,9 @@ class AlertDelivery:
 @strawberry.type(description="Something an operator should look at: a utilisation threshold "
                              "crossed, a failed sync or payment, a reconciliation break.")
 class Alert(Node):
-    kind: str = strawberry.field(description="What happened, e.g. credit.threshold, credit.threshold.resolved, credit.velocity, credit.breach, payment.failed, limit_change.pending, notification.failed.")
+    kind: str = strawberry.field(description=(
+        "What happened, e.g. credit.threshold, credit.threshold.resolved, credit.velocity, "
+        "credit.breach, payment.failed, limit_change.pending, notification.failed."))
     severity: AlertSeverity = strawberry.field(
         description="How urgent it is.")
     message: str = strawberry.field(description="One line for a person.")
