@@ -11,6 +11,8 @@ from mailbox_kit import Mailbox, recipient
 from ccm_gateway.alert import notify
 from ccm_gateway.alert.models import AlertNotification
 from ccm_gateway.config import Settings
+from ccm_gateway.kit import standard_webhooks
+from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
 
 ALERTS = """
@@ -25,16 +27,20 @@ mutation($input: CreateIntegrationInput!) {
 }"""
 
 
-async def endpoint(gql: Any) -> OutboundEndpoint:
+async def endpoint(gql: Any, settings: Settings) -> OutboundEndpoint:
     """An endpoint already deleted, so no dispatcher or sweep sends to it."""
     result = await gql(CREATE_INTEGRATION, {"input": {
         "slug": f"alert-{uuid.uuid4().hex[:10]}", "name": "alert deliveries",
         "kind": "BUILDING_SYSTEM", "profile": "standard-webhooks",
         "segments": [f"seg-{uuid.uuid4().hex[:10]}"]}})
     integration_id = result.data["createIntegration"]["integration"]["id"]
+    # Encrypted as the service stores it: rotate-master re-encrypts every endpoint's.
+    endpoint_id = uuid.uuid4()
+    secret = SecretBox.from_settings(settings).encrypt(
+        standard_webhooks.new_secret(), context=f"outbound_endpoint:{endpoint_id}:secret")
     return await OutboundEndpoint.create(
-        id=uuid.uuid4(), integration_id=integration_id, url="https://hooks.example.test/a",
-        event_types=["alert.raised"], secret="unused", enabled=False,
+        id=endpoint_id, integration_id=integration_id, url="https://hooks.example.test/a",
+        event_types=["alert.raised"], secret=secret, enabled=False,
         deleted_at=datetime.now(UTC))
 
 
@@ -48,7 +54,7 @@ async def test_an_alert_shows_its_deliveries(gql: Any, smtp: tuple[Mailbox, int]
     alert = await make_alert(sent_to, refused, kind=kind)
     at = datetime.now(UTC) + timedelta(seconds=1)
     await notify.run(smtp_settings, now=at)
-    hook = await endpoint(gql)
+    hook = await endpoint(gql, smtp_settings)
     delivered_at = datetime.now(UTC)
     row = await OutboundDelivery.create(
         id=uuid.uuid4(), endpoint_id=hook.id, webhook_id=f"msg_{uuid.uuid4().hex}",
