@@ -30,6 +30,9 @@ MODEL_MODULES = [
     "ccm_gateway.kit.outbox",
     "ccm_gateway.outbound.models",
     "ccm_gateway.policy.models",
+    "ccm_gateway.billing.models",
+    "ccm_gateway.collection.models",
+    "ccm_gateway.reconciliation.models",
 ]
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

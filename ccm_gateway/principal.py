@@ -50,6 +50,11 @@ class Permission(StrEnum):
     POLICY_READ = "policy:read"
     POLICY_WRITE = "policy:write"
     CREDIT_LIMIT_APPROVE = "credit:limit:approve"
+    INVOICE_READ = "invoice:read"
+    INVOICE_WRITE = "invoice:write"
+    COLLECTION_WRITE = "collection:write"
+    REPORT_READ = "report:read"
+    RECONCILIATION_WRITE = "reconciliation:write"
 
 
 class Role(StrEnum):
@@ -62,14 +67,17 @@ class Role(StrEnum):
 
 
 P = Permission
-_READ = {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK, P.ALERT_READ, P.POLICY_READ}
+_READ = {P.CUSTOMER_READ, P.LEDGER_READ, P.CREDIT_CHECK, P.ALERT_READ, P.POLICY_READ,
+         P.INVOICE_READ, P.REPORT_READ}
 
 # The one permission map; README's table is written from it.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.FINANCE: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE, P.LEDGER_WRITE,
                                      P.HOLD_WRITE, P.FX_WRITE, P.INTEGRATION_READ,
-                                     P.ALERT_WRITE, P.POLICY_WRITE, P.CREDIT_LIMIT_APPROVE}),
+                                     P.ALERT_WRITE, P.POLICY_WRITE, P.CREDIT_LIMIT_APPROVE,
+                                     P.INVOICE_WRITE, P.COLLECTION_WRITE,
+                                     P.RECONCILIATION_WRITE}),
     Role.CREDIT_MANAGER: frozenset(_READ | {P.CUSTOMER_WRITE, P.CREDIT_LIMIT_WRITE,
                                             P.HOLD_WRITE, P.ALERT_WRITE,
                                             P.CREDIT_LIMIT_APPROVE}),

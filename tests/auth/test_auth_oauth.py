@@ -97,7 +97,8 @@ async def test_authlib_client_gets_a_token_and_uses_it_on_graphql(app, client, s
                         token_endpoint_auth_method=method)
     assert token["token_type"] == "Bearer"
     assert token["expires_in"] == settings.token_ttl_seconds
-    assert token["scope"] == "alert:read credit:check customer:read ledger:read policy:read"
+    assert token["scope"] == ("alert:read credit:check customer:read invoice:read ledger:read "
+                              "policy:read report:read")
 
     # The claims: asymmetric signature, checked against the published JWKS.
     jwks = (await client.get("/.well-known/jwks.json")).json()

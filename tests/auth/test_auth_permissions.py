@@ -889,6 +889,20 @@ def test_the_newer_permissions_are_held_by_the_roles_the_product_says():
     }
 
 
+def test_the_billing_permissions_are_held_by_the_roles_the_product_says():
+    holders = {perm.value: {role.value for role, perms in ROLE_PERMISSIONS.items()
+                            if perm in perms}
+               for perm in (P.INVOICE_READ, P.REPORT_READ, P.INVOICE_WRITE,
+                            P.COLLECTION_WRITE, P.RECONCILIATION_WRITE)}
+    assert holders == {
+        "invoice:read": set(ROLES),
+        "report:read": set(ROLES),
+        "invoice:write": {"admin", "finance"},
+        "collection:write": {"admin", "finance"},
+        "reconciliation:write": {"admin", "finance"},
+    }
+
+
 # --- every field as every role, over HTTP --------------------------------------------------
 
 STATE = """
