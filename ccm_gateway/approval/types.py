@@ -25,10 +25,11 @@ from ccm_gateway.graphql.common import (
     Money,
     MoneyInput,
     Node,
+    not_partner,
+    optional_uuid,
     requires,
     window,
 )
-from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.policy import models
 from ccm_gateway.principal import Permission as P
 
@@ -246,8 +247,7 @@ class ApprovalQuery:
         flt = filter or LimitChangeRequestFilter()
         page = await approval_service.page_requests(
             info.context.principal,
-            customer_id=parse_uuid(flt.customer_id, "filter.customerId")
-            if flt.customer_id else None,
+            customer_id=optional_uuid(flt.customer_id, "filter.customerId"),
             status=models.LimitChangeStatus(flt.status.value) if flt.status else None,
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
@@ -269,14 +269,14 @@ class ApprovalQuery:
                       description="The approval bands of limit increases. Not for partner "
                                   "principals.")
     async def approval_policy(self, info: CtxInfo) -> ApprovalPolicy:
-        info.context.principal.require_unscoped("read the approval policy")
+        not_partner(info, "read the approval policy")
         return ApprovalPolicy.of(await policies.approval_policy())
 
     @strawberry.field(extensions=requires(P.POLICY_READ),
                       description="Segment policies, by segment. Not for partner principals.")
     async def segment_policies(self, info: CtxInfo,
                                segment: str | None = None) -> list[SegmentPolicy]:
-        info.context.principal.require_unscoped("read segment policies")
+        not_partner(info, "read segment policies")
         return [SegmentPolicy.of(p) for p in await policies.list_segment_policies(segment)]
 
 
@@ -286,7 +286,7 @@ class ApprovalMutation:
                          description="Replace the approval bands (admin, finance).")
     async def set_approval_policy(self, info: CtxInfo,
                                   input: SetApprovalPolicyInput) -> ApprovalPolicy:
-        info.context.principal.require_unscoped("set the approval policy")
+        not_partner(info, "set the approval policy")
         bands = [policies.Band(b.max_increase_percent, b.max_increase_amount, b.approvals,
                                b.roles, b.required_roles) for b in input.bands]
         async with in_transaction():
@@ -298,7 +298,7 @@ class ApprovalMutation:
                          description="Set a segment's default limit, hard cap and scaling.")
     async def set_segment_policy(self, info: CtxInfo,
                                  input: SetSegmentPolicyInput) -> SegmentPolicy:
-        info.context.principal.require_unscoped("set segment policies")
+        not_partner(info, "set segment policies")
         async with in_transaction():
             policy = await policies.set_segment_policy(
                 info.context.actor, segment=input.segment,
