@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from ccm_gateway.graphql.common import (
     window,
 )
 from ccm_gateway.policy import models
+from ccm_gateway.principal import Actor, Principal
 from ccm_gateway.principal import Permission as P
 
 strawberry.enum(models.LimitChangeStatus, description="Where a limit change request stands; "
@@ -235,6 +237,19 @@ def _policy_money(value: MoneyInput | None, currency: str, field: str) -> int | 
     return value.minor(f"{field}.amount", allow_zero=True)
 
 
+_Decision = Callable[[Actor, Principal, Any], Awaitable[models.LimitChangeRequest]]
+
+
+async def _decide(info: CtxInfo, request_id: strawberry.ID,
+                  decide: _Decision) -> LimitChangeRequest:
+    """A decision on a request the caller may see (else NOT_FOUND), in one transaction."""
+    principal = info.context.principal
+    found = await approval_service.get_readable_request(principal, request_id)
+    async with in_transaction():
+        request = await decide(info.context.actor, principal, found.id)
+    return LimitChangeRequest.of(request)
+
+
 @strawberry.type
 class ApprovalQuery:
     @strawberry.field(extensions=requires(P.POLICY_READ),
@@ -330,30 +345,20 @@ class ApprovalMutation:
                                      "(or supersedes it if the limit moved meanwhile).")
     async def approve_credit_limit_change(
             self, info: CtxInfo, input: ApproveCreditLimitChangeInput) -> LimitChangeRequest:
-        principal = info.context.principal
-        found = await approval_service.get_readable_request(principal, input.request_id)
-        async with in_transaction():
-            request = await approval_service.approve(info.context.actor, principal, found.id,
-                                                     input.comment)
-        return LimitChangeRequest.of(request)
+        return await _decide(info, input.request_id, lambda actor, principal, request_id:
+                             approval_service.approve(actor, principal, request_id,
+                                                      input.comment))
 
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_APPROVE),
                          description="Refuse a pending request.")
     async def reject_credit_limit_change(
             self, info: CtxInfo, input: RejectCreditLimitChangeInput) -> LimitChangeRequest:
-        principal = info.context.principal
-        found = await approval_service.get_readable_request(principal, input.request_id)
-        async with in_transaction():
-            request = await approval_service.reject(info.context.actor, principal, found.id,
-                                                    input.reason)
-        return LimitChangeRequest.of(request)
+        return await _decide(info, input.request_id, lambda actor, principal, request_id:
+                             approval_service.reject(actor, principal, request_id,
+                                                     input.reason))
 
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_WRITE),
                          description="Withdraw a pending request: its requester, or an admin.")
     async def cancel_credit_limit_change(
             self, info: CtxInfo, input: CancelCreditLimitChangeInput) -> LimitChangeRequest:
-        principal = info.context.principal
-        found = await approval_service.get_readable_request(principal, input.request_id)
-        async with in_transaction():
-            request = await approval_service.cancel(info.context.actor, principal, found.id)
-        return LimitChangeRequest.of(request)
+        return await _decide(info, input.request_id, approval_service.cancel)
