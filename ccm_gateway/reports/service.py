@@ -279,7 +279,8 @@ class DsoFigures:
 
 
 def _windows_cte(stmt: Statement, windows: list[tuple[datetime, datetime]]) -> str:
-    values = ", ".join(f"({stmt.arg(k)}, {stmt.time(lo)}, {stmt.time(hi)})"
+    # k is the window's index, a literal: not a caller's value.
+    values = ", ".join(f"({k}, {stmt.time(lo)}, {stmt.time(hi)})"
                        for k, (lo, hi) in enumerate(windows))
     return f"w(k, lo, hi) AS (VALUES {values})"
 

@@ -27,8 +27,9 @@ from ccm_gateway.principal import Permission as P
 from ccm_gateway.principal import Principal
 from ccm_gateway.reports import service as reports
 
-strawberry.enum(reports.Interval, description="WEEK: ISO weeks from Monday 00:00 UTC; MONTH: "
-                "calendar months in UTC.")
+strawberry.enum(reports.Interval, name="ReportInterval",
+                description="WEEK: ISO weeks from Monday 00:00 UTC; MONTH: calendar months "
+                            "in UTC.")
 ReportInterval = reports.Interval
 
 Decimal2 = str  # a decimal string with two decimals, rounded half-even, e.g. "45.17"
