@@ -193,17 +193,21 @@ async def aging(principal: Principal, as_of: datetime, flt: ReportFilter) -> lis
 
 
 async def aging_by_customer(principal: Principal, as_of: datetime, flt: ReportFilter, *,
-                            first: int, after: uuid.UUID | None = None,
+                            first: int, after: tuple[uuid.UUID, str] | None = None,
                             ) -> tuple[list[CustomerAging], bool]:
-    """Each customer's aging as of ``as_of`` (one row per customer and currency), in customer
-    id order: the ``first`` rows after customer ``after``, and whether more follow."""
+    """Each customer's aging as of ``as_of`` (one row per customer and currency), in
+    (customer id, currency) order: the ``first`` rows after ``after``, and whether more
+    follow."""
     stmt = Statement()
     scope = await _customer_scope(stmt, principal, flt, site_column="i.site_id")
+    past = ""
     if after is not None:
-        scope += f" AND c.id > {stmt.arg(after)}"
+        scope += f" AND c.id >= {stmt.arg(after[0])}"
+        past = (f"WHERE a.customer_id <> {stmt.arg(after[0])} "
+                f"OR a.currency > {stmt.arg(after[1])} ")
     sql = _aging_sql(stmt, as_of, scope, "o.customer_id, o.currency")
     sql = (f"SELECT a.*, c.name AS customer_name FROM ({sql}) a "  # noqa: S608
-           f"JOIN customer c ON c.id = a.customer_id "
+           f"JOIN customer c ON c.id = a.customer_id {past}"
            f"ORDER BY a.customer_id, a.currency LIMIT {stmt.arg(first + 1)}")
     rows = await stmt.rows(sql)
     found = [CustomerAging(uuid.UUID(str(r["customer_id"])), r["customer_name"], _buckets(r))

@@ -3,6 +3,7 @@ only its own customers; a customerId it may not read is NOT_FOUND, like a missin
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from fractions import Fraction
 from typing import Annotated
@@ -11,6 +12,7 @@ import strawberry
 
 from ccm_gateway.customer.models import RiskProfile as RiskProfileModel
 from ccm_gateway.customer.types import RiskProfile
+from ccm_gateway.errors import BadInput
 from ccm_gateway.graphql.common import (
     After,
     Connection,
@@ -63,6 +65,16 @@ class ReportFilter:
                          if self.customer_id else None))
 
 
+def _cursor(after: str | None) -> tuple[uuid.UUID, str] | None:
+    """A customer aging cursor: "<customer id>:<currency>"."""
+    if after is None:
+        return None
+    customer_id, _, currency = after.partition(":")
+    if not currency:
+        raise BadInput("after is not a cursor of this list", field="after")
+    return parse_uuid(customer_id, "after"), currency
+
+
 def _filter(value: ReportFilter | None) -> reports.ReportFilter:
     return value.parsed() if value else reports.ReportFilter()
 
@@ -108,19 +120,18 @@ class AgingReport:
     _principal: strawberry.Private[Principal]
     _filter: strawberry.Private[reports.ReportFilter]
 
-    @strawberry.field(description="Per customer and currency, in customer id order (forward "
-                                  "only: first and after).")
+    @strawberry.field(description="Per customer and currency, in customer id and currency "
+                                  "order (forward only: first and after).")
     async def customers(self, info: CtxInfo, first: First = None,
                         after: After = None) -> Connection[CustomerAging]:
         size = first if first is not None else info.context.settings.default_page_size
         Window(first=size).check(info.context.settings.max_page_size)
         rows, more = await reports.aging_by_customer(
-            self._principal, self.as_of, self._filter, first=size,
-            after=parse_uuid(after, "after") if after else None)
+            self._principal, self.as_of, self._filter, first=size, after=_cursor(after))
         edges = [Edge(node=CustomerAging(customer_id=strawberry.ID(str(r.customer_id)),
                                          customer_name=r.customer_name,
                                          aging=AgingBuckets.of(r.buckets)),
-                      cursor=str(r.customer_id)) for r in rows]
+                      cursor=f"{r.customer_id}:{r.buckets.currency}") for r in rows]
         return Connection(edges=edges, page_info=PageInfo(
             has_next_page=more, has_previous_page=after is not None,
             start_cursor=edges[0].cursor if edges else None,
