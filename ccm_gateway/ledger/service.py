@@ -23,6 +23,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
+from ccm_gateway.billing import allocation as billing
 from ccm_gateway.config import MAX_HOLD_TTL
 from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
@@ -903,12 +904,15 @@ async def post_entry(
     idempotency_key: str | None = None,
     enforce_limit: bool = True,
     original: Original | None = None,
+    invoice_number: str | None = None,
 ) -> LedgerEntry | Declined:
     """Post a movement. ``amount_minor`` is a magnitude except for adjustments, which are signed.
 
     Charges and invoices are declined over the limit unless ``enforce_limit`` is
     off (a charge that already happened): then they post and are flagged.
     ``original`` records the amount, currency and FX rate a converted amount came from.
+    A payment is applied to the invoice ``invoice_number`` names first, then to the
+    customer's open invoices oldest first (billing/allocation.py).
     """
     if kind == EntryKind.REVERSAL:
         raise BadInput("reversals are made with reverseLedgerEntry", field="kind")
@@ -931,11 +935,18 @@ async def post_entry(
                "occurred_at": occurred_at.isoformat() if occurred_at else None}
     if original is not None:  # keeps hashes of records made before FX conversion existed
         request["original"] = original.to_json()
+    if invoice_number is not None:  # likewise for records made before invoices existed
+        if kind != EntryKind.PAYMENT:
+            raise BadInput("only a payment names an invoice", field="invoiceNumber")
+        billing.check_number(invoice_number)
+        request["invoice_number"] = invoice_number
 
     async def run() -> dict[str, Any]:
         account = await lock_account(customer_id=customer_id)
         _check_currency(account, currency)
         await site_service.require_site(site_id)
+        invoice = None if invoice_number is None else \
+            await billing.payable_invoice(account, invoice_number)
         site_limit = await _site_limit(account, site_id, lock=True)
         over_limit = False
         if kind in _LIMIT_CHECKED_KINDS:
@@ -955,7 +966,7 @@ async def post_entry(
                               site_id=site_id, occurred_at=occurred_at or now,
                               external_ref=external_ref,
                               description=description, idempotency_key=idempotency_key,
-                              over_limit=over_limit, original=original)
+                              over_limit=over_limit, original=original, invoice=invoice)
         posted.append(entry)
         return {"entry_id": str(entry.id)}
 
@@ -972,10 +983,11 @@ async def _append(
     amount_minor: int, site_id: Any, occurred_at: datetime, external_ref: str | None,
     description: str | None, idempotency_key: str | None, over_limit: bool = False,
     reverses: LedgerEntry | None = None, original: Original | None = None,
-    refunds: LedgerEntry | None = None,
+    refunds: LedgerEntry | None = None, invoice: Any = None,
 ) -> LedgerEntry:
     """Append one entry and move the cached balances with it (account row already locked,
-    by ``lock_account``)."""
+    by ``lock_account``), and allocate what it moves to invoices (``invoice``: the one a
+    payment names)."""
     values: dict[str, Any] = {
         "id": uuid.uuid4(), "account_id": account.id, "site_id": site_id, "kind": kind,
         "amount_minor": amount_minor, "currency": account.currency,
@@ -997,6 +1009,7 @@ async def _append(
     await audit.record(actor, action, object_type="ledger_entry", object_id=entry.id,
                        after=entry_snapshot(entry), stream=stream,
                        head=await _finish(writes, stream))
+    await billing.entry_appended(actor, account, entry, invoice=invoice)
     spend = amount_minor if kind == EntryKind.CHARGE else 0
     await policy.exposure_changed(account, site_limit, held=0, posted=amount_minor,
                                   spend_minor=spend)

@@ -65,12 +65,12 @@ VELOCITY_KIND = "credit.velocity"
 MINUTE, HOUR = 60, 3600
 # Up to 6 h a window counts in minutes, longer ones in hours: at most a few hundred
 # buckets per window, and a window is never more than one bucket short of its length.
-_MINUTE_BUCKETS_UP_TO = 6 * HOUR
+MINUTE_BUCKETS_UP_TO = 6 * HOUR
 MAX_WINDOW_SECONDS = 90 * 24 * HOUR
 
 
 def bucket_seconds(window_seconds: int) -> int:
-    return MINUTE if window_seconds <= _MINUTE_BUCKETS_UP_TO else HOUR
+    return MINUTE if window_seconds <= MINUTE_BUCKETS_UP_TO else HOUR
 
 
 def check_window(window_seconds: int, field: str = "windowSeconds") -> None:
