@@ -11,7 +11,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.billing.models import Invoice, InvoiceStatus, PaymentAllocation
+from ccm_gateway.billing import service as billing_service
+from ccm_gateway.billing.models import Invoice, PaymentAllocation
 from ccm_gateway.customer.models import Customer
 from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import CreditAccount, EntryKind, LedgerEntry
@@ -43,29 +44,27 @@ class Books:
             period_end=issued, net_days=((due or issued + 30 * DAY) - issued).days,
             issued_at=issued, due_at=due or issued + 30 * DAY)
 
-    async def pay(self, invoice: Invoice, amount: int, *, on: datetime,
-                  full: bool | None = None) -> None:
-        """A payment entry through the ledger (balances stay true) allocated to ``invoice``
-        at ``on``; the invoice's paid_at is set when it is now paid in full."""
+    async def pay(self, invoice: Invoice, amount: int, *, on: datetime) -> None:
+        """A payment naming ``invoice``, through the ledger and its allocation, then moved
+        back in time to ``on``: its allocation's created_at, and paid_at if it paid the
+        invoice in full."""
         entry = await ledger_service.post_entry(
             SYSTEM_ACTOR, self.customer_id, EntryKind.PAYMENT, amount, invoice.currency,
-            occurred_at=on, idempotency_key=f"rpt-{uuid.uuid4().hex}")
+            occurred_at=on, idempotency_key=f"rpt-{uuid.uuid4().hex}",
+            invoice_number=invoice.number)
         assert isinstance(entry, LedgerEntry), entry
-        async with in_transaction():
-            allocation = await PaymentAllocation.create(invoice_id=invoice.id, entry_id=entry.id,
-                                                        amount_minor=amount)
-            await PaymentAllocation.filter(id=allocation.id).update(created_at=on)
-            invoice.paid_minor += amount
-            paid = invoice.paid_minor >= invoice.total_minor if full is None else full
-            invoice.status = InvoiceStatus.PAID if paid else InvoiceStatus.PARTIALLY_PAID
-            invoice.paid_at = on if paid else None
-            await invoice.save(update_fields=["paid_minor", "status", "paid_at"])
+        assert await PaymentAllocation.filter(entry_id=entry.id).values_list(
+            "invoice_id", "amount_minor") == [(invoice.id, amount)]
+        await PaymentAllocation.filter(entry_id=entry.id).update(created_at=on)
+        await Invoice.filter(id=invoice.id, paid_at__not_isnull=True).update(paid_at=on)
+        await invoice.refresh_from_db()
 
     async def void(self, invoice: Invoice, *, on: datetime) -> None:
-        """What voiding leaves on the invoice: the credit note took off what was owed."""
-        invoice.credited_minor = invoice.total_minor - invoice.paid_minor
-        invoice.status, invoice.voided_at = InvoiceStatus.VOID, on
-        await invoice.save(update_fields=["credited_minor", "status", "voided_at"])
+        """Voided through its credit note, then moved back in time to ``on``."""
+        async with in_transaction():
+            await billing_service.void_invoice(SYSTEM_ACTOR, invoice.id, "report test")
+        await Invoice.filter(id=invoice.id).update(voided_at=on)
+        await invoice.refresh_from_db()
 
 
 async def books_for(make_customer: Any, **extra: Any) -> Books:
