@@ -389,6 +389,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         ("riskProfile", args.risk_profile), ("partnerId", args.partner_id),
         ("customerId", args.customer_id)) if value is not None}
     try:
+        _check_text(args, as_of="--as-of", from_="--from", to="--to", currency="--currency",
+                    segment="--segment", site_id="--site-id", risk_profile="--risk-profile",
+                    partner_id="--partner-id", customer_id="--customer-id")
         text = _run(_with_db(lambda: export.render(operator, args.report, params)))
     except CCMError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -14,6 +14,7 @@ from ccm_gateway.customer.models import RiskProfile
 from ccm_gateway.errors import BadInput
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import format_minor
+from ccm_gateway.kit.text import check_text
 from ccm_gateway.principal import Permission, Principal
 from ccm_gateway.reports import service as reports
 
@@ -91,6 +92,8 @@ async def render(principal: Principal, report: str, params: Mapping[str, str]) -
     unknown = sorted(set(params) - PARAMETERS)
     if unknown:
         raise BadInput(f"unknown parameter {unknown[0]!r}", field=unknown[0])
+    for name, value in params.items():
+        check_text(value, name, max_length=200)
     flt = _filter(params)
     if report == "aging":
         as_of = reports.as_of_or_now(parse_time(params["asOf"], "asOf")

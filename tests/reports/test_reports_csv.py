@@ -95,6 +95,8 @@ async def test_csv_route_errors_are_json(client, gql):
         (auth, "/reports/aging.csv", {"asOf": "yesterday"}, 400, "BAD_USER_INPUT"),
         (auth, "/reports/aging.csv", {"asof": "2026-01-01"}, 400, "BAD_USER_INPUT"),
         (auth, "/reports/aging.csv", {"customerId": str(uuid.uuid4())}, 404, "NOT_FOUND"),
+        (auth, "/reports/aging.csv", {"segment": "a\x00b"}, 400, "BAD_USER_INPUT"),
+        (auth, "/reports/aging.csv", {"riskProfile": "extreme"}, 400, "BAD_USER_INPUT"),
     ]
     for headers, path, params, status, code in cases:
         response = await client.get(path, params=params, headers=headers)
