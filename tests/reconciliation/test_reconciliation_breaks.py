@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import ACKNOWLEDGE, RESOLVE, SETUP, Recon, ago
+from recon_kit import ACKNOWLEDGE, RESOLVE, SETUP, Recon, ago
 from testkit import require_service
 from tortoise import connections
 from tortoise.transactions import in_transaction

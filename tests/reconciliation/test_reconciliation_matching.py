@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import SETUP, Recon, ago
+from recon_kit import SETUP, ago
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.alert.models import Alert
