@@ -408,19 +408,19 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     from tortoise.transactions import in_transaction
 
+    from ccm_gateway.errors import BadInput
     from ccm_gateway.principal import Actor
     from ccm_gateway.reconciliation import service as reconciliation_service
 
     path = Path(args.file)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: --file {path}: {exc}", file=sys.stderr)
-        return 2
     actor = Actor(type="user", id=f"cli:{os.environ.get('USER') or 'operator'}")
 
     async def work() -> Any:
         integration = await reconciliation_service.integration_by_slug(args.integration)
+        try:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"--file {path}: {exc}", field="file") from None
         async with in_transaction():
             return await reconciliation_service.reconcile_csv(
                 actor, integration, text, path.name, tolerance_ppm=args.tolerance_ppm,
