@@ -427,6 +427,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                 progress=progress)
 
     try:
+        _check_text(args, integration="--integration")
         with _progress("reconcile") as progress:
             run = _run(_with_db(work))
     except CCMError as exc:
