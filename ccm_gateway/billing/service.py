@@ -488,6 +488,29 @@ async def list_invoices(principal: Principal, flt: InvoiceFilter, *, window: Win
                                    id_type=uuid.UUID)
 
 
+# A customer's invoices as Customer.invoices lists them; invoices(filter: {customerId})
+# pages through all of them.
+CUSTOMER_INVOICES_LIMIT = 50
+
+
+async def invoices_by_customer(
+        keys: list[tuple[Any, InvoiceStatus | None]]) -> list[list[Invoice]]:
+    """Batch function (DataLoader), keyed by (customer id, status or None): each
+    customer's newest invoices, at most CUSTOMER_INVOICES_LIMIT; one query per status
+    asked for in the batch, not one per customer."""
+    found: dict[tuple[Any, InvoiceStatus | None], list[Invoice]] = {k: [] for k in keys}
+    for status in {s for _, s in keys}:
+        ids = [c for c, s in keys if s == status]
+        query = Invoice.filter(customer_id__in=ids)
+        if status is not None:
+            query = query.filter(status=status)
+        for row in await query.order_by("-issued_at", "-id"):
+            bucket = found[(row.customer_id, status)]
+            if len(bucket) < CUSTOMER_INVOICES_LIMIT:
+                bucket.append(row)
+    return [found[k] for k in keys]
+
+
 async def lines_by_invoice(invoice_ids: list[Any]) -> list[list[InvoiceLine]]:
     """Batch function (DataLoader): each invoice's lines, oldest first."""
     rows = await InvoiceLine.filter(invoice_id__in=invoice_ids).order_by("occurred_at", "id")
