@@ -317,23 +317,30 @@ async def hold_overdue_customers(now: datetime | None = None, batch: int = 500) 
     return to once its overdue invoices are paid (allocation.release_overdue_hold)."""
     now = now or datetime.now(UTC)
     policies = {p.segment: p for p in await ReceivablesPolicy.all()}
-    days = [p.overdue_hold_days for p in policies.values() if p.overdue_hold_days is not None]
-    if not days:
+    # One condition per policy, so the query returns only invoices late enough for their
+    # own segment (a segment with a long period never crowds the others out of a batch).
+    late: list[Q] = []
+    for segment, policy in policies.items():
+        if policy.overdue_hold_days is None:
+            continue
+        before = now - timedelta(days=policy.overdue_hold_days)
+        if segment == DEFAULT_SEGMENT:
+            late.append(Q(due_at__lte=before) & ~Q(customer__segment__in=[
+                s for s in policies if s != DEFAULT_SEGMENT]))
+        else:
+            late.append(Q(due_at__lte=before, customer__segment=segment))
+    if not late:
         return 0
-    # Candidates by the shortest period of any segment; each is checked against its own.
     held_ids = OverdueHold.all().values("customer_id")
     candidates = await Invoice.filter(
-        status=InvoiceStatus.OVERDUE, due_at__lte=now - timedelta(days=min(days)),
+        Q(*late, join_type=Q.OR), status=InvoiceStatus.OVERDUE,
         customer__status=CustomerStatus.ACTIVE) \
         .exclude(customer_id__in=Subquery(held_ids)) \
-        .order_by("due_at").limit(batch).values_list("id", "account_id", "due_at",
-                                                     "customer__segment")
+        .order_by("due_at").limit(batch).values_list("id", "account_id")
     held = 0
     seen: set[Any] = set()
-    for invoice_id, account_id, due_at, segment in candidates:
-        policy = policies.get(segment) or policies.get(DEFAULT_SEGMENT)
-        if account_id in seen or policy is None or policy.overdue_hold_days is None or \
-                due_at > now - timedelta(days=policy.overdue_hold_days):
+    for invoice_id, account_id in candidates:
+        if account_id in seen:
             continue
         seen.add(account_id)
         async with in_transaction():

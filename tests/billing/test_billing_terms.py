@@ -16,7 +16,13 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import Alert
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.billing import service as billing_service
-from ccm_gateway.billing.models import Invoice, InvoiceLine, InvoiceStatus, OverdueHold
+from ccm_gateway.billing.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    OverdueHold,
+    ReceivablesPolicy,
+)
 from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict
 from ccm_gateway.kit import standard_webhooks
@@ -268,3 +274,30 @@ async def test_voiding_the_overdue_invoice_releases_the_hold(
     await void(invoice)
 
     assert await status_of(customer) == CustomerStatus.ACTIVE
+
+
+async def test_the_default_policy_holds_segments_without_their_own(
+        gql: Any, make_customer: Any) -> None:
+    # A year of grace, so that no other test's customer is late enough to be held by it;
+    # a default some other test set is put back afterwards.
+    existing = await ReceivablesPolicy.get_or_none(segment="*")
+    if existing is not None:
+        kept = existing.overdue_hold_days
+        await ReceivablesPolicy.filter(id=existing.id).update(overdue_hold_days=365)
+    default = existing or await ReceivablesPolicy.create(
+        segment="*", overdue_hold_days=365, dunning_days=[3], auto_collect=False)
+    try:
+        plain = await make_customer(segment=segment())
+        own = await make_customer(segment=await hold_policy(None))
+        for customer in (plain, own):
+            await issued_days_ago(gql, customer, "10.00", days=400)  # 370 days late
+
+        await enforce()
+
+        assert await status_of(plain) == CustomerStatus.ON_HOLD
+        assert await status_of(own) == CustomerStatus.ACTIVE  # its own policy: never
+    finally:
+        if existing is None:
+            await ReceivablesPolicy.filter(id=default.id).delete()
+        else:
+            await ReceivablesPolicy.filter(id=default.id).update(overdue_hold_days=kept)
