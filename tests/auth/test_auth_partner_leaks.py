@@ -563,6 +563,7 @@ query($id: ID!) {
     externalRefs { id system externalId }
     holds { id site { id } account { id } }
     ledger(first: 100) { edges { node { id holdId reversesId site { id } account { id } } } }
+    invoices { id customer { id } site { id } lines { entryId } payments { entryId } }
   }
 }"""
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
@@ -601,6 +602,14 @@ async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
                                  *((e, "LedgerEntry") for e in entry_ids)]:
         found = (await gql(NODE, {"id": object_id}, token=token)).data["node"]
         assert found == {"id": object_id, "__typename": type_name}
+    # Its invoices are its own, and so is every entry on them.
+    assert [i["id"] for i in customer["invoices"]] == [own["invoice"]]
+    for invoice in customer["invoices"]:
+        assert invoice["customer"] == {"id": own["id"]}
+        assert {line["entryId"] for line in invoice["lines"]} <= entry_ids
+        assert {p["entryId"] for p in invoice["payments"]} <= entry_ids
+        found = (await gql(NODE, {"id": invoice["id"]}, token=token)).data["node"]
+        assert found == {"id": invoice["id"], "__typename": "Invoice"}
     # Sites are global, not partner data (the shared site may be any partner's yard).
     sites = {s["site"]["id"] for s in customer["siteLimits"]} \
         | {h["site"]["id"] for h in customer["holds"] if h["site"]} \
