@@ -35,6 +35,7 @@ ONE_SHOT = {
     ("clients", "revoke"): (MISSING_CLIENT,),
     ("keys", "rotate"): (),
     ("keys", "rotate-master"): (),
+    ("report",): ("aging",),
 }
 LONG_RUNNING = {("serve",), ("worker",)}
 # Commands that never open the database.
