@@ -132,7 +132,7 @@ class Invoice(Node):
         return cls(
             id=strawberry.ID(str(m.id)), _m=m, number=m.number,
             status=InvoiceStatus(m.status), currency=m.currency, total=money(m.total_minor),
-            paid=money(m.paid_minor), outstanding=money(max(allocation.owed_minor(m), 0)),
+            paid=money(m.paid_minor), outstanding=money(allocation.outstanding_minor(m)),
             credited=money(m.credited_minor), net_days=m.net_days,
             period_start=m.period_start, period_end=m.period_end, issued_at=m.issued_at,
             due_at=m.due_at, paid_at=m.paid_at, overdue_at=m.overdue_at,

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from ccm_gateway.alert.models import Alert
 from ccm_gateway.audit.models import AuditEvent
+from ccm_gateway.billing import allocation
 from ccm_gateway.billing import service as billing_service
 from ccm_gateway.billing.models import (
     Invoice,
@@ -27,6 +28,7 @@ from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict
 from ccm_gateway.kit import standard_webhooks
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import CreditAccount, EntryKind, LedgerEntry
 from ccm_gateway.outbound.models import OutboundDelivery, OutboundEndpoint
 from ccm_gateway.principal import SYSTEM_ACTOR
@@ -301,3 +303,25 @@ async def test_the_default_policy_holds_segments_without_their_own(
             await ReceivablesPolicy.filter(id=default.id).delete()
         else:
             await ReceivablesPolicy.filter(id=default.id).update(overdue_hold_days=kept)
+
+
+async def test_a_refund_after_a_void_leaves_the_invoice_void_with_nothing_outstanding(
+        gql: Any, make_customer: Any) -> None:
+    customer = await make_customer()
+    customer_id = uuid.UUID(customer)
+    await charge(gql, customer, "100.00")
+    invoice = await issue_one(customer)
+    async with in_transaction():
+        await ledger_service.post_entry(SYSTEM_ACTOR, customer_id, EntryKind.PAYMENT, 3000,
+                                        "USD", external_ref="pi_void")
+    await void(invoice)
+
+    async with in_transaction():
+        await ledger_service.refund_payment(SYSTEM_ACTOR, customer_id, payment_ref="pi_void",
+                                            amount_minor=1000)
+
+    after = await reload(invoice)
+    assert (after.status, after.paid_minor) == (InvoiceStatus.VOID, 2000)
+    assert allocation.outstanding_minor(after) == 0
+    account = await CreditAccount.get(customer_id=customer_id)
+    assert account.posted_balance_minor == 1000  # the refunded 10.00 is owed on account
