@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from ccm_gateway.alert import notify as alert_notify
 from ccm_gateway.approval import tasks as approval_tasks
+from ccm_gateway.billing import tasks as billing_tasks
 from ccm_gateway.config import Settings, redact_url
 from ccm_gateway.errors import ServiceUnreachable
 from ccm_gateway.export import tasks as export_tasks
@@ -75,6 +76,12 @@ CRON_JOBS = [
     # Yesterday's (UTC) ERP batch, once the day's last entries have committed.
     cron(export_tasks.daily_export, name="ledger.daily_export", hour={0}, minute={20},
          unique=True, timeout=3600),
+    # Billing: per_transaction customers are invoiced each hour, the others at the first
+    # run after their period ends (billing/service.py period_end); both are idempotent.
+    cron(billing_tasks.issue_invoices, name="invoice.issue", minute={1}, second={30},
+         run_at_startup=True, unique=True, timeout=3600),
+    cron(billing_tasks.enforce_terms, name="invoice.overdue", minute=set(range(0, 60, 10)),
+         second={45}, run_at_startup=True, unique=True, timeout=600),
 ]
 
 

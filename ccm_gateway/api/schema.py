@@ -25,6 +25,7 @@ from ccm_gateway.api.node import NodeQuery
 from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
+from ccm_gateway.billing.types import BillingMutation, BillingQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
@@ -45,7 +46,7 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
             IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery,
-            ReportsQuery, ReconciliationQuery):
+            BillingQuery, ReportsQuery, ReconciliationQuery):
     pass
 
 
@@ -53,8 +54,7 @@ class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQu
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
                SyncMutation, FxMutation, AlertMutation, PolicyMutation,
-               ApprovalMutation,
-               ReconciliationMutation):
+               ApprovalMutation, BillingMutation, ReconciliationMutation):
     pass
 
 

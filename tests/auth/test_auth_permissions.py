@@ -151,6 +151,14 @@ class World:
             "amount": {"amount": "5.00", "currency": "USD"}}})
         return result.data["postLedgerEntry"]["id"]
 
+    async def invoice(self, customer_id: str) -> str:
+        """An invoice of the customer's one charge."""
+        await self.entry(customer_id)
+        result = await self.gql("""mutation($input: IssueInvoiceInput!) {
+            issueInvoice(input: $input) { id } }""", {"input": {
+            "customerId": customer_id, "upTo": datetime.now(UTC).isoformat()}})
+        return result.data["issueInvoice"][0]["id"]
+
 
 async def _customer_case(world: World, **variables: Any) -> Case:
     customer_id = await world.customer()
@@ -294,6 +302,28 @@ async def _set_site_limit(world: World) -> Case:
 async def _post_entry(world: World) -> Case:
     return await _customer_input_case(world, kind="CHARGE",
                                       amount={"amount": "10.00", "currency": "USD"})
+
+
+async def _invoice_query(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"id": await world.invoice(customer_id)}, customer_id=customer_id)
+
+
+async def _issue_invoice(world: World) -> Case:
+    customer_id = await world.customer()
+    await world.entry(customer_id)
+    return Case({"input": {"customerId": customer_id, "upTo": datetime.now(UTC).isoformat()}},
+                customer_id=customer_id)
+
+
+async def _void_invoice(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"id": await world.invoice(customer_id), "reason": "issued in error"}},
+                customer_id=customer_id)
+
+
+async def _set_receivables_policy(world: World) -> Case:
+    return Case({"input": {"segment": unique("perm-seg"), "overdueHoldDays": 30}})
 
 
 async def _reverse_entry(world: World) -> Case:
@@ -641,6 +671,22 @@ ROWS: dict[str, Row] = {
     "Mutation.setSegmentPolicy": Row(P.POLICY_WRITE, """
         mutation($input: SetSegmentPolicyInput!) {
           setSegmentPolicy(input: $input) { id version } }""", _set_segment_policy),
+    # Billing.
+    "Query.invoices": Row(P.INVOICE_READ, """{
+        invoices(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.invoice": Row(P.INVOICE_READ, """query($id: ID!) {
+        invoice(id: $id) { id } }""", _invoice_query),
+    "Customer.invoices": Row(P.INVOICE_READ, """query($id: ID!) {
+        customer(id: $id) { invoices { id } } }""", _customer_case),
+    "Mutation.issueInvoice": Row(P.INVOICE_WRITE, """mutation($input: IssueInvoiceInput!) {
+        issueInvoice(input: $input) { id } }""", _issue_invoice),
+    "Mutation.voidInvoice": Row(P.INVOICE_WRITE, """mutation($input: VoidInvoiceInput!) {
+        voidInvoice(input: $input) { id status } }""", _void_invoice),
+    "Query.receivablesPolicies": Row(P.POLICY_READ, "{ receivablesPolicies { id } }",
+                                     _no_objects),
+    "Mutation.setReceivablesPolicy": Row(P.POLICY_WRITE, """
+        mutation($input: SetReceivablesPolicyInput!) {
+          setReceivablesPolicy(input: $input) { id version } }""", _set_receivables_policy),
     "Mutation.setCreditTerms": Row(P.CREDIT_LIMIT_WRITE, """
         mutation($input: SetCreditTermsInput!) { setCreditTerms(input: $input) { version } }""",
                                    _set_terms),
@@ -851,6 +897,13 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.setApprovalPolicy": {"admin", "finance"},
     "Mutation.setSegmentPolicy": {"admin", "finance"},
     "Mutation.setSiteLimit": WRITERS,
+    "Query.invoices": ALL,
+    "Query.invoice": ALL,
+    "Customer.invoices": ALL,
+    "Query.receivablesPolicies": ALL,
+    "Mutation.issueInvoice": {"admin", "finance"},
+    "Mutation.voidInvoice": {"admin", "finance"},
+    "Mutation.setReceivablesPolicy": {"admin", "finance"},
     "Mutation.authorizeCredit": WRITERS,
     "Mutation.captureHold": WRITERS,
     "Mutation.voidHold": WRITERS,
