@@ -25,6 +25,7 @@ from ccm_gateway.api.node import NodeQuery
 from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
+from ccm_gateway.collection.types import CollectionMutation, CollectionQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
@@ -42,7 +43,8 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
 @strawberry.type(description="What can be read. Every field needs a bearer token; a lookup by "
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
-            IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery):
+            IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery,
+            CollectionQuery):
     pass
 
 
@@ -50,7 +52,7 @@ class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQu
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
                SyncMutation, FxMutation, AlertMutation, PolicyMutation,
-               ApprovalMutation):
+               ApprovalMutation, CollectionMutation):
     pass
 
 

@@ -33,6 +33,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.audit.service import record
+from ccm_gateway.collection import service as collection_service
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.models import Customer
 from ccm_gateway.db import data_error
@@ -444,12 +445,29 @@ async def _site_id(canonical: CanonicalEvent) -> Any:
 async def _payment_succeeded(actor: Actor, key: str, event: InboundEvent,
                              integration: Integration, customer: Customer,
                              c: CanonicalEvent, at: datetime) -> dict[str, Any]:
+    settled = await _collection_settled(actor, customer, c)
+    if settled is not None:
+        return settled
     amount, original = await _amount(customer, c, at)
     entry = await ledger.post_entry(
         actor, customer.id, EntryKind.PAYMENT, amount, customer.currency,
         site_id=await _site_id(c), occurred_at=_not_future(at), external_ref=c.reference,
         description=c.description, idempotency_key=key, original=original)
     return {"entry_id": str(_posted(entry).id)}
+
+
+async def _collection_settled(actor: Actor, customer: Customer,
+                              c: CanonicalEvent) -> dict[str, Any] | None:
+    """Collection hook: a payment that answers one of our collections (the profile's
+    ``collection`` field) settles it, exactly once whichever of this event and the
+    status query comes first; None for any other payment."""
+    if not c.collection_ref:
+        return None
+    collection = await collection_service.settle_from_webhook(
+        actor, c.collection_ref, customer_id=customer.id, payment_id=c.reference)
+    if collection is None:
+        return None
+    return {"collection_id": str(collection.id), "entry_id": str(collection.payment_entry_id)}
 
 
 async def _payment_failed(actor: Actor, key: str, event: InboundEvent,

@@ -66,6 +66,7 @@ def read_mapping(mapping: EventMapping, document: dict[str, Any],
         occurred_at=occurred_at,
         description=read.text("description", free_text=True),
         amount_is_total=bool((spec := mapping.field("amount")) and spec.total),
+        collection_ref=read.text("collection"),
     )
 
 
