@@ -546,6 +546,8 @@ async def _record(claimed: Claimed, kind: str, integration_id: Any, key: str,
         error = result.error
         if result.status == ChargeStatus.NOT_FOUND:
             error = "the processor has no payment for this key"
+        if result.decline_code:
+            error = f"{result.decline_code}: {error or 'declined'}"
         attempt_row = await CollectionAttempt.create(
             collection_id=c.id, integration_id=integration_id or uuid.UUID(int=0), kind=kind,
             idempotency_key=key, processor_payment_id=result.payment_id,
@@ -575,8 +577,7 @@ async def _record(claimed: Claimed, kind: str, integration_id: Any, key: str,
             c.processor_payment_id = result.payment_id
         alert = await _next(c, kind, key, result, unusable=unusable, now=now)
         c.lease_until = None
-        c.last_error = (error or result.decline_code or None) and \
-            str(error or result.decline_code)[:500]
+        c.last_error = error[:500] if error else None
         c.version += 1
         await c.save(update_fields=["status", "route_index", "declines", "next_attempt_at",
                                     "lease_until", "processor_payment_id", "last_error",
