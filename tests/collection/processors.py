@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from outbound.receiver import Answer, Receiver, Received
+from outbound.receiver import Answer, Received, Receiver
 
-API_KEY = "sk_test_collection"  # noqa: S105 - the fake's own test key
+API_KEY = "sk_test_collection"
 
 
 @dataclass
