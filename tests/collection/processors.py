@@ -30,6 +30,7 @@ class Program:
     hang_after_charge: int = 0
     hang_before_charge: int = 0
     hang_seconds: float = 3.5
+    status_delay: float = 0.0  # status queries answer this late (within the timeout)
 
 
 @dataclass
@@ -125,7 +126,8 @@ class FakeStripe(FakeProcessor):
         reference = query.split(":", 1)[1].strip("'") if ":" in query else ""
         found = [i for i in self.intents.values()
                  if i["metadata"].get("ccm_reference") == reference]
-        return Answer(200, {"object": "search_result", "data": found, "has_more": False})
+        return Answer(200, {"object": "search_result", "data": found, "has_more": False},
+                      delay=self.program.status_delay)
 
 
 class FakeJsonPsp(FakeProcessor):
