@@ -128,6 +128,8 @@ class ReceivablesPolicy(Model):
     dunning_days: fields.JSONField[list[int]] = fields.JSONField()
     # Collect on the due date when the customer has a payment method at a processor.
     auto_collect = fields.BooleanField(default=True)
+    # One invoice per site (and one for entries at no site) instead of one for all.
+    invoice_per_site = fields.BooleanField(default=False)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

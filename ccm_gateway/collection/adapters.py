@@ -56,6 +56,7 @@ class ChargeRequest:
     currency: str
     customer_ref: str  # the customer's id at the processor (its ExternalRef)
     description: str | None = None
+    invoice_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,8 @@ class StripeAdapter(ProcessorAdapter):
                 "metadata[ccm_idempotency_key]": request.idempotency_key}
         if request.description:
             form["description"] = request.description
+        if request.invoice_number:  # the stripe profile's invoice field reads it back
+            form["metadata[invoice_number]"] = request.invoice_number
         answer = await self._send(
             "POST", f"{self.spec.url}/v1/payment_intents", sending=True, data=form,
             headers=self.headers | {self.spec.idempotency_header: request.idempotency_key})
@@ -326,7 +329,8 @@ def _values(request: ChargeRequest) -> dict[str, str]:
             "{currency}": request.currency, "{currency_lower}": request.currency.lower(),
             "{customer}": request.customer_ref, "{reference}": request.reference,
             "{idempotency_key}": request.idempotency_key,
-            "{description}": request.description or ""}
+            "{description}": request.description or "",
+            "{invoice_number}": request.invoice_number or ""}
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -49,6 +49,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.audit import service as audit
+from ccm_gateway.billing import allocation
 from ccm_gateway.billing.models import Invoice, InvoiceStatus, ReceivablesPolicy
 from ccm_gateway.collection.adapters import (
     ChargeRequest,
@@ -502,6 +503,8 @@ async def attempt(box: SecretBox, claimed: Claimed, client: httpx.AsyncClient, *
     """One call at the collection's current processor, then its outcome."""
     collection = claimed.collection
     key = attempt_key(collection)
+    if not claimed.asks_status and await _cancelled(claimed, now):
+        return
     target = await _target(box, collection)
     started_at = datetime.now(UTC)
     kind = "status" if claimed.asks_status else "charge"
@@ -515,15 +518,38 @@ async def attempt(box: SecretBox, claimed: Claimed, client: httpx.AsyncClient, *
             result = await adapter.status(collection.reference, key,
                                           collection.processor_payment_id)
         else:
+            invoice = await Invoice.get(id=collection.invoice_id)
             result = await adapter.charge(ChargeRequest(
                 reference=collection.reference, idempotency_key=key,
                 amount_minor=collection.amount_minor, currency=collection.currency,
                 customer_ref=target.customer_ref,
-                description=f"collection {collection.reference}"))
+                description=f"invoice {invoice.number}", invoice_number=invoice.number))
     integration_id = target.integration.id if target else None
     unusable = target is None or target.problem is not None
     await _record(claimed, kind, integration_id, key, result, started_at,
                   unusable=unusable, now=now)
+
+
+async def _cancelled(claimed: Claimed, now: datetime) -> bool:
+    """CANCELLED, before a new charge, when the invoice was paid or voided meanwhile (a
+    pending status query is still asked: that charge may have gone out)."""
+    async with in_transaction():
+        invoice = await Invoice.get(id=claimed.collection.invoice_id)
+        if invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.VOID):
+            return False
+        c = await Collection.filter(id=claimed.collection.id).select_for_update().first()
+        if c is None or c.status != CollectionStatus.PROCESSING:
+            return True
+        before = snapshot(c)
+        c.status, c.next_attempt_at, c.lease_until = CollectionStatus.CANCELLED, None, None
+        c.last_error = f"the invoice is {InvoiceStatus(invoice.status).name}"
+        c.version += 1
+        await c.save(update_fields=["status", "next_attempt_at", "lease_until", "last_error",
+                                    "version", "updated_at"])
+        await audit.record(COLLECTION_ACTOR, "collection.cancel", object_type="collection",
+                           object_id=c.id, before=before, after=snapshot(c),
+                           stream=_stream(c))
+    return True
 
 
 _OUTCOMES = {ChargeStatus.SUCCEEDED: AttemptOutcome.SUCCEEDED,
@@ -672,10 +698,14 @@ async def _settle_locked(c: Collection, *, payment_id: str | None, actor: Actor,
     if c.payment_entry_id is not None:
         return False
     before = snapshot(c)
+    invoice = await Invoice.get(id=c.invoice_id)
+    # Applied to its invoice first (a void one takes none: then oldest first, and what is
+    # left over stays customer credit).
     entry = await ledger_service.post_entry(
         COLLECTION_ACTOR, c.customer_id, EntryKind.PAYMENT, c.amount_minor, c.currency,
         external_ref=payment_id, description=f"collection {c.reference}",
-        idempotency_key=payment_key(c.reference))
+        idempotency_key=payment_key(c.reference),
+        invoice_number=await allocation.payable_number(c.customer_id, invoice.number))
     if isinstance(entry, ledger_service.Declined):  # payments are never limit-checked
         raise RuntimeError(f"a payment was declined: {entry.message}")
     c.payment_entry_id = entry.id

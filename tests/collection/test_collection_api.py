@@ -9,7 +9,7 @@ from typing import Any
 
 from collection_kit import COLLECT, COLLECTIONS, SET_ROUTE, collect, drive, make_invoice
 
-from ccm_gateway.billing.models import InvoiceStatus
+from ccm_gateway.billing.models import Invoice, InvoiceStatus
 from ccm_gateway.collection import service as collection_service
 from ccm_gateway.collection.models import Collection, CollectionRoute, CollectionStatus
 
@@ -183,3 +183,20 @@ async def test_the_due_date_starts_collections_for_customers_with_a_payment_meth
     assert collections[0].id not in again
     await drive(settings, collections[0].id)
     assert (await Collection.get(id=collections[0].id)).status == CollectionStatus.SUCCEEDED
+
+
+async def test_an_invoice_paid_meanwhile_cancels_its_collection_without_a_charge(
+        gql: Any, settings: Any, make_processor: Any, make_payer: Any, route: Any) -> None:
+    stripe = await make_processor("stripe")
+    stripe.fake.program.decline = 1
+    customer_id, _ = await make_payer(stripe)
+    invoice = await make_invoice(customer_id, 1500, site_id=await route(stripe))
+    made = await collect(gql, invoice)
+    await drive(settings, made["id"])
+    await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.PAID, paid_minor=1500)
+
+    await drive(settings, made["id"], after=timedelta(days=3, seconds=1))
+
+    cancelled = await Collection.get(id=made["id"])
+    assert cancelled.status == CollectionStatus.CANCELLED
+    assert len(stripe.fake.requests("/v1/payment_intents")) == 1  # the declined one only

@@ -26,7 +26,7 @@ async def test_the_json_adapter_charges_with_the_profiles_body_and_key_header(
     (request,) = psp.fake.requests("/api/charges")
     assert request.json() == {"amount_cents": 125050, "currency": "USD", "customer": ref,
                               "reference": done.reference,
-                              "description": f"collection {done.reference}"}
+                              "description": f"invoice {invoice.number}"}
     assert request.headers["x-request-key"] == f"{done.reference}-0-0"
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
     assert done.processor_payment_id == psp.fake.charges[0]["id"]

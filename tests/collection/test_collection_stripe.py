@@ -19,6 +19,7 @@ from collection_kit import (
 from testkit import eventually
 
 from ccm_gateway.alert.models import Alert
+from ccm_gateway.billing.models import Invoice, InvoiceStatus, PaymentAllocation
 from ccm_gateway.collection.models import AttemptOutcome, CollectionStatus
 
 
@@ -49,10 +50,16 @@ async def test_a_collection_charges_the_invoice_once_and_posts_the_payment(
     assert form["customer"] == stripe_customer and form["payment_method"] == "pm_card_visa"
     assert form["off_session"] == "true" and form["confirm"] == "true"
     assert form["metadata[ccm_reference]"] == done.reference
+    assert form["metadata[invoice_number]"] == invoice.number
     assert request.headers["idempotency-key"] == f"{done.reference}-0-0"
     (payment,) = await payments(customer_id)
-    assert payment.amount_minor == -125050 or abs(payment.amount_minor) == 125050
+    assert payment.amount_minor == -125050
     assert payment.id == done.payment_entry_id
+    paid = await Invoice.get(id=invoice.id)
+    assert (paid.status, paid.paid_minor) == (InvoiceStatus.PAID, 125050)
+    (allocation,) = await PaymentAllocation.filter(entry_id=payment.id)
+    assert (allocation.invoice_id, allocation.amount_minor) == (invoice.id, 125050)
+    assert allocation.by_reference
     assert payment.external_ref == stripe.fake.charges[0]["id"]
     (attempt,) = await attempts(done.id)
     assert attempt.outcome == AttemptOutcome.SUCCEEDED and attempt.kind == "charge"

@@ -13,6 +13,7 @@ from integration.webhook_kit import stripe_event, stripe_headers
 from testkit import eventually
 
 from ccm_gateway.audit.models import AuditEvent
+from ccm_gateway.billing.models import Invoice, InvoiceStatus, PaymentAllocation
 from ccm_gateway.collection.models import AttemptOutcome, CollectionStatus
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 
@@ -38,6 +39,13 @@ async def applied(processor: Processor, external_id: str) -> InboundEvent:
 async def settled_by(collection_id: Any) -> list[str]:
     rows = await AuditEvent.filter(object_id=str(collection_id), action="collection.succeeded")
     return [r.actor_type for r in rows]
+
+
+async def assert_paid_once(invoice_id: Any, entry_id: Any, total_minor: int) -> None:
+    invoice = await Invoice.get(id=invoice_id)
+    assert (invoice.status, invoice.paid_minor) == (InvoiceStatus.PAID, total_minor)
+    allocations = await PaymentAllocation.filter(invoice_id=invoice_id)
+    assert [(a.entry_id, a.amount_minor) for a in allocations] == [(entry_id, total_minor)]
 
 
 async def test_a_webhook_while_the_status_query_is_in_flight_settles_once(
@@ -68,6 +76,7 @@ async def test_a_webhook_while_the_status_query_is_in_flight_settles_once(
         ("charge", AttemptOutcome.UNKNOWN), ("status", AttemptOutcome.SUCCEEDED)]
     assert await settled_by(done.id) == ["integration"]  # the webhook came first
     assert len(stripe.fake.charges) == 1
+    await assert_paid_once(invoice.id, payment.id, 3100)
 
 
 async def test_a_webhook_after_the_charge_answer_changes_nothing(
@@ -89,6 +98,7 @@ async def test_a_webhook_after_the_charge_answer_changes_nothing(
     assert event.result == again.result == {"collection_id": made["id"],
                                             "entry_id": str(payment.id)}
     assert await settled_by(made["id"]) == ["system"]
+    await assert_paid_once(invoice.id, payment.id, 2600)
 
 
 async def test_a_webhook_alone_settles_a_collection_whose_answer_never_came(
@@ -107,7 +117,8 @@ async def test_a_webhook_alone_settles_a_collection_whose_answer_never_came(
     done = await reload(made["id"])
     assert done.status == CollectionStatus.SUCCEEDED
     assert done.processor_payment_id == stripe.fake.charges[0]["id"]
-    assert len(await payments(customer_id)) == 1
+    (payment,) = await payments(customer_id)
+    await assert_paid_once(invoice.id, payment.id, 1800)
     assert [a.kind for a in await attempts(done.id)] == ["charge"]
     assert stripe.fake.requests("/v1/payment_intents/search") == []
 

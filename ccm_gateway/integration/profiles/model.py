@@ -15,7 +15,7 @@ MAX_TEXT_CHARS = 500
 FIELD_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # collection: our collection reference, where a processor echoes it (metadata).
     "payment.succeeded": (("customer", "amount", "currency"),
-                          ("reference", "site", "description", "collection")),
+                          ("reference", "site", "description", "invoice", "collection")),
     "payment.failed": (("customer", "amount", "currency"),
                        ("reference", "reason", "site", "description", "collection")),
     "payment.refunded": (("customer", "amount", "currency", "reference"),
@@ -57,7 +57,8 @@ class ValueSource:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    name: str  # customer, amount, currency, site, reference, reason, granted, gate, description
+    # customer, amount, currency, site, reference, reason, granted, gate, description, invoice
+    name: str
     path: tuple[str, ...] = ()  # empty when the value is a constant
     value: str | bool | None = None
     amount_format: str | None = None  # amount only: minor | decimal
@@ -130,7 +131,8 @@ COLLECT_ADAPTERS = ("stripe", "json")
 COLLECT_CREDENTIALS = ("endpoint_credentials", "integration_secret")
 # What a json adapter's body values and URLs may name, filled in per charge.
 COLLECT_PLACEHOLDERS = ("{amount_minor}", "{amount}", "{currency}", "{currency_lower}",
-                        "{customer}", "{reference}", "{idempotency_key}", "{description}")
+                        "{customer}", "{reference}", "{idempotency_key}", "{description}",
+                        "{invoice_number}")
 
 
 @dataclass(frozen=True)
@@ -220,5 +222,7 @@ class CanonicalEvent:
     # The amount is the running total refunded for ``reference``; processing applies
     # the difference from what it has refunded already.
     amount_is_total: bool = False
+    # The number of our invoice a payment pays (payment.succeeded), as the vendor carries it.
+    invoice_number: str | None = None
     # Our collection reference, when the processor echoes it (payment events).
     collection_ref: str | None = None
