@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from outbound.receiver import Receiver
 from processors import API_KEY, FakeJsonPsp, FakeProcessor, FakeStripe
+from testkit import eventually
 
 from ccm_gateway.billing.models import Invoice, InvoiceStatus
 from ccm_gateway.collection import service as collection_service
-from ccm_gateway.collection.models import Collection, CollectionAttempt
+from ccm_gateway.collection.models import Collection, CollectionAttempt, CollectionStatus
 from ccm_gateway.ledger.models import CreditAccount, EntryKind, LedgerEntry
 
 WEBHOOKS = Path(__file__).resolve().parents[2] / "webhooks"
@@ -144,10 +145,17 @@ async def collect(gql: Any, invoice: Invoice, key: str | None = None) -> dict[st
 
 
 async def drive(settings: Any, collection_id: Any, *, after: timedelta = timedelta(0)) -> int:
-    """Attempt the collection as the worker would, with the clock ``after`` ahead (the
-    embedded worker may have got there first: claims keep it to one attempt at a time)."""
+    """Attempt the collection as a worker would, with the clock ``after`` ahead. The
+    embedded worker may be attempting it already (``collectInvoice`` enqueues it, the
+    sweep finds what is due): its attempt is waited for first, and claims keep the two to
+    one attempt at a time."""
+    await eventually(lambda: _not_processing(collection_id))
     return await collection_service.run_due(settings, collection_id=collection_id,
                                             now=datetime.now(UTC) + after)
+
+
+async def _not_processing(collection_id: Any) -> bool:
+    return (await Collection.get(id=collection_id)).status != CollectionStatus.PROCESSING
 
 
 async def reload(collection_id: Any) -> Collection:
