@@ -83,6 +83,7 @@ from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import EntryKind
 from ccm_gateway.outbound.http import new_client
 from ccm_gateway.outbound.models import OutboundEndpoint, credentials_context
+from ccm_gateway.outbound.urls import parse_url
 from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
 from ccm_gateway.queue import enqueue_job
 from ccm_gateway.site import service as site_service
@@ -452,7 +453,19 @@ async def _credential(box: SecretBox, integration: Integration, spec: CollectSpe
     return str(stored["token"])
 
 
-async def _target(box: SecretBox, collection: Collection) -> _Target | None:
+def _url_problem(spec: CollectSpec, *, prod: bool) -> str | None:
+    """Why the collect section's URLs may not be called here (prod: https only; the
+    connection itself is checked against private addresses by the client)."""
+    urls = [spec.url] if spec.url else [c.url for c in (spec.charge, spec.status) if c]
+    for url in urls:
+        try:
+            parse_url(url, "collect.url", prod=prod)
+        except BadInput as exc:
+            return exc.message
+    return None
+
+
+async def _target(box: SecretBox, collection: Collection, *, prod: bool) -> _Target | None:
     if collection.route_index >= len(collection.route):
         return None
     integration = await Integration.get_or_none(id=collection.route[collection.route_index])
@@ -466,6 +479,9 @@ async def _target(box: SecretBox, collection: Collection) -> _Target | None:
         return _Target(integration, problem=exc.message)
     if profile.collect is None:
         return _Target(integration, problem=f"profile {profile.name} has no collect section")
+    refused = _url_problem(profile.collect, prod=prod)
+    if refused is not None:
+        return _Target(integration, problem=refused)
     ref = await ExternalRef.filter(customer_id=collection.customer_id,
                                    system=integration.ref_system).first()
     if ref is None:
@@ -491,21 +507,21 @@ async def run_due(settings: Settings, *, now: datetime | None = None,
     if client is None:
         async with new_client(prod=settings.is_prod, max_connections=BATCH) as own:
             for item in claimed:
-                await attempt(box, item, own, now=now)
+                await attempt(box, item, own, now=now, prod=settings.is_prod)
     else:
         for item in claimed:
-            await attempt(box, item, client, now=now)
+            await attempt(box, item, client, now=now, prod=settings.is_prod)
     return len(claimed)
 
 
 async def attempt(box: SecretBox, claimed: Claimed, client: httpx.AsyncClient, *,
-                  now: datetime) -> None:
+                  now: datetime, prod: bool) -> None:
     """One call at the collection's current processor, then its outcome."""
     collection = claimed.collection
     key = attempt_key(collection)
     if not claimed.asks_status and await _cancelled(claimed, now):
         return
-    target = await _target(box, collection)
+    target = await _target(box, collection, prod=prod)
     started_at = datetime.now(UTC)
     kind = "status" if claimed.asks_status else "charge"
     if target is None:
