@@ -22,8 +22,9 @@ What comes next (``_next``):
   asked again, never skipped. So a customer is never charged twice.
 
 The webhook path (``settle_from_webhook``, from ``integration/processing.py``) and the
-status path both end in ``settle``, under the collection's row lock: the first posts the
-payment and sets ``payment_entry_id``, the second finds it set and does nothing. The
+status path both end in ``settle``, under the collection's row lock (taken after the
+account's, the order of every path to a payment): the first posts the payment and sets
+``payment_entry_id``, the second finds it set and does nothing. The
 ledger entry's idempotency key ``collection:<reference>``, owned by the system actor
 (no API caller can reach that namespace), backs it up.
 """
@@ -582,6 +583,9 @@ async def _record(claimed: Claimed, kind: str, integration_id: Any, key: str,
                   result: ChargeResult, started_at: datetime, *, unusable: bool,
                   now: datetime) -> None:
     async with in_transaction():
+        # The account's lock first, as every writer of the account takes it: a success
+        # posts a payment, and the webhook path comes here holding it.
+        await ledger_service.lock_account(customer_id=claimed.collection.customer_id)
         c = await Collection.filter(id=claimed.collection.id).select_for_update().first()
         if c is None:
             return
@@ -742,9 +746,12 @@ async def settle(collection_id: Any, *, payment_id: str | None, actor: Actor,
                  source: str) -> bool:
     """The one way a collection is paid, in the caller's transaction: True if this call
     posted the payment, False if it was posted already."""
-    c = await Collection.filter(id=collection_id).select_for_update().first()
-    if c is None:
+    found = await Collection.get_or_none(id=collection_id)
+    if found is None:
         raise NotFound(f"collection {collection_id} not found", field="collectionId")
+    # Account, then collection: the order every path to a payment takes (``_record``).
+    await ledger_service.lock_account(customer_id=found.customer_id)
+    c = await Collection.filter(id=collection_id).select_for_update().get()
     return await _settle_locked(c, payment_id=payment_id, actor=actor, source=source)
 
 
