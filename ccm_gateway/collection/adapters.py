@@ -157,7 +157,14 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 class StripeAdapter(ProcessorAdapter):
     """Stripe PaymentIntents, created and confirmed off-session in one request with the
-    customer's default payment method."""
+    customer's default payment method.
+
+    Raw httpx rather than the ``stripe`` library: its ``HTTPXClient`` builds httpx
+    clients of its own, so the injected one (no redirects, SSRF-checked in prod, the
+    profile's timeouts) could not be used, and its errors fold a timeout and a refused
+    connection into one ``APIConnectionError``, the very difference between UNKNOWN and
+    FAILED. tests/collection/test_collection_stripe_wire.py holds this adapter to the
+    library's own requests and errors."""
 
     STATUSES: ClassVar[dict[str, ChargeStatus]] = {
                 "succeeded": ChargeStatus.SUCCEEDED,
