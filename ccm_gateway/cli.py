@@ -1,4 +1,5 @@
-"""`ccm-gateway`: serve, worker, migrate, token, verify, clients, keys. Thin over the services.
+"""`ccm-gateway`: serve, worker, migrate, token, verify, clients, report, keys. Thin over the
+services.
 
 Exit codes: 0 done; 1 `verify` found a problem; 2 the command cannot run as configured (a
 bad setting or flag, a database or Redis that cannot be reached, a schema behind the
@@ -376,6 +377,33 @@ def cmd_clients_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from ccm_gateway.principal import Principal, Role
+    from ccm_gateway.reports import export
+
+    # The operator's view: every customer (narrow it with the filter flags).
+    operator = Principal.from_roles("cli", "user", frozenset({Role.ADMIN}))
+    params = {name: value for name, value in (
+        ("asOf", args.as_of), ("from", args.from_), ("to", args.to),
+        ("currency", args.currency), ("segment", args.segment), ("siteId", args.site_id),
+        ("riskProfile", args.risk_profile), ("partnerId", args.partner_id),
+        ("customerId", args.customer_id)) if value is not None}
+    try:
+        _check_text(args, as_of="--as-of", from_="--from", to="--to", currency="--currency",
+                    segment="--segment", site_id="--site-id", risk_profile="--risk-profile",
+                    partner_id="--partner-id", customer_id="--customer-id")
+        text = _run(_with_db(lambda: export.render(operator, args.report, params)))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    return 0
+
+
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from ccm_gateway.auth.keys import KeyRing
 
@@ -397,6 +425,87 @@ def cmd_keys_rotate_master(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"re-encrypted {count} stored secret(s) under the current CCM_SECRET_KEY")
+    return 0
+
+
+# --- billing and receivables: reconciliation and the ERP daily batch ------------------
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tortoise.transactions import in_transaction
+
+    from ccm_gateway.errors import BadInput
+    from ccm_gateway.principal import Actor
+    from ccm_gateway.reconciliation import service as reconciliation_service
+
+    path = Path(args.file)
+    actor = Actor(type="user", id=f"cli:{os.environ.get('USER') or 'operator'}")
+
+    async def work() -> Any:
+        integration = await reconciliation_service.integration_by_slug(args.integration)
+        try:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"--file {path}: {exc}", field="file") from None
+        async with in_transaction():
+            return await reconciliation_service.reconcile_csv(
+                actor, integration, text, path.name, tolerance_ppm=args.tolerance_ppm,
+                progress=progress)
+
+    try:
+        _check_text(args, integration="--integration")
+        with _progress("reconcile") as progress:
+            run = _run(_with_db(work))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(json.dumps({"runId": str(run.id), "matched": run.matched, "broken": run.broken,
+                      "missingInLedger": run.missing_in_ledger,
+                      "missingExternally": run.missing_externally}, indent=2))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tortoise.transactions import in_transaction
+
+    from ccm_gateway.export import service as export_service
+    from ccm_gateway.principal import Actor
+
+    settings = _settings()
+    directory = args.dir or settings.export_dir
+    if not directory and not args.deliver:
+        print("error: say where to write: --dir DIR or CCM_EXPORT_DIR (or --deliver)",
+              file=sys.stderr)
+        return 2
+    if directory and not os.path.isdir(directory):
+        print(f"error: --dir {directory}: no such directory", file=sys.stderr)
+        return 2
+    actor = Actor(type="user", id=f"cli:{os.environ.get('USER') or 'operator'}")
+
+    async def work() -> tuple[Any, int]:
+        day = export_service.parse_day(args.date)
+        export = await export_service.build(day)
+        messages = 0
+        if args.deliver:
+            async with in_transaction():
+                messages = await export_service.record_delivery(actor, export)
+        return export, messages
+
+    try:
+        export, messages = _run(_with_db(work))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    written = export_service.write_files(export, Path(directory)) if directory else []
+    for path in written:
+        print(path)
+    print(f"{len(export.entries)} ledger entries, {len(export.invoices)} invoices"
+          + (f"; {messages} ledger.daily_export message(s) queued" if args.deliver else ""),
+          file=sys.stderr)
     return 0
 
 
@@ -472,6 +581,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("client_id", help="the client_id that `clients create` printed")
     revoke.set_defaults(func=cmd_clients_revoke)
 
+    report = sub.add_parser("report", help="write a receivables report as CSV (README: "
+                                           "Billing and receivables, CSV export)")
+    report.add_argument("report", choices=["aging", "dso", "compliance"],
+                        help="aging (as of --as-of), dso or compliance (--from, --to)")
+    report.add_argument("--as-of", help="aging: the instant, ISO 8601 with offset or a date "
+                                        "(00:00 UTC); default now")
+    report.add_argument("--from", dest="from_", help="dso, compliance: the period's start")
+    report.add_argument("--to", help="dso, compliance: the period's end, excluded")
+    report.add_argument("--currency", help="dso: only this currency")
+    report.add_argument("--segment", help="only customers of this segment")
+    report.add_argument("--site-id", help="only invoices of this site")
+    report.add_argument("--risk-profile", help="only customers of this risk profile")
+    report.add_argument("--partner-id", help="only customers of this partner")
+    report.add_argument("--customer-id", help="only this customer")
+    report.add_argument("--output", help="the file to write (default: standard output)")
+    report.set_defaults(func=cmd_report)
+
     keys = sub.add_parser("keys", help="manage the token signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser("rotate", help="add a new current signing key")
@@ -482,6 +608,27 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-master", help="re-encrypt stored secrets under the current CCM_SECRET_KEY "
                               "(old ones read with CCM_SECRET_KEY_PREVIOUS)")
     rotate_master.set_defaults(func=cmd_keys_rotate_master)
+
+    reconcile = sub.add_parser("reconcile", help="match a CSV batch of external balances "
+                                                 "with the ledger (a reconciliation run)")
+    reconcile.add_argument("--file", required=True, metavar="F",
+                           help="the CSV: customer_ref or customer_id, balance, currency, "
+                                "as_of (see README)")
+    reconcile.add_argument("--integration", required=True, metavar="SLUG",
+                           help="the integration whose figures they are")
+    reconcile.add_argument("--tolerance-ppm", type=int,
+                           help="parts per million of the larger balance (default 100)")
+    reconcile.set_defaults(func=cmd_reconcile)
+
+    export = sub.add_parser("export", help="write a day's ledger entries and invoices (the "
+                                           "ERP daily batch) as CSV, JSON Lines and SHA-256 "
+                                           "sums")
+    export.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the UTC day")
+    export.add_argument("--dir", help="where to write (default CCM_EXPORT_DIR)")
+    export.add_argument("--deliver", action="store_true",
+                        help="also queue ledger.daily_export deliveries to subscribed "
+                             "endpoints")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

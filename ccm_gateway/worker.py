@@ -22,12 +22,14 @@ from ccm_gateway.approval import tasks as approval_tasks
 from ccm_gateway.collection import tasks as collection_tasks
 from ccm_gateway.config import Settings, redact_url
 from ccm_gateway.errors import ServiceUnreachable
+from ccm_gateway.export import tasks as export_tasks
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
 from ccm_gateway.outbound import delivery
 from ccm_gateway.policy import tasks as policy_tasks
 from ccm_gateway.queue import deserialize, serialize
+from ccm_gateway.reconciliation import tasks as reconciliation_tasks
 from ccm_gateway.sync import tasks as sync_tasks
 
 log = logging.getLogger("ccm_gateway.worker")
@@ -70,6 +72,13 @@ CRON_JOBS = [
          unique=True, timeout=3600),
     cron(policy_tasks.prune_counters, name="velocity.prune", minute={47}, unique=True,
          timeout=3600),
+    # Reconciliation of the integrations with new webhook or pull figures since their
+    # last run; a run per integration and source, each in its own transaction.
+    cron(reconciliation_tasks.run_due, name="reconciliation.run", minute=set(range(4, 60, 10)),
+         unique=True, timeout=1800),
+    # Yesterday's (UTC) ERP batch, once the day's last entries have committed.
+    cron(export_tasks.daily_export, name="ledger.daily_export", hour={0}, minute={20},
+         unique=True, timeout=3600),
     # Collections: retries, dunning and status queries come due at their own times;
     # claims with SKIP LOCKED and a lease keep two workers off one collection.
     cron(collection_tasks.sweep, name="collection.sweep", second=set(range(1, 60, 10)),

@@ -62,7 +62,10 @@ class Invoice(Model):
     class Meta:
         table = "invoice"
         unique_together = (("issuer", "year", "sequence"),)
-        indexes = (("customer", "status"), ("status", "due_at"))
+        # (account, status): the open invoices of an account, read under its lock by every
+        # issue and allocation; issued_at: the reports' sales windows (DSO).
+        indexes = (("customer", "status"), ("status", "due_at"), ("account", "status"),
+                   ("issued_at",))
 
 
 class InvoiceLine(Model):

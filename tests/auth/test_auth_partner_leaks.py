@@ -41,6 +41,7 @@ DENIED = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 LOOKUPS = {"Query.customer", "Query.hold", "Query.node", "Query.integration",
            "Query.inboundEvent", "Query.outboundEndpoint", "Query.outboundDelivery",
            "Query.creditLimitChangeRequest"}
+LOOKUPS |= {"Query.reconciliationRun"}  # billing and receivables
 USD = {"amount": "5.00", "currency": "USD"}
 SET_FX_RATE = """mutation($at: DateTime!) { setFxRate(input: {base: "CHF", quote: "NOK",
     rate: "1.05", effectiveAt: $at}) { id } }"""
@@ -291,7 +292,41 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
             {"i": t["collected_invoice"]})],
         "Query.fxRates": [],  # global reference data: see test_fx_rates_are_global_read_only
         "Mutation.setFxRate": [(SET_FX_RATE, {"at": unique_instant()})],
+        # Reports narrowed to a foreign customer; their partner-wide figures are
+        # tests/reports/test_reports_scope.py's.
+        **{f"Query.{name}": [(f"query($f: ReportFilter) {{ {name}({args}filter: $f) "
+                              "{ __typename } }", {"f": {"customerId": cid}})]
+           for name, args in _REPORT_ARGS.items()},
+        # Reconciliation runs and breaks are integrations' figures: partner principals may
+        # neither see nor change them.
+        "Query.reconciliationRuns": [(
+            """query($i: ID!) { reconciliationRuns(first: 5, filter: {integrationId: $i}) {
+               edges { node { id } } } }""", {"i": t["integration"]})],
+        "Query.reconciliationRun": [(
+            "query($i: ID!) { reconciliationRun(id: $i) { id } }", {"i": t["integration"]})],
+        "Query.reconciliationBreaks": [(
+            """query($c: ID!) { reconciliationBreaks(first: 5, filter: {customerId: $c}) {
+               edges { node { id } } } }""", {"c": cid})],
+        "Mutation.reconcileBalances": [(
+            """mutation($i: ID!, $csv: String!) { reconcileBalances(input: {
+               integrationId: $i, csv: $csv, fileName: "x.csv"}) { id } }""",
+            {"i": t["integration"], "csv": f"customer_id,balance,currency,as_of\n{cid},1.00,"
+                                           "USD,2026-01-01T00:00:00Z\n"})],
+        "Mutation.runReconciliation": [(
+            """mutation($i: ID!) { runReconciliation(input: {integrationId: $i,
+               source: WEBHOOK}) { id } }""", {"i": t["integration"]})],
+        "Mutation.acknowledgeReconciliationBreak": [(
+            """mutation($i: ID!) { acknowledgeReconciliationBreak(input: {id: $i,
+               note: "x"}) { id } }""", {"i": cid})],
+        "Mutation.resolveReconciliationBreak": [(
+            """mutation($i: ID!) { resolveReconciliationBreak(input: {id: $i, note: "x"}) {
+               id } }""", {"i": cid})],
     }
+
+
+_PERIOD = 'from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", '
+_REPORT_ARGS = {"agingReport": "", "dsoReport": _PERIOD, "termComplianceReport": _PERIOD,
+                "utilisationReport": "", "creditAlertFrequency": _PERIOD}
 
 
 SNAPSHOT = """

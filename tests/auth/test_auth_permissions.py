@@ -56,6 +56,11 @@ from ccm_gateway.policy.models import (
     VelocityRule,
 )
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
+from ccm_gateway.reconciliation.models import (
+    ReconciliationBreak,
+    ReconciliationRun,
+    ReconciliationSource,
+)
 from ccm_gateway.sync import service as sync_service
 
 ROLES = [r.value for r in Role]
@@ -119,6 +124,7 @@ class Case:
     alert_id: str | None = None
     approval_policy: bool = False
     segment: str | None = None
+    reconciliation_of: str | None = None  # an integration whose runs and breaks may change
     route_site_id: str | None = None  # collection routes of this site
     invoice_id: str | None = None  # collections of this invoice
 
@@ -541,6 +547,47 @@ async def _acknowledge_alert(world: World) -> Case:
     return Case({"input": {"id": str(alert.id), "note": "seen"}}, alert_id=str(alert.id))
 
 
+# --- reconciliation (billing and receivables) ---
+
+
+async def _reconciliation_run(world: World) -> tuple[str, str]:
+    """A finished run of the shared integration, and an OPEN break of it."""
+    integration_id = await _outbound_integration(world)
+    run = await ReconciliationRun.create(
+        id=uuid.uuid4(), integration_id=integration_id, source=ReconciliationSource.WEBHOOK,
+        started_at=datetime.now(UTC), finished_at=datetime.now(UTC), tolerance_ppm=100,
+        actor="perm-setup")
+    found = await ReconciliationBreak.create(
+        id=uuid.uuid4(), run_id=run.id, last_run_id=run.id, integration_id=integration_id,
+        customer_id=await world.customer(), currency="USD", external_balance_minor=200,
+        ledger_balance_minor=100, difference_minor=100, as_of=datetime.now(UTC))
+    return str(run.id), str(found.id)
+
+
+async def _reconciliation_run_query(world: World) -> Case:
+    run_id, _ = await _reconciliation_run(world)
+    return Case({"id": run_id})
+
+
+async def _reconciliation_break(world: World) -> Case:
+    _, break_id = await _reconciliation_run(world)
+    return Case({"input": {"id": break_id, "note": "seen"}},
+                reconciliation_of=await _outbound_integration(world))
+
+
+async def _reconcile_balances(world: World) -> Case:
+    integration_id = await _outbound_integration(world)
+    csv = f"customer_ref,balance,currency,as_of\n{unique('ref')},1.00,USD,2026-01-01T00:00:00Z\n"
+    return Case({"input": {"integrationId": integration_id, "csv": csv,
+                           "fileName": "perm.csv"}}, reconciliation_of=integration_id)
+
+
+async def _run_reconciliation(world: World) -> Case:
+    integration_id = await _outbound_integration(world)
+    return Case({"input": {"integrationId": integration_id, "source": "PULL"}},
+                reconciliation_of=integration_id)
+
+
 P = Permission
 # --- collection (billing) ---
 
@@ -776,6 +823,26 @@ ROWS: dict[str, Row] = {
     "Mutation.deleteVelocityRule": Row(P.POLICY_WRITE, """
         mutation($input: DeleteRuleInput!) { deleteVelocityRule(input: $input) { id } }""",
         _velocity_rule),
+    # --- reconciliation (billing and receivables) ---
+    "Query.reconciliationRuns": Row(P.INTEGRATION_READ, """{
+        reconciliationRuns(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.reconciliationRun": Row(P.INTEGRATION_READ, """query($id: ID!) {
+        reconciliationRun(id: $id) { id breaks { id } } }""", _reconciliation_run_query),
+    "Query.reconciliationBreaks": Row(P.INTEGRATION_READ, """{
+        reconciliationBreaks(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Mutation.reconcileBalances": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: ReconcileBalancesInput!) {
+          reconcileBalances(input: $input) { id } }""", _reconcile_balances),
+    "Mutation.runReconciliation": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: RunReconciliationInput!) {
+          runReconciliation(input: $input) { id } }""", _run_reconciliation),
+    "Mutation.acknowledgeReconciliationBreak": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: AcknowledgeReconciliationBreakInput!) {
+          acknowledgeReconciliationBreak(input: $input) { status } }""",
+        _reconciliation_break),
+    "Mutation.resolveReconciliationBreak": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: ResolveReconciliationBreakInput!) {
+          resolveReconciliationBreak(input: $input) { status } }""", _reconciliation_break),
     "Query.collections": Row(P.INVOICE_READ, """{
         collections(first: 1) { edges { node { id } } } }""", _no_objects),
     "Query.collectionRoutes": Row(P.INVOICE_READ, "{ collectionRoutes { id } }", _no_objects),
@@ -788,6 +855,19 @@ ROWS: dict[str, Row] = {
     "Mutation.acknowledgeAlert": Row(P.ALERT_WRITE, """
         mutation($input: AcknowledgeAlertInput!) {
           acknowledgeAlert(input: $input) { acknowledgedAt } }""", _acknowledge_alert),
+    # Receivables reports (tests/reports has their figures).
+    "Query.agingReport": Row(P.REPORT_READ, """{
+        agingReport { asOf portfolio { currency } } }""", _no_objects),
+    "Query.dsoReport": Row(P.REPORT_READ, """{ dsoReport(from: "2026-01-01T00:00:00Z",
+        to: "2026-02-01T00:00:00Z") { figures { currency } } }""", _no_objects),
+    "Query.termComplianceReport": Row(P.REPORT_READ, """{ termComplianceReport(
+        from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { figures { currency } } }""",
+        _no_objects),
+    "Query.utilisationReport": Row(P.REPORT_READ, "{ utilisationReport { customers } }",
+                                   _no_objects),
+    "Query.creditAlertFrequency": Row(P.REPORT_READ, """{ creditAlertFrequency(
+        from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { breaches } }""",
+        _no_objects),
 }
 
 ALL = set(ROLES)
@@ -872,6 +952,19 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.updateVelocityRule": {"admin", "finance"},
     "Mutation.deleteVelocityRule": {"admin", "finance"},
     "Mutation.acknowledgeAlert": {"admin", "finance", "credit_manager", "it_admin"},
+    "Query.agingReport": ALL,
+    "Query.dsoReport": ALL,
+    "Query.termComplianceReport": ALL,
+    "Query.utilisationReport": ALL,
+    "Query.creditAlertFrequency": ALL,
+    # --- reconciliation (billing and receivables) ---
+    "Query.reconciliationRuns": INTEGRATION_READERS,
+    "Query.reconciliationRun": INTEGRATION_READERS,
+    "Query.reconciliationBreaks": INTEGRATION_READERS,
+    "Mutation.reconcileBalances": {"admin", "finance"},
+    "Mutation.runReconciliation": {"admin", "finance"},
+    "Mutation.acknowledgeReconciliationBreak": {"admin", "finance"},
+    "Mutation.resolveReconciliationBreak": {"admin", "finance"},
     "Query.collections": ALL,
     "Query.collectionRoutes": ALL,
     "Mutation.setCollectionRoute": {"admin", "finance"},
@@ -1035,6 +1128,11 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
         state["velocity_rules"] = await VelocityRule.filter(customer_id=case.rules_of).values()
     if case.alert_id:
         state["alert"] = await Alert.filter(id=case.alert_id).values()
+    if case.reconciliation_of:
+        state["reconciliation"] = (
+            await ReconciliationRun.filter(integration_id=case.reconciliation_of).count(),
+            await ReconciliationBreak.filter(integration_id=case.reconciliation_of)
+            .order_by("id").values_list("id", "status", "version"))
     if case.route_site_id:
         state["routes"] = await CollectionRoute.filter(site_id=case.route_site_id).values()
     if case.invoice_id:
