@@ -52,12 +52,11 @@ class Processor:
     ref_system: str
 
 
-def _profile_source(shipped: str, name: str, base_url: str) -> str:
+def _profile_source(shipped: str, name: str, base_url: str, timeout: int) -> str:
     text = (WEBHOOKS / f"{shipped}.yaml").read_text()
     text = text.replace(f"name: {shipped}", f"name: {name}", 1)
-    # Two seconds: the fakes' hangs (processors.Program) outlast it.
     for shipped_timeout in ("timeout_seconds: 20\n", "timeout_seconds: 10\n"):
-        text = text.replace(shipped_timeout, "timeout_seconds: 2\n")
+        text = text.replace(shipped_timeout, f"timeout_seconds: {timeout}\n")
     return text.replace("https://api.stripe.com", base_url) \
         .replace("https://psp.example", base_url)
 
@@ -72,14 +71,16 @@ async def receivers() -> AsyncIterator[list[Receiver]]:
 
 @pytest.fixture
 def make_processor(gql: Any, receivers: list[Receiver]):
-    async def make(kind: str = "stripe") -> Processor:
+    async def make(kind: str = "stripe", *, timeout: int = 2) -> Processor:
+        """``timeout``: the collect section's; the fakes' hangs (processors.Program)
+        outlast the default."""
         receiver = await Receiver().start()
         receivers.append(receiver)
         fake: FakeProcessor = FakeStripe(receiver) if kind == "stripe" else FakeJsonPsp(receiver)
         shipped = "stripe" if kind == "stripe" else "generic-psp"
         name = f"{shipped}-{uuid.uuid4().hex[:8]}"
-        await gql(UPLOAD, {"input": {"source": _profile_source(shipped, name,
-                                                               fake.base_url)}})
+        await gql(UPLOAD, {"input": {"source": _profile_source(shipped, name, fake.base_url,
+                                                               timeout)}})
         made = (await gql(CREATE_INTEGRATION, {"input": {
             "slug": f"pay-{uuid.uuid4().hex[:10]}", "name": f"{kind} processor",
             "kind": "PAYMENT_PROCESSOR", "profile": name, "segments": ["*"]}})

@@ -13,6 +13,7 @@ too late, without charging).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ class Program:
     hang_before_charge: int = 0
     hang_seconds: float = 3.5
     status_delay: float = 0.0  # status queries answer this late (within the timeout)
+    status_gate: asyncio.Event | None = None  # status queries answer once it is set
 
 
 @dataclass
@@ -121,7 +123,9 @@ class FakeStripe(FakeProcessor):
 
         return self._charge_or_replay(request, key, make)
 
-    def _search(self, request: Received) -> Answer:
+    async def _search(self, request: Received) -> Answer:
+        if self.program.status_gate is not None:
+            await self.program.status_gate.wait()
         query = parse_qs(request.query).get("query", [""])[0]
         reference = query.split(":", 1)[1].strip("'") if ":" in query else ""
         found = [i for i in self.intents.values()

@@ -51,9 +51,11 @@ async def assert_paid_once(invoice_id: Any, entry_id: Any, total_minor: int) -> 
 async def test_a_webhook_while_the_status_query_is_in_flight_settles_once(
         gql: Any, client: Any, settings: Any, make_processor: Any, make_payer: Any,
         route: Any) -> None:
-    stripe = await make_processor("stripe")
+    stripe = await make_processor("stripe", timeout=4)
     stripe.fake.program.hang_after_charge = 1
-    stripe.fake.program.status_delay = 1.5
+    stripe.fake.program.hang_seconds = 5.0
+    # The status query is answered once the webhook has been applied.
+    stripe.fake.program.status_gate = asyncio.Event()
     customer_id, _ = await make_payer(stripe)
     invoice = await make_invoice(customer_id, 3100, site_id=await route(stripe))
     made = await collect(gql, invoice)
@@ -65,6 +67,7 @@ async def test_a_webhook_while_the_status_query_is_in_flight_settles_once(
         lambda: bool(stripe.fake.requests("/v1/payment_intents/search")))
     event = await applied(stripe, await send_succeeded(client, stripe,
                                                        stripe.fake.charges[0]))
+    stripe.fake.program.status_gate.set()
     await asking
     done = await reload(made["id"])
 
@@ -106,9 +109,8 @@ async def test_a_webhook_alone_settles_a_collection_whose_answer_never_came(
         route: Any) -> None:
     stripe = await make_processor("stripe")
     stripe.fake.program.hang_after_charge = 1
-    # Were a status query to start (the embedded worker's sweep), it would answer after
-    # the webhook has landed.
-    stripe.fake.program.status_delay = 1.9
+    # A status query (the embedded worker's sweep may start one) is never answered.
+    stripe.fake.program.status_gate = asyncio.Event()
     customer_id, _ = await make_payer(stripe)
     invoice = await make_invoice(customer_id, 1800, site_id=await route(stripe))
     made = await collect(gql, invoice)
