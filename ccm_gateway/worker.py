@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from ccm_gateway.alert import notify as alert_notify
 from ccm_gateway.approval import tasks as approval_tasks
 from ccm_gateway.billing import tasks as billing_tasks
+from ccm_gateway.collection import tasks as collection_tasks
 from ccm_gateway.config import Settings, redact_url
 from ccm_gateway.errors import ServiceUnreachable
 from ccm_gateway.export import tasks as export_tasks
@@ -44,6 +45,9 @@ FUNCTIONS = [
     # A drain hands on to a fresh job after delivery.DRAIN_SECONDS; the timeout bounds
     # the batch in flight then (its sends have their endpoint's timeout each).
     func(delivery.deliver, name=delivery.DELIVER, timeout=600, keep_result=0),
+    # Collections: one attempt is at most two processor requests of 60 s each.
+    func(collection_tasks.attempt_collection, name="collection.attempt", timeout=300,
+         keep_result=0),
 ]
 CRON_JOBS = [
     cron(ledger_tasks.expire_holds, name="hold.expire", second={0}, run_at_startup=True,
@@ -82,6 +86,12 @@ CRON_JOBS = [
          run_at_startup=True, unique=True, timeout=3600),
     cron(billing_tasks.enforce_terms, name="invoice.overdue", minute=set(range(0, 60, 10)),
          second={45}, run_at_startup=True, unique=True, timeout=600),
+    # Collections: retries, dunning and status queries come due at their own times;
+    # claims with SKIP LOCKED and a lease keep two workers off one collection.
+    cron(collection_tasks.sweep, name="collection.sweep", second=set(range(1, 60, 10)),
+         run_at_startup=True, unique=True, timeout=600),
+    cron(collection_tasks.collect_due, name="collection.due", minute={15},
+         unique=True, timeout=3600),
 ]
 
 

@@ -26,6 +26,7 @@ from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
 from ccm_gateway.billing.types import BillingMutation, BillingQuery
+from ccm_gateway.collection.types import CollectionMutation, CollectionQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
@@ -46,7 +47,7 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
             IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery,
-            BillingQuery, ReportsQuery, ReconciliationQuery):
+            BillingQuery, ReportsQuery, ReconciliationQuery, CollectionQuery):
     pass
 
 
@@ -54,7 +55,8 @@ class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQu
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
                SyncMutation, FxMutation, AlertMutation, PolicyMutation,
-               ApprovalMutation, BillingMutation, ReconciliationMutation):
+               ApprovalMutation, BillingMutation, ReconciliationMutation,
+               CollectionMutation):
     pass
 
 

@@ -34,6 +34,7 @@ from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.audit.service import record
 from ccm_gateway.billing import allocation as billing
+from ccm_gateway.collection import service as collection_service
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.models import Customer
 from ccm_gateway.db import data_error
@@ -445,6 +446,9 @@ async def _site_id(canonical: CanonicalEvent) -> Any:
 async def _payment_succeeded(actor: Actor, key: str, event: InboundEvent,
                              integration: Integration, customer: Customer,
                              c: CanonicalEvent, at: datetime) -> dict[str, Any]:
+    settled = await _collection_settled(actor, customer, c)
+    if settled is not None:
+        return settled
     amount, original = await _amount(customer, c, at)
     invoice_number = await billing.payable_number(customer.id, c.invoice_number)
     entry = await ledger.post_entry(
@@ -458,6 +462,20 @@ async def _payment_succeeded(actor: Actor, key: str, event: InboundEvent,
         applied["invoice_number"] = c.invoice_number
         applied["invoice_applied"] = "yes" if invoice_number else "no"
     return applied
+
+
+async def _collection_settled(actor: Actor, customer: Customer,
+                              c: CanonicalEvent) -> dict[str, Any] | None:
+    """Collection hook: a payment that answers one of our collections (the profile's
+    ``collection`` field) settles it, exactly once whichever of this event and the
+    status query comes first; None for any other payment."""
+    if not c.collection_ref:
+        return None
+    collection = await collection_service.settle_from_webhook(
+        actor, c.collection_ref, customer_id=customer.id, payment_id=c.reference)
+    if collection is None:
+        return None
+    return {"collection_id": str(collection.id), "entry_id": str(collection.payment_entry_id)}
 
 
 async def _payment_failed(actor: Actor, key: str, event: InboundEvent,

@@ -29,7 +29,10 @@ from live_kit import subscribe_once
 
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.audit.models import AuditEvent
+from ccm_gateway.billing.models import Invoice
+from ccm_gateway.collection.models import Collection, CollectionStatus
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
+from ccm_gateway.ledger.models import CreditAccount
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery
 
 SCHEMA = build_schema()
@@ -73,7 +76,7 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Query.node": [("query($id: ID!) { node(id: $id) { id __typename } }", {"id": i})
                        for i in (cid, t["account"], t["hold"], t["entry"], t["integration"],
                                  t["inbound"], t["endpoint"], t["delivery"], t["request"],
-                                 t["invoice"])],
+                                 t["invoice"], t["collection"])],
         "Query.customers": [],  # checked by test_customers_lists_only_own_with_every_filter
         "Query.sites": [],  # global, not partner data: see test_sites_are_global
         "Query.creditCheck": [(
@@ -292,6 +295,15 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Mutation.acknowledgeAlert": [(
             """mutation($i: ID!) { acknowledgeAlert(input: {id: $i}) { id } }""",
             {"i": t["id"]})],
+        # Collections: checked by test_collections_list_only_own; routes are the operator's.
+        "Query.collections": [],
+        "Query.collectionRoutes": [("{ collectionRoutes { id } }", {})],
+        "Mutation.setCollectionRoute": [(
+            """mutation($i: ID!) { setCollectionRoute(input: {currency: "USD",
+               integrationIds: [$i]}) { id } }""", {"i": t["integration"]})],
+        "Mutation.collectInvoice": [(
+            """mutation($i: ID!) { collectInvoice(input: {invoiceId: $i}) { id } }""",
+            {"i": t["collected_invoice"]})],
         "Query.fxRates": [],  # global reference data: see test_fx_rates_are_global_read_only
         "Mutation.setFxRate": [(SET_FX_RATE, {"at": unique_instant()})],
         # Reports narrowed to a foreign customer; their partner-wide figures are
@@ -369,12 +381,31 @@ async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
     request = await gql("""mutation($id: ID!) { requestCreditLimitChange(input: {
         customerId: $id, limit: {amount: "1050.00", currency: "USD"}}) { id } }""",
                         {"id": cid}, token=gql.token("credit_manager", subject="leak-maker"))
+    invoice, collection = await _collection(cid)
     return {"id": cid, "ref": ref, "hold": hold.data["authorizeCredit"]["id"],
             "request": request.data["requestCreditLimitChange"]["id"],
+            "collected_invoice": str(invoice.id), "collection": str(collection.id),
             "entry": entry.data["postLedgerEntry"]["id"],
             "account": account.data["customer"]["creditAccount"]["id"], "site": site,
             "invoice": invoice.data["issueInvoice"][0]["id"],
             "partner": partner, "client": client}
+
+
+async def _collection(customer_id: str) -> tuple[Invoice, Collection]:
+    """An invoice of the customer, being collected (written directly: no processor runs)."""
+    account = await CreditAccount.get(customer_id=customer_id)
+    now = datetime.now(UTC)
+    issuer = unique("L")[:20]
+    invoice = await Invoice.create(
+        id=uuid.uuid4(), number=f"{issuer}-{now.year}-000001", issuer=issuer, year=now.year,
+        sequence=1, customer_id=customer_id, account_id=account.id, currency="USD",
+        total_minor=500, period_end=now, net_days=30, issued_at=now,
+        due_at=now + timedelta(days=30))
+    collection = await Collection.create(
+        id=uuid.uuid4(), invoice_id=invoice.id, customer_id=customer_id, amount_minor=500,
+        currency="USD", trigger="api", reference=unique("col"), route=[],
+        status=CollectionStatus.FAILED)
+    return invoice, collection
 
 
 @pytest.fixture
@@ -418,7 +449,7 @@ async def _integration_objects(gql: Any) -> dict[str, str]:
 def test_every_root_field_has_a_leak_case():
     dummy = dict.fromkeys(("id", "ref", "hold", "entry", "account", "site", "partner", "request",
                            "client", "integration", "inbound", "endpoint", "delivery",
-                           "invoice"), "x")
+                           "invoice", "collected_invoice", "collection"), "x")
     cases = set(_attempts(dummy))
     assert root_fields() - cases == set(), "add a case to _attempts for the new field"
     assert cases - root_fields() == set(), "a case for a field that is gone"
@@ -432,7 +463,8 @@ def _missing(target: dict[str, Any]) -> dict[str, Any]:
         "request": str(uuid.uuid4()), "invoice": str(uuid.uuid4()),
         "partner": unique("C") if target["partner"] else None, "client": unique("client"),
         "integration": str(uuid.uuid4()), "inbound": str(uuid.uuid4()),
-        "endpoint": str(uuid.uuid4()), "delivery": str(uuid.uuid4())}
+        "endpoint": str(uuid.uuid4()), "delivery": str(uuid.uuid4()),
+        "collected_invoice": str(uuid.uuid4()), "collection": str(uuid.uuid4())}
 
 
 def _sent(variables: Any, path: str = "") -> dict[str, str]:
@@ -567,6 +599,19 @@ async def test_invoices_list_only_own(gql, world):
         own = flt.get("customerId") in (None, world["own"]["id"])
         assert [n["id"] for n in seen] == ([world["own"]["invoice"]] if own else [])
         assert {n["customer"]["partnerId"] for n in seen} <= {world["a"]}
+
+
+async def test_collections_list_only_own(gql, world):
+    for flt in ({}, {"customerId": world["other"]["id"]}, {"customerId": world["operator"]["id"]},
+                {"invoiceId": world["other"]["collected_invoice"]}, {"status": "FAILED"},
+                {"customerId": world["own"]["id"]}):
+        page = (await gql("""query($f: CollectionFilter) {
+            collections(first: 100, filter: $f) { edges { node { id customerId } } } }""",
+                          {"f": flt}, token=world["token"])).data["collections"]
+        seen = [e["node"]["id"] for e in page["edges"]]
+        own = not (set(flt.values()) & {world["other"]["id"], world["operator"]["id"],
+                                        world["other"]["collected_invoice"]})
+        assert seen == ([world["own"]["collection"]] if own else [])
 
 
 async def test_sites_are_global(gql, world):

@@ -30,6 +30,8 @@ from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.auth import clients, trusted_issuers
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
+from ccm_gateway.billing.models import Invoice
+from ccm_gateway.collection.models import Collection, CollectionRoute
 from ccm_gateway.config import DEV_SECRET_KEY
 from ccm_gateway.integration import service as integration_service
 from ccm_gateway.integration.models import (
@@ -41,6 +43,7 @@ from ccm_gateway.integration.models import (
 )
 from ccm_gateway.kit import outbox
 from ccm_gateway.kit.secrets import SecretBox
+from ccm_gateway.ledger.models import CreditAccount
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery, OutboundEndpoint
 from ccm_gateway.policy import service as policy_service
 from ccm_gateway.policy.models import (
@@ -122,6 +125,8 @@ class Case:
     approval_policy: bool = False
     segment: str | None = None
     reconciliation_of: str | None = None  # an integration whose runs and breaks may change
+    route_site_id: str | None = None  # collection routes of this site
+    invoice_id: str | None = None  # collections of this invoice
 
 
 @dataclass
@@ -614,6 +619,42 @@ async def _run_reconciliation(world: World) -> Case:
 
 
 P = Permission
+# --- collection (billing) ---
+
+
+async def _processor(world: World) -> str:
+    """A payment processor integration on the shipped stripe profile (it has collect)."""
+    made = await world.gql("""mutation($s: String!) { createIntegration(input: {slug: $s,
+        name: "perm psp", kind: PAYMENT_PROCESSOR, profile: "stripe", segments: ["*"]}) {
+        integration { id } } }""", {"s": unique("perm-psp")})
+    return str(made.data["createIntegration"]["integration"]["id"])
+
+
+async def _set_collection_route(world: World) -> Case:
+    site_id = await world.make_site()
+    return Case({"input": {"siteId": site_id, "currency": "USD",
+                           "integrationIds": [await _processor(world)]}},
+                route_site_id=site_id)
+
+
+async def _collect_invoice(world: World) -> Case:
+    # The customer has no ref at the processor: nothing is ever sent to it.
+    customer_id, site_id = await world.customer(), await world.make_site()
+    await world.gql("""mutation($i: SetCollectionRouteInput!) { setCollectionRoute(input: $i)
+        { id } }""", {"i": {"siteId": site_id, "currency": "USD",
+                            "integrationIds": [await _processor(world)]}})
+    account = await CreditAccount.get(customer_id=customer_id)
+    now = datetime.now(UTC)
+    issuer = unique("P")[:20]
+    invoice = await Invoice.create(
+        id=uuid.uuid4(), number=f"{issuer}-{now.year}-000001", issuer=issuer, year=now.year,
+        sequence=1, customer_id=customer_id, account_id=account.id, site_id=site_id,
+        currency="USD", total_minor=1000, period_end=now, net_days=30, issued_at=now,
+        due_at=now + timedelta(days=30))
+    return Case({"input": {"invoiceId": str(invoice.id)}}, customer_id=customer_id,
+                invoice_id=str(invoice.id))
+
+
 ROWS: dict[str, Row] = {
     "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
         customer(id: $id) { id } }""", _customer_case),
@@ -848,6 +889,15 @@ ROWS: dict[str, Row] = {
     "Mutation.resolveReconciliationBreak": Row(P.RECONCILIATION_WRITE, """
         mutation($input: ResolveReconciliationBreakInput!) {
           resolveReconciliationBreak(input: $input) { status } }""", _reconciliation_break),
+    "Query.collections": Row(P.INVOICE_READ, """{
+        collections(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.collectionRoutes": Row(P.INVOICE_READ, "{ collectionRoutes { id } }", _no_objects),
+    "Mutation.setCollectionRoute": Row(P.COLLECTION_WRITE, """
+        mutation($input: SetCollectionRouteInput!) {
+          setCollectionRoute(input: $input) { id version } }""", _set_collection_route),
+    "Mutation.collectInvoice": Row(P.COLLECTION_WRITE, """
+        mutation($input: CollectInvoiceInput!) {
+          collectInvoice(input: $input) { id status } }""", _collect_invoice),
     "Mutation.acknowledgeAlert": Row(P.ALERT_WRITE, """
         mutation($input: AcknowledgeAlertInput!) {
           acknowledgeAlert(input: $input) { acknowledgedAt } }""", _acknowledge_alert),
@@ -968,6 +1018,10 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.runReconciliation": {"admin", "finance"},
     "Mutation.acknowledgeReconciliationBreak": {"admin", "finance"},
     "Mutation.resolveReconciliationBreak": {"admin", "finance"},
+    "Query.collections": ALL,
+    "Query.collectionRoutes": ALL,
+    "Mutation.setCollectionRoute": {"admin", "finance"},
+    "Mutation.collectInvoice": {"admin", "finance"},
 }
 
 
@@ -1132,6 +1186,10 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
             await ReconciliationRun.filter(integration_id=case.reconciliation_of).count(),
             await ReconciliationBreak.filter(integration_id=case.reconciliation_of)
             .order_by("id").values_list("id", "status", "version"))
+    if case.route_site_id:
+        state["routes"] = await CollectionRoute.filter(site_id=case.route_site_id).values()
+    if case.invoice_id:
+        state["collections"] = await Collection.filter(invoice_id=case.invoice_id).count()
     if case.inbound_event_id:
         state["inbound"] = await InboundEvent.filter(id=case.inbound_event_id).values(
             "status", "attempts")

@@ -59,11 +59,11 @@ def utc(*args: int) -> datetime:
 def test_every_shipped_profile_loads() -> None:
     profiles = shipped_profiles()
 
-    assert sorted(profiles) == ["generic-bms", "generic-erp", "legacy-form",
+    assert sorted(profiles) == ["generic-bms", "generic-erp", "generic-psp", "legacy-form",
                                 "standard-webhooks", "stripe"]
     assert {p.origin for p in profiles.values()} == {
-        "webhooks/generic-bms.yaml", "webhooks/generic-erp.yaml", "webhooks/legacy-form.yaml",
-        "webhooks/standard-webhooks.yaml", "webhooks/stripe.yaml"}
+        "webhooks/generic-bms.yaml", "webhooks/generic-erp.yaml", "webhooks/generic-psp.yaml",
+        "webhooks/legacy-form.yaml", "webhooks/standard-webhooks.yaml", "webhooks/stripe.yaml"}
     assert shipped_profiles() is profiles  # read once per process
 
 
@@ -159,6 +159,14 @@ SAMPLE_EVENTS = [
     ("generic-erp", "customer.balance_changed", event(
         "balance.reported", "AR-10042", amount_minor=152025, currency="EUR",
         occurred_at=utc(2026, 11, 23, 17, 4, 11))),
+    ("generic-psp", "payment.paid", event(
+        "payment.succeeded", "psp-cus-1001", amount_minor=125050, currency="USD",
+        reference="ch_5b7c9d1e2f3a", collection_ref="col_4f1c2b3a4d5e6f708192a3b4",
+        occurred_at=utc(2026, 11, 23, 10, 15))),
+    ("generic-psp", "payment.refused", event(
+        "payment.failed", "psp-cus-1001", amount_minor=9999, currency="USD",
+        reference="ch_6c8d0e2f3a4b", reason="do_not_honor",
+        collection_ref="col_4f1c2b3a4d5e6f708192a3b4", occurred_at=utc(2026, 11, 23, 10, 16, 30))),
     ("legacy-form", "PAYMENT_OK", event(
         "payment.succeeded", "ACC-1001", amount_minor=1250, currency="USD",
         reference="LG-20261123-0001", description="Invoice 42",

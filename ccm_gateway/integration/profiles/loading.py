@@ -22,10 +22,16 @@ from ccm_gateway.errors import BadInput
 from ccm_gateway.integration.profiles import signatures
 from ccm_gateway.integration.profiles.model import (
     CANONICAL_TYPES,
+    COLLECT_ADAPTERS,
+    COLLECT_CREDENTIALS,
+    COLLECT_PLACEHOLDERS,
     FIELD_RULES,
     MAX_ID_CHARS,
     MAX_TEXT_CHARS,
     PULL_CREDENTIALS,
+    CollectCall,
+    CollectResult,
+    CollectSpec,
     EventMapping,
     FieldSpec,
     Profile,
@@ -239,7 +245,7 @@ class _Reader:
         self.refuse_aliases(root, set())
         top = self.mapping(root, "", required=("name", "description", "body", "signature",
                                                "event", "events"),
-                           optional=("content_types", "pull"))
+                           optional=("content_types", "pull", "collect"))
         name = self.matching(top["name"], "name", _NAME,
                              "1 to 64 lower-case letters, digits and '-', starting with a "
                              "letter or digit")
@@ -264,6 +270,7 @@ class _Reader:
             events=self.events(top["events"], body_format),
             origin=self.origin,
             pull=self.pull(top["pull"]) if "pull" in top else None,
+            collect=self.collect(top["collect"]) if "collect" in top else None,
         )
 
     def content_types(self, node: Node | None, body_format: str) -> tuple[str, ...]:
@@ -452,7 +459,7 @@ class _Reader:
         mapping, as_of = self.pull_fields(spec["fields"])
         return PullSpec(
             url=self.url(spec["url"], "pull.url"), method=method, body=body,
-            auth=self.pull_auth(spec["auth"]),
+            auth=self.auth(spec["auth"], "pull.auth", PULL_CREDENTIALS),
             timeout_seconds=(self.integer(spec["timeout_seconds"], "pull.timeout_seconds", 1,
                                           MAX_PULL_TIMEOUT_SECONDS)
                              if "timeout_seconds" in spec else 10),
@@ -482,23 +489,23 @@ class _Reader:
             self.fail(node, field, "must be a JSON object")
         return text
 
-    def pull_auth(self, node: Node) -> PullAuth:
-        head = self.mapping(node, "pull.auth", required=("scheme",), optional=None)
-        scheme = self.choice(head["scheme"], "pull.auth.scheme", PULL_AUTH_SCHEMES)
+    def auth(self, node: Node, field: str, credentials: Sequence[str]) -> PullAuth:
+        head = self.mapping(node, field, required=("scheme",), optional=None)
+        scheme = self.choice(head["scheme"], f"{field}.scheme", PULL_AUTH_SCHEMES)
         needed = PULL_AUTH_KEYS[scheme]
-        spec = self.mapping(node, "pull.auth", required=("scheme", *needed), optional=())
+        spec = self.mapping(node, field, required=("scheme", *needed), optional=())
         credential = header = username = None
         if "credential" in spec:
-            credential = self.string(spec["credential"], "pull.auth.credential")
-            if credential not in PULL_CREDENTIALS:
+            credential = self.string(spec["credential"], f"{field}.credential")
+            if credential not in credentials:
                 # Not echoed: what was written here may be the very secret that must not be.
-                self.fail(spec["credential"], "pull.auth.credential",
-                          f"must be one of {', '.join(PULL_CREDENTIALS)}: a profile names "
+                self.fail(spec["credential"], f"{field}.credential",
+                          f"must be one of {', '.join(credentials)}: a profile names "
                           "where the credential comes from and never holds it")
         if "header" in spec:
-            header = self.header(spec["header"], "pull.auth.header")
+            header = self.header(spec["header"], f"{field}.header")
         if "username" in spec:
-            username = self.matching(spec["username"], "pull.auth.username", _USERNAME,
+            username = self.matching(spec["username"], f"{field}.username", _USERNAME,
                                      "a user name (printable, no colon, no spaces at the ends)")
         return PullAuth(scheme=scheme, credential=credential, header=header, username=username)
 
@@ -519,3 +526,80 @@ class _Reader:
             self.field_spec(name, value, f"pull.fields.{name}", "json")
             for name, value in entries.items() if name != "as_of"))
         return mapping, as_of
+
+    # -- collect --
+
+    def collect(self, node: Node) -> CollectSpec:
+        head = self.mapping(node, "collect", required=("adapter",), optional=None)
+        adapter = self.choice(head["adapter"], "collect.adapter", COLLECT_ADAPTERS)
+        common = ("timeout_seconds", "idempotency_header")
+        if adapter == "stripe":
+            spec = self.mapping(node, "collect", required=("adapter", "url", "auth"),
+                                optional=common)
+        else:
+            spec = self.mapping(node, "collect",
+                                required=("adapter", "auth", "charge", "status", "result"),
+                                optional=common)
+        timeout = (self.integer(spec["timeout_seconds"], "collect.timeout_seconds", 1,
+                                MAX_PULL_TIMEOUT_SECONDS) if "timeout_seconds" in spec else 10)
+        header = (self.header(spec["idempotency_header"], "collect.idempotency_header")
+                  if "idempotency_header" in spec else "idempotency-key")
+        auth = self.auth(spec["auth"], "collect.auth", COLLECT_CREDENTIALS)
+        if adapter == "stripe":
+            return CollectSpec(adapter=adapter, auth=auth, timeout_seconds=timeout,
+                               url=self.url(spec["url"], "collect.url").rstrip("/"),
+                               idempotency_header=header)
+        return CollectSpec(adapter=adapter, auth=auth, timeout_seconds=timeout,
+                           idempotency_header=header,
+                           charge=self.collect_call(spec["charge"], "collect.charge",
+                                                    body=True),
+                           status=self.collect_call(spec["status"], "collect.status",
+                                                    body=False),
+                           result=self.collect_result(spec["result"]))
+
+    def collect_call(self, node: Node, field: str, *, body: bool) -> CollectCall:
+        spec = self.mapping(node, field, required=("url", *(("body",) if body else ())),
+                            optional=("method",))
+        url_node = spec["url"]
+        url = self.url(url_node, f"{field}.url")
+        self.templates(url_node, f"{field}.url", url)
+        method = (self.choice(spec["method"], f"{field}.method", PULL_METHODS)
+                  if "method" in spec else ("POST" if body else "GET"))
+        fields: list[tuple[str, str]] = []
+        if body:
+            entries = self.mapping(spec["body"], f"{field}.body")
+            if not entries:
+                self.fail(spec["body"], f"{field}.body", "must name at least one field")
+            for key, value in entries.items():
+                text = self.string(value, f"{field}.body.{key}", max_chars=MAX_TEXT_CHARS)
+                self.templates(value, f"{field}.body.{key}", text)
+                fields.append((key, text))
+        return CollectCall(url=url, method=method, body=tuple(fields))
+
+    def templates(self, node: Node, field: str, text: str) -> None:
+        for part in _PLACEHOLDER.split(text):
+            if part.startswith("{") and part not in COLLECT_PLACEHOLDERS:
+                self.fail(node, field, f"unknown placeholder {part}; use "
+                                       f"{', '.join(COLLECT_PLACEHOLDERS)}")
+
+    def collect_result(self, node: Node) -> CollectResult:
+        field = "collect.result"
+        spec = self.mapping(node, field, required=("status", "succeeded", "declined"),
+                            optional=("payment_id", "decline_code", "pending", "cancelled"))
+
+        def words(key: str) -> tuple[str, ...]:
+            if key not in spec:
+                return ()
+            item = spec[key]
+            if not isinstance(item, SequenceNode) or not item.value:
+                self.fail(item, f"{field}.{key}", "must be a non-empty list of status values")
+            return tuple(self.string(v, f"{field}.{key}.{i}") for i, v in enumerate(item.value))
+
+        def where(key: str) -> tuple[str, ...] | None:
+            return self.path(spec[key], f"{field}.{key}", "json") if key in spec else None
+
+        return CollectResult(status=self.path(spec["status"], f"{field}.status", "json"),
+                             payment_id=where("payment_id"),
+                             decline_code=where("decline_code"), succeeded=words("succeeded"),
+                             declined=words("declined"), pending=words("pending"),
+                             cancelled=words("cancelled"))

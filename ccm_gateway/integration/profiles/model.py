@@ -13,10 +13,11 @@ MAX_TEXT_CHARS = 500
 
 # (required fields, optional fields) of each canonical type's mapping.
 FIELD_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # collection: our collection reference, where a processor echoes it (metadata).
     "payment.succeeded": (("customer", "amount", "currency"),
-                          ("reference", "site", "description", "invoice")),
+                          ("reference", "site", "description", "invoice", "collection")),
     "payment.failed": (("customer", "amount", "currency"),
-                       ("reference", "reason", "site", "description")),
+                       ("reference", "reason", "site", "description", "collection")),
     "payment.refunded": (("customer", "amount", "currency", "reference"),
                          ("reason", "site", "description")),
     "charge.posted": (("customer", "amount", "currency"), ("site", "reference", "description")),
@@ -123,6 +124,56 @@ class PullSpec:
     max_pages: int
 
 
+# --- collect: charging a customer at a payment processor (collection/adapters.py) ---
+
+COLLECT_ADAPTERS = ("stripe", "json")
+# Where a collect section's credential comes from; never the profile itself.
+COLLECT_CREDENTIALS = ("endpoint_credentials", "integration_secret")
+# What a json adapter's body values and URLs may name, filled in per charge.
+COLLECT_PLACEHOLDERS = ("{amount_minor}", "{amount}", "{currency}", "{currency_lower}",
+                        "{customer}", "{reference}", "{idempotency_key}", "{description}",
+                        "{invoice_number}")
+
+
+@dataclass(frozen=True)
+class CollectCall:
+    """One request of the json adapter: its URL (with placeholders) and method; a charge's
+    JSON body, key -> template (a template that is exactly ``{amount_minor}`` is sent as
+    a number)."""
+
+    url: str
+    method: str  # GET | POST
+    body: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """Where the json adapter reads a payment in a charge's or a status query's answer."""
+
+    status: tuple[str, ...]
+    payment_id: tuple[str, ...] | None
+    decline_code: tuple[str, ...] | None
+    succeeded: tuple[str, ...]
+    declined: tuple[str, ...]
+    pending: tuple[str, ...]
+    cancelled: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CollectSpec:
+    """How to charge through the processor (webhooks/README.md, ``collect``). stripe:
+    ``url`` is the API's base; json: ``charge``, ``status`` and ``result`` say it all."""
+
+    adapter: str  # one of COLLECT_ADAPTERS
+    auth: PullAuth  # credential: one of COLLECT_CREDENTIALS
+    timeout_seconds: int
+    url: str | None = None
+    idempotency_header: str = "idempotency-key"
+    charge: CollectCall | None = None
+    status: CollectCall | None = None
+    result: CollectResult | None = None
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -139,6 +190,7 @@ class Profile:
     events: tuple[EventMapping, ...]
     origin: str
     pull: PullSpec | None = None
+    collect: CollectSpec | None = None
 
     def mapped_types(self) -> tuple[str, ...]:
         return tuple(m.vendor_type for m in self.events)
@@ -172,3 +224,5 @@ class CanonicalEvent:
     amount_is_total: bool = False
     # The number of our invoice a payment pays (payment.succeeded), as the vendor carries it.
     invoice_number: str | None = None
+    # Our collection reference, when the processor echoes it (payment events).
+    collection_ref: str | None = None

@@ -67,6 +67,7 @@ def read_mapping(mapping: EventMapping, document: dict[str, Any],
         description=read.text("description", free_text=True),
         amount_is_total=bool((spec := mapping.field("amount")) and spec.total),
         invoice_number=read.text("invoice"),
+        collection_ref=read.text("collection"),
     )
 
 
