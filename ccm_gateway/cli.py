@@ -428,6 +428,87 @@ def cmd_keys_rotate_master(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- billing and receivables: reconciliation and the ERP daily batch ------------------
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tortoise.transactions import in_transaction
+
+    from ccm_gateway.errors import BadInput
+    from ccm_gateway.principal import Actor
+    from ccm_gateway.reconciliation import service as reconciliation_service
+
+    path = Path(args.file)
+    actor = Actor(type="user", id=f"cli:{os.environ.get('USER') or 'operator'}")
+
+    async def work() -> Any:
+        integration = await reconciliation_service.integration_by_slug(args.integration)
+        try:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"--file {path}: {exc}", field="file") from None
+        async with in_transaction():
+            return await reconciliation_service.reconcile_csv(
+                actor, integration, text, path.name, tolerance_ppm=args.tolerance_ppm,
+                progress=progress)
+
+    try:
+        _check_text(args, integration="--integration")
+        with _progress("reconcile") as progress:
+            run = _run(_with_db(work))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(json.dumps({"runId": str(run.id), "matched": run.matched, "broken": run.broken,
+                      "missingInLedger": run.missing_in_ledger,
+                      "missingExternally": run.missing_externally}, indent=2))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tortoise.transactions import in_transaction
+
+    from ccm_gateway.export import service as export_service
+    from ccm_gateway.principal import Actor
+
+    settings = _settings()
+    directory = args.dir or settings.export_dir
+    if not directory and not args.deliver:
+        print("error: say where to write: --dir DIR or CCM_EXPORT_DIR (or --deliver)",
+              file=sys.stderr)
+        return 2
+    if directory and not os.path.isdir(directory):
+        print(f"error: --dir {directory}: no such directory", file=sys.stderr)
+        return 2
+    actor = Actor(type="user", id=f"cli:{os.environ.get('USER') or 'operator'}")
+
+    async def work() -> tuple[Any, int]:
+        day = export_service.parse_day(args.date)
+        export = await export_service.build(day)
+        messages = 0
+        if args.deliver:
+            async with in_transaction():
+                messages = await export_service.record_delivery(actor, export)
+        return export, messages
+
+    try:
+        export, messages = _run(_with_db(work))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    written = export_service.write_files(export, Path(directory)) if directory else []
+    for path in written:
+        print(path)
+    print(f"{len(export.entries)} ledger entries, {len(export.invoices)} invoices"
+          + (f"; {messages} ledger.daily_export message(s) queued" if args.deliver else ""),
+          file=sys.stderr)
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -527,6 +608,27 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-master", help="re-encrypt stored secrets under the current CCM_SECRET_KEY "
                               "(old ones read with CCM_SECRET_KEY_PREVIOUS)")
     rotate_master.set_defaults(func=cmd_keys_rotate_master)
+
+    reconcile = sub.add_parser("reconcile", help="match a CSV batch of external balances "
+                                                 "with the ledger (a reconciliation run)")
+    reconcile.add_argument("--file", required=True, metavar="F",
+                           help="the CSV: customer_ref or customer_id, balance, currency, "
+                                "as_of (see README)")
+    reconcile.add_argument("--integration", required=True, metavar="SLUG",
+                           help="the integration whose figures they are")
+    reconcile.add_argument("--tolerance-ppm", type=int,
+                           help="parts per million of the larger balance (default 100)")
+    reconcile.set_defaults(func=cmd_reconcile)
+
+    export = sub.add_parser("export", help="write a day's ledger entries and invoices (the "
+                                           "ERP daily batch) as CSV, JSON Lines and SHA-256 "
+                                           "sums")
+    export.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the UTC day")
+    export.add_argument("--dir", help="where to write (default CCM_EXPORT_DIR)")
+    export.add_argument("--deliver", action="store_true",
+                        help="also queue ledger.daily_export deliveries to subscribed "
+                             "endpoints")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -228,6 +228,9 @@ class Settings:
     # Billing: the issuer part of invoice numbers ("<issuer>-<year>-<sequence>"), whose
     # sequence runs without gaps per issuer and year.
     invoice_issuer: str = "CCM"
+    # The ERP daily batch's directory (export/service.py): an existing writable directory;
+    # unset: the ledger.daily_export cron writes no files.
+    export_dir: str | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -381,6 +384,7 @@ class Settings:
                                   "default or shorter than 32 characters (CCM_ENV=prod)")
         self._validate_public_url()
         self._validate_metrics()
+        self._validate_export_dir()
         if self.is_prod:
             missing = []
             if self.secret_key == DEV_SECRET_KEY:
@@ -481,6 +485,14 @@ class Settings:
         if self.metrics_open is False and not self.metrics_token:
             raise ConfigError("CCM_METRICS_OPEN=false needs CCM_METRICS_TOKEN, the bearer "
                               "token /metrics then requires")
+
+    def _validate_export_dir(self) -> None:
+        if self.export_dir is None:
+            return
+        if not os.path.isdir(self.export_dir):
+            raise ConfigError(f"CCM_EXPORT_DIR: no such directory: {self.export_dir}")
+        if not os.access(self.export_dir, os.W_OK | os.X_OK):
+            raise ConfigError(f"CCM_EXPORT_DIR: directory is not writable: {self.export_dir}")
 
     def _validate_tls(self) -> None:
         # Each message names the variable and the `serve` flag that sets it.

@@ -19,14 +19,17 @@ from redis.exceptions import RedisError
 
 from ccm_gateway.alert import notify as alert_notify
 from ccm_gateway.approval import tasks as approval_tasks
+from ccm_gateway.billing import tasks as billing_tasks
 from ccm_gateway.config import Settings, redact_url
 from ccm_gateway.errors import ServiceUnreachable
+from ccm_gateway.export import tasks as export_tasks
 from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
 from ccm_gateway.outbound import delivery
 from ccm_gateway.policy import tasks as policy_tasks
 from ccm_gateway.queue import deserialize, serialize
+from ccm_gateway.reconciliation import tasks as reconciliation_tasks
 from ccm_gateway.sync import tasks as sync_tasks
 
 log = logging.getLogger("ccm_gateway.worker")
@@ -66,6 +69,19 @@ CRON_JOBS = [
          unique=True, timeout=3600),
     cron(policy_tasks.prune_counters, name="velocity.prune", minute={47}, unique=True,
          timeout=3600),
+    # Reconciliation of the integrations with new webhook or pull figures since their
+    # last run; a run per integration and source, each in its own transaction.
+    cron(reconciliation_tasks.run_due, name="reconciliation.run", minute=set(range(4, 60, 10)),
+         unique=True, timeout=1800),
+    # Yesterday's (UTC) ERP batch, once the day's last entries have committed.
+    cron(export_tasks.daily_export, name="ledger.daily_export", hour={0}, minute={20},
+         unique=True, timeout=3600),
+    # Billing: per_transaction customers are invoiced each hour, the others at the first
+    # run after their period ends (billing/service.py period_end); both are idempotent.
+    cron(billing_tasks.issue_invoices, name="invoice.issue", minute={1}, second={30},
+         run_at_startup=True, unique=True, timeout=3600),
+    cron(billing_tasks.enforce_terms, name="invoice.overdue", minute=set(range(0, 60, 10)),
+         second={45}, run_at_startup=True, unique=True, timeout=600),
 ]
 
 

@@ -67,7 +67,8 @@ class AlertDelivery:
 class Alert(Node):
     kind: str = strawberry.field(description=(
         "What happened, e.g. credit.threshold, credit.threshold.resolved, credit.velocity, "
-        "credit.breach, payment.failed, limit_change.pending, notification.failed."))
+        "credit.breach, payment.failed, invoice.overdue, limit_change.pending, "
+        "notification.failed."))
     severity: AlertSeverity = strawberry.field(
         description="How urgent it is.")
     message: str = strawberry.field(description="One line for a person.")

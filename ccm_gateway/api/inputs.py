@@ -53,6 +53,7 @@ from tortoise.models import Model
 
 from ccm_gateway.alert.models import Alert, AlertNotification
 from ccm_gateway.auth.models import ApiClient, TrustedIssuerRecord
+from ccm_gateway.billing.models import Invoice, ReceivablesPolicy
 from ccm_gateway.customer.models import Customer, ExternalRef
 from ccm_gateway.errors import BadInput
 from ccm_gateway.integration.models import Integration
@@ -129,6 +130,11 @@ _WRITTEN_TO: dict[str, tuple[type[Model], str]] = {
     "RequestCreditLimitChangeInput.idempotencyKey": (IdempotencyRecord, "key"),
     "RejectCreditLimitChangeInput.reason": (LimitChangeRequest, "decision_reason"),
     "ApproveCreditLimitChangeInput.comment": (LimitApproval, "comment"),
+    # Billing.
+    "PostLedgerEntryInput.invoiceNumber": (Invoice, "number"),
+    "IssueInvoiceInput.idempotencyKey": (IdempotencyRecord, "key"),
+    "VoidInvoiceInput.reason": (Invoice, "void_reason"),
+    "SetReceivablesPolicyInput.segment": (ReceivablesPolicy, "segment"),
     "SetSegmentPolicyInput.segment": (SegmentPolicy, "segment"),
     "CreateAlertRuleInput.segment": (AlertRule, "segment"),
     "CreateVelocityRuleInput.segment": (VelocityRule, "segment"),
@@ -154,7 +160,8 @@ UNBOUNDED: frozenset[str] = frozenset({
         "Query.customers", "Query.auditLog", "Query.apiClients", "Query.trustedIssuers",
         "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
         "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger",
-        "Query.creditLimitChangeRequests", "Query.alertRules", "Query.velocityRules")),
+        "Query.creditLimitChangeRequests", "Query.alertRules", "Query.velocityRules",
+        "Query.invoices")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
     "SetSegmentPolicyInput.currency", "ApprovalBandInput.maxIncreasePercent",

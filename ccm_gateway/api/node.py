@@ -20,6 +20,8 @@ from ccm_gateway.alert.types import Alert
 from ccm_gateway.approval import policies as approval_policies
 from ccm_gateway.approval import service as approval_service
 from ccm_gateway.approval.types import LimitChangeRequest, SegmentPolicy
+from ccm_gateway.billing import service as billing_service
+from ccm_gateway.billing.types import Invoice
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.types import Customer
 from ccm_gateway.errors import NotFound
@@ -66,6 +68,7 @@ _NODE_TYPES = (
               LimitChangeRequest.of),
     _NodeType(P.POLICY_READ, True, lambda _, i: approval_policies.get_segment_policy(i),
               SegmentPolicy.of),
+    _NodeType(P.INVOICE_READ, False, billing_service.get_readable_invoice, Invoice.of),
 )
 
 
@@ -75,7 +78,7 @@ class NodeQuery:
                       description="Any object with a UUID id (a customer, credit account, "
                                   "hold, ledger entry, site, integration, inbound event, "
                                   "alert, outbound endpoint, outbound delivery, limit change "
-                                  "request or segment policy) by that id; "
+                                  "request, segment policy or invoice) by that id; "
                                   "null when there is none the caller may see.")
     async def node(self, info: CtxInfo, id: strawberry.ID) -> Node | None:
         object_id = parse_uuid(id, "id")

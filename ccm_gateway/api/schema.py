@@ -25,6 +25,7 @@ from ccm_gateway.api.node import NodeQuery
 from ccm_gateway.approval.types import ApprovalMutation, ApprovalQuery
 from ccm_gateway.audit.types import AuditQuery
 from ccm_gateway.auth.types import AuthMutation, AuthQuery
+from ccm_gateway.billing.types import BillingMutation, BillingQuery
 from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
@@ -35,6 +36,7 @@ from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.live.types import LiveSubscription
 from ccm_gateway.policy.types import PolicyMutation, PolicyQuery
+from ccm_gateway.reconciliation.types import ReconciliationMutation, ReconciliationQuery
 from ccm_gateway.reports.types import ReportsQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
 from ccm_gateway.sync.types import SyncMutation, SyncQuery
@@ -44,7 +46,7 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
             IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery,
-            ReportsQuery):
+            BillingQuery, ReportsQuery, ReconciliationQuery):
     pass
 
 
@@ -52,7 +54,7 @@ class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQu
                              "is audited.")
 class Mutation(SiteMutation, CustomerMutation, LedgerMutation, AuthMutation, IntegrationMutation,
                SyncMutation, FxMutation, AlertMutation, PolicyMutation,
-               ApprovalMutation):
+               ApprovalMutation, BillingMutation, ReconciliationMutation):
     pass
 
 

@@ -51,6 +51,14 @@ def owed_minor(invoice: Invoice) -> int:
     return invoice.total_minor - invoice.paid_minor - invoice.credited_minor
 
 
+def outstanding_minor(invoice: Invoice) -> int:
+    """What the invoice shows as owed: nothing on a void one (a refund that later takes
+    back its paid part re-opens no void invoice: the customer owes it again on account)."""
+    if invoice.status == InvoiceStatus.VOID:
+        return 0
+    return max(owed_minor(invoice), 0)
+
+
 def settled_status(invoice: Invoice) -> InvoiceStatus:
     """The status that the invoice's amounts give it (a void invoice stays void). Once
     marked overdue it stays OVERDUE until paid, even when partly paid."""
@@ -89,7 +97,7 @@ def invoice_event(invoice: Invoice) -> dict[str, Any]:
         "customerId": str(invoice.customer_id),
         "siteId": str(invoice.site_id) if invoice.site_id else None,
         "status": InvoiceStatus(invoice.status).name, "total": money(invoice.total_minor),
-        "paid": money(invoice.paid_minor), "outstanding": money(max(owed_minor(invoice), 0)),
+        "paid": money(invoice.paid_minor), "outstanding": money(outstanding_minor(invoice)),
         "issuedAt": invoice.issued_at.isoformat(), "dueAt": invoice.due_at.isoformat(),
         "paidAt": iso(invoice.paid_at), "voidedAt": iso(invoice.voided_at),
     }

@@ -317,23 +317,30 @@ async def hold_overdue_customers(now: datetime | None = None, batch: int = 500) 
     return to once its overdue invoices are paid (allocation.release_overdue_hold)."""
     now = now or datetime.now(UTC)
     policies = {p.segment: p for p in await ReceivablesPolicy.all()}
-    days = [p.overdue_hold_days for p in policies.values() if p.overdue_hold_days is not None]
-    if not days:
+    # One condition per policy, so the query returns only invoices late enough for their
+    # own segment (a segment with a long period never crowds the others out of a batch).
+    late: list[Q] = []
+    for segment, policy in policies.items():
+        if policy.overdue_hold_days is None:
+            continue
+        before = now - timedelta(days=policy.overdue_hold_days)
+        if segment == DEFAULT_SEGMENT:
+            late.append(Q(due_at__lte=before) & ~Q(customer__segment__in=[
+                s for s in policies if s != DEFAULT_SEGMENT]))
+        else:
+            late.append(Q(due_at__lte=before, customer__segment=segment))
+    if not late:
         return 0
-    # Candidates by the shortest period of any segment; each is checked against its own.
     held_ids = OverdueHold.all().values("customer_id")
     candidates = await Invoice.filter(
-        status=InvoiceStatus.OVERDUE, due_at__lte=now - timedelta(days=min(days)),
+        Q(*late, join_type=Q.OR), status=InvoiceStatus.OVERDUE,
         customer__status=CustomerStatus.ACTIVE) \
         .exclude(customer_id__in=Subquery(held_ids)) \
-        .order_by("due_at").limit(batch).values_list("id", "account_id", "due_at",
-                                                     "customer__segment")
+        .order_by("due_at").limit(batch).values_list("id", "account_id")
     held = 0
     seen: set[Any] = set()
-    for invoice_id, account_id, due_at, segment in candidates:
-        policy = policies.get(segment) or policies.get(DEFAULT_SEGMENT)
-        if account_id in seen or policy is None or policy.overdue_hold_days is None or \
-                due_at > now - timedelta(days=policy.overdue_hold_days):
+    for invoice_id, account_id in candidates:
+        if account_id in seen:
             continue
         seen.add(account_id)
         async with in_transaction():
@@ -486,6 +493,29 @@ async def list_invoices(principal: Principal, flt: InvoiceFilter, *, window: Win
     query = _range(query, "issued_at", flt.issued_after, flt.issued_before, "issued")
     return await page_newest_first(query, time_field="issued_at", window=window,
                                    id_type=uuid.UUID)
+
+
+# A customer's invoices as Customer.invoices lists them; invoices(filter: {customerId})
+# pages through all of them.
+CUSTOMER_INVOICES_LIMIT = 50
+
+
+async def invoices_by_customer(
+        keys: list[tuple[Any, InvoiceStatus | None]]) -> list[list[Invoice]]:
+    """Batch function (DataLoader), keyed by (customer id, status or None): each
+    customer's newest invoices, at most CUSTOMER_INVOICES_LIMIT; one query per status
+    asked for in the batch, not one per customer."""
+    found: dict[tuple[Any, InvoiceStatus | None], list[Invoice]] = {k: [] for k in keys}
+    for status in {s for _, s in keys}:
+        ids = [c for c, s in keys if s == status]
+        query = Invoice.filter(customer_id__in=ids)
+        if status is not None:
+            query = query.filter(status=status)
+        for row in await query.order_by("-issued_at", "-id"):
+            bucket = found[(row.customer_id, status)]
+            if len(bucket) < CUSTOMER_INVOICES_LIMIT:
+                bucket.append(row)
+    return [found[k] for k in keys]
 
 
 async def lines_by_invoice(invoice_ids: list[Any]) -> list[list[InvoiceLine]]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.billing import service as billing_service
 from ccm_gateway.customer import models
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.errors import BadInput, NotFound
@@ -34,6 +36,9 @@ from ccm_gateway.ledger.types import (
     SiteLimit,
 )
 from ccm_gateway.principal import Permission as P
+
+if TYPE_CHECKING:  # billing's types show the customer, so its invoices come in lazily
+    from ccm_gateway.billing.types import Invoice, InvoiceStatus
 
 # The models' enums are the GraphQL enums (strawberry exposes an Enum under its
 # class name, with the members' names as values), registered with a description.
@@ -127,6 +132,21 @@ class Customer(Node):
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, LedgerEntry.of)
+
+    @strawberry.field(extensions=requires(P.INVOICE_READ),
+                      description="Its newest invoices, at most 50 (invoices(filter: "
+                                  "{customerId}) pages through all), loaded for a page of "
+                                  "customers at once.")
+    async def invoices(
+        self, info: CtxInfo,
+        status: Annotated[InvoiceStatus, strawberry.lazy("ccm_gateway.billing.types")]
+        | None = None,
+    ) -> list[Annotated[Invoice, strawberry.lazy("ccm_gateway.billing.types")]]:
+        from ccm_gateway.billing.types import Invoice
+
+        rows = await info.context.loaders.of(billing_service.invoices_by_customer).load(
+            (self._m.id, status))
+        return [Invoice.of(r) for r in rows]
 
 
 @strawberry.input(description="Narrow the customers; every field given must match.")

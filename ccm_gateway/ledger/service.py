@@ -47,6 +47,7 @@ from ccm_gateway.policy import caps
 from ccm_gateway.policy import evaluate as policy
 from ccm_gateway.policy import requests as limit_requests
 from ccm_gateway.policy import rules as policy_rules
+from ccm_gateway.policy.models import LimitChangeRequest, LimitChangeStatus
 from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
 from ccm_gateway.site import service as site_service
 
@@ -543,6 +544,21 @@ async def set_credit_limit(
     return await apply_credit_limit(actor, account, limit_minor)
 
 
+async def apply_request(actor: Actor, request: LimitChangeRequest,
+                        account: CreditAccount) -> None:
+    """Apply ``request`` (its account locked, figures current) if the limit is still the
+    one it was made against; SUPERSEDED otherwise. Its approvals, if any, are in."""
+    now = datetime.now(UTC)
+    if account.credit_limit_minor != request.current_limit_minor:
+        was = format_minor(request.current_limit_minor, request.currency)
+        now_at = format_minor(account.credit_limit_minor, account.currency)
+        moved = f"the limit moved from {was} to {now_at} {account.currency} since the request"
+        await limit_requests.decide(actor, request, LimitChangeStatus.SUPERSEDED, moved, now)
+        return
+    await apply_credit_limit(actor, account, request.requested_limit_minor)
+    await limit_requests.decide(actor, request, LimitChangeStatus.APPLIED, None, now)
+
+
 async def apply_credit_limit(actor: Actor, account: CreditAccount,
                              limit_minor: int) -> CreditAccount:
     """Move the limit of ``account`` (locked by the caller) once its approvals, if any,
@@ -742,8 +758,8 @@ async def authorize(
         await audit.record(actor, "hold.authorize", object_type="hold", object_id=hold.id,
                            after=hold_snapshot(hold), stream=stream,
                            head=await _finish(writes, stream))
-        await policy.exposure_changed(account, site_limit, held=amount_minor, posted=0,
-                                      authorizations=1)
+        await _evaluate_policy(account, site_limit, held=amount_minor, posted=0,
+                               authorizations=1)
         placed.append(hold)
         return {"hold_id": str(hold.id)}
 
@@ -753,6 +769,23 @@ async def authorize(
         return Declined.from_json(outcome)
     # A replay loads the first hold as it is now; a fresh one is already in hand.
     return placed[0] if placed else await Hold.get(id=outcome["hold_id"])
+
+
+async def _evaluate_policy(account: CreditAccount, site_limit: SiteLimit | None, *, held: int,
+                           posted: int, spend_minor: int = 0, authorizations: int = 0) -> None:
+    """The credit policy after a change that moved exposure by ``held`` + ``posted`` (the
+    writes done; ``account`` and ``site_limit`` with their figures from before them), then
+    the limit changes it proposed that need no approval, applied at once."""
+    proposals = await policy.exposure_changed(account, site_limit, held=held, posted=posted,
+                                              spend_minor=spend_minor,
+                                              authorizations=authorizations)
+    if not proposals:
+        return
+    # Applying audits the account and evaluates the new limit: with the change included.
+    account.held_minor += held
+    account.posted_balance_minor += posted
+    for request in proposals:
+        await apply_request(SYSTEM_ACTOR, request, account)
 
 
 async def _locked_pending_hold(hold_id: Any) -> Hold:
@@ -779,8 +812,8 @@ class _Release:
     async def evaluate(self, hold: Hold) -> None:
         """The credit policy, once the writes are done."""
         captured = hold.captured_minor
-        await policy.exposure_changed(self.account, self.site_limit, held=-hold.amount_minor,
-                                      posted=captured, spend_minor=captured)
+        await _evaluate_policy(self.account, self.site_limit, held=-hold.amount_minor,
+                               posted=captured, spend_minor=captured)
 
 
 async def _release(hold: Hold, captured_minor: int, status: HoldStatus, *,
@@ -1011,8 +1044,8 @@ async def _append(
                        head=await _finish(writes, stream))
     await billing.entry_appended(actor, account, entry, invoice=invoice)
     spend = amount_minor if kind == EntryKind.CHARGE else 0
-    await policy.exposure_changed(account, site_limit, held=0, posted=amount_minor,
-                                  spend_minor=spend)
+    await _evaluate_policy(account, site_limit, held=0, posted=amount_minor,
+                           spend_minor=spend)
     return entry
 
 

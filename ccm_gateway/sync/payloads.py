@@ -18,7 +18,10 @@ CATALOGUE_VERSION = 1
 STATE_TYPE = "credit.updated"
 SNAPSHOT_TYPE = "credit.snapshot"
 EVENT_TYPES = ("ledger.entry.posted", "alert.raised", "limit_change.requested",
-               "limit_change.decided")
+               "limit_change.decided",
+               "ledger.daily_export",
+               # billing/allocation.py invoice_event
+               "invoice.issued", "invoice.paid", "invoice.overdue", "invoice.voided")
 ALL_TYPES = (STATE_TYPE, *EVENT_TYPES, SNAPSHOT_TYPE)
 
 

@@ -37,7 +37,8 @@ DENIED = {"NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT"}
 # Root fields that look one object up by id: what the caller may not see is null.
 LOOKUPS = {"Query.customer", "Query.hold", "Query.node", "Query.integration",
            "Query.inboundEvent", "Query.outboundEndpoint", "Query.outboundDelivery",
-           "Query.creditLimitChangeRequest"}
+           "Query.creditLimitChangeRequest", "Query.invoice"}
+LOOKUPS |= {"Query.reconciliationRun"}  # billing and receivables
 USD = {"amount": "5.00", "currency": "USD"}
 SET_FX_RATE = """mutation($at: DateTime!) { setFxRate(input: {base: "CHF", quote: "NOK",
     rate: "1.05", effectiveAt: $at}) { id } }"""
@@ -71,7 +72,8 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         # Every kind of object the target has; sites are global (see test_sites_are_global).
         "Query.node": [("query($id: ID!) { node(id: $id) { id __typename } }", {"id": i})
                        for i in (cid, t["account"], t["hold"], t["entry"], t["integration"],
-                                 t["inbound"], t["endpoint"], t["delivery"], t["request"])],
+                                 t["inbound"], t["endpoint"], t["delivery"], t["request"],
+                                 t["invoice"])],
         "Query.customers": [],  # checked by test_customers_lists_only_own_with_every_filter
         "Query.sites": [],  # global, not partner data: see test_sites_are_global
         "Query.creditCheck": [(
@@ -127,6 +129,20 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "Mutation.setSegmentPolicy": [(
             """mutation { setSegmentPolicy(input: {segment: "haulage", currency: "USD",
                hardCap: {amount: "1.00", currency: "USD"}}) { id } }""", {})],
+        # Billing.
+        "Query.invoices": [],  # checked by test_invoices_list_only_own
+        "Query.invoice": [("query($i: ID!) { invoice(id: $i) { id } }", {"i": t["invoice"]})],
+        "Mutation.issueInvoice": [(
+            """mutation($id: ID!, $at: DateTime!) { issueInvoice(input: {customerId: $id,
+               upTo: $at}) { id } }""", {"id": cid, "at": datetime.now(UTC).isoformat()})],
+        "Mutation.voidInvoice": [(
+            """mutation($i: ID!) { voidInvoice(input: {id: $i, reason: "x"}) { id } }""",
+            {"i": t["invoice"]})],
+        # Receivables policies are the operator's, per segment across every partner.
+        "Query.receivablesPolicies": [("{ receivablesPolicies { id } }", {})],
+        "Mutation.setReceivablesPolicy": [(
+            """mutation { setReceivablesPolicy(input: {segment: "haulage",
+               overdueHoldDays: 1}) { id } }""", {})],
         "Mutation.setCreditTerms": [(
             """mutation($id: ID!) { setCreditTerms(input: {customerId: $id, netDays: 90,
                invoicingCycle: WEEKLY}) { version } }""", {"id": cid})],
@@ -283,6 +299,30 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         **{f"Query.{name}": [(f"query($f: ReportFilter) {{ {name}({args}filter: $f) "
                               "{ __typename } }", {"f": {"customerId": cid}})]
            for name, args in _REPORT_ARGS.items()},
+        # Reconciliation runs and breaks are integrations' figures: partner principals may
+        # neither see nor change them.
+        "Query.reconciliationRuns": [(
+            """query($i: ID!) { reconciliationRuns(first: 5, filter: {integrationId: $i}) {
+               edges { node { id } } } }""", {"i": t["integration"]})],
+        "Query.reconciliationRun": [(
+            "query($i: ID!) { reconciliationRun(id: $i) { id } }", {"i": t["integration"]})],
+        "Query.reconciliationBreaks": [(
+            """query($c: ID!) { reconciliationBreaks(first: 5, filter: {customerId: $c}) {
+               edges { node { id } } } }""", {"c": cid})],
+        "Mutation.reconcileBalances": [(
+            """mutation($i: ID!, $csv: String!) { reconcileBalances(input: {
+               integrationId: $i, csv: $csv, fileName: "x.csv"}) { id } }""",
+            {"i": t["integration"], "csv": f"customer_id,balance,currency,as_of\n{cid},1.00,"
+                                           "USD,2026-01-01T00:00:00Z\n"})],
+        "Mutation.runReconciliation": [(
+            """mutation($i: ID!) { runReconciliation(input: {integrationId: $i,
+               source: WEBHOOK}) { id } }""", {"i": t["integration"]})],
+        "Mutation.acknowledgeReconciliationBreak": [(
+            """mutation($i: ID!) { acknowledgeReconciliationBreak(input: {id: $i,
+               note: "x"}) { id } }""", {"i": cid})],
+        "Mutation.resolveReconciliationBreak": [(
+            """mutation($i: ID!) { resolveReconciliationBreak(input: {id: $i, note: "x"}) {
+               id } }""", {"i": cid})],
     }
 
 
@@ -324,6 +364,8 @@ async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
         { ... on LedgerEntry { id } } }""", {"id": cid, "s": site})
     account = await gql("query($id: ID!) { customer(id: $id) { creditAccount { id } } }",
                         {"id": cid})
+    invoice = await gql("""mutation($id: ID!, $at: DateTime!) { issueInvoice(input: {
+        customerId: $id, upTo: $at}) { id } }""", {"id": cid, "at": datetime.now(UTC).isoformat()})
     request = await gql("""mutation($id: ID!) { requestCreditLimitChange(input: {
         customerId: $id, limit: {amount: "1050.00", currency: "USD"}}) { id } }""",
                         {"id": cid}, token=gql.token("credit_manager", subject="leak-maker"))
@@ -331,6 +373,7 @@ async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
             "request": request.data["requestCreditLimitChange"]["id"],
             "entry": entry.data["postLedgerEntry"]["id"],
             "account": account.data["customer"]["creditAccount"]["id"], "site": site,
+            "invoice": invoice.data["issueInvoice"][0]["id"],
             "partner": partner, "client": client}
 
 
@@ -374,7 +417,8 @@ async def _integration_objects(gql: Any) -> dict[str, str]:
 
 def test_every_root_field_has_a_leak_case():
     dummy = dict.fromkeys(("id", "ref", "hold", "entry", "account", "site", "partner", "request",
-                           "client", "integration", "inbound", "endpoint", "delivery"), "x")
+                           "client", "integration", "inbound", "endpoint", "delivery",
+                           "invoice"), "x")
     cases = set(_attempts(dummy))
     assert root_fields() - cases == set(), "add a case to _attempts for the new field"
     assert cases - root_fields() == set(), "a case for a field that is gone"
@@ -385,7 +429,7 @@ def _missing(target: dict[str, Any]) -> dict[str, Any]:
     return target | {
         "id": str(uuid.uuid4()), "ref": {"system": "stripe", "externalId": unique("cus")},
         "hold": str(uuid.uuid4()), "entry": str(uuid.uuid4()), "account": str(uuid.uuid4()),
-        "request": str(uuid.uuid4()),
+        "request": str(uuid.uuid4()), "invoice": str(uuid.uuid4()),
         "partner": unique("C") if target["partner"] else None, "client": unique("client"),
         "integration": str(uuid.uuid4()), "inbound": str(uuid.uuid4()),
         "endpoint": str(uuid.uuid4()), "delivery": str(uuid.uuid4())}
@@ -428,7 +472,8 @@ def _assert_no_unsent_id(result: Any, variables: dict[str, Any]) -> None:
 
 
 async def _audit_count(target: dict[str, Any]) -> int:
-    ids = [target["id"], target["hold"], target["entry"], target["account"], target["request"]]
+    ids = [target["id"], target["hold"], target["entry"], target["account"], target["request"],
+           target["invoice"]]
     return await AuditEvent.filter(object_id__in=ids).count()
 
 
@@ -511,6 +556,19 @@ async def test_limit_change_requests_list_only_own(gql, world):
         assert {n["customer"]["partnerId"] for n in seen} <= {world["a"]}
 
 
+async def test_invoices_list_only_own(gql, world):
+    for flt in ({}, {"customerId": world["other"]["id"]}, {"customerId": world["operator"]["id"]},
+                {"status": "OPEN"}, {"customerId": world["own"]["id"]}):
+        page = (await gql("""query($f: InvoiceFilter) {
+            invoices(first: 100, filter: $f) {
+              edges { node { id customer { id partnerId } } } } }""", {"f": flt},
+                          token=world["token"])).data["invoices"]
+        seen = [e["node"] for e in page["edges"]]
+        own = flt.get("customerId") in (None, world["own"]["id"])
+        assert [n["id"] for n in seen] == ([world["own"]["invoice"]] if own else [])
+        assert {n["customer"]["partnerId"] for n in seen} <= {world["a"]}
+
+
 async def test_sites_are_global(gql, world):
     # Sites are shared yards, not partner data: a partner lists and creates them.
     sites = (await gql("{ sites { id } }", token=world["token"])).data["sites"]
@@ -540,6 +598,7 @@ query($id: ID!) {
     externalRefs { id system externalId }
     holds { id site { id } account { id } }
     ledger(first: 100) { edges { node { id holdId reversesId site { id } account { id } } } }
+    invoices { id customer { id } site { id } lines { entryId } payments { entryId } }
   }
 }"""
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
@@ -578,6 +637,14 @@ async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
                                  *((e, "LedgerEntry") for e in entry_ids)]:
         found = (await gql(NODE, {"id": object_id}, token=token)).data["node"]
         assert found == {"id": object_id, "__typename": type_name}
+    # Its invoices are its own, and so is every entry on them.
+    assert [i["id"] for i in customer["invoices"]] == [own["invoice"]]
+    for invoice in customer["invoices"]:
+        assert invoice["customer"] == {"id": own["id"]}
+        assert {line["entryId"] for line in invoice["lines"]} <= entry_ids
+        assert {p["entryId"] for p in invoice["payments"]} <= entry_ids
+        found = (await gql(NODE, {"id": invoice["id"]}, token=token)).data["node"]
+        assert found == {"id": invoice["id"], "__typename": "Invoice"}
     # Sites are global, not partner data (the shared site may be any partner's yard).
     sites = {s["site"]["id"] for s in customer["siteLimits"]} \
         | {h["site"]["id"] for h in customer["holds"] if h["site"]} \

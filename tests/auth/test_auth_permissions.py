@@ -53,6 +53,11 @@ from ccm_gateway.policy.models import (
     VelocityRule,
 )
 from ccm_gateway.principal import ROLE_PERMISSIONS, Actor, Permission, Role
+from ccm_gateway.reconciliation.models import (
+    ReconciliationBreak,
+    ReconciliationRun,
+    ReconciliationSource,
+)
 from ccm_gateway.sync import service as sync_service
 
 ROLES = [r.value for r in Role]
@@ -116,6 +121,7 @@ class Case:
     alert_id: str | None = None
     approval_policy: bool = False
     segment: str | None = None
+    reconciliation_of: str | None = None  # an integration whose runs and breaks may change
 
 
 @dataclass
@@ -144,6 +150,14 @@ class World:
             "customerId": customer_id, "kind": "CHARGE",
             "amount": {"amount": "5.00", "currency": "USD"}}})
         return result.data["postLedgerEntry"]["id"]
+
+    async def invoice(self, customer_id: str) -> str:
+        """An invoice of the customer's one charge."""
+        await self.entry(customer_id)
+        result = await self.gql("""mutation($input: IssueInvoiceInput!) {
+            issueInvoice(input: $input) { id } }""", {"input": {
+            "customerId": customer_id, "upTo": datetime.now(UTC).isoformat()}})
+        return result.data["issueInvoice"][0]["id"]
 
 
 async def _customer_case(world: World, **variables: Any) -> Case:
@@ -288,6 +302,28 @@ async def _set_site_limit(world: World) -> Case:
 async def _post_entry(world: World) -> Case:
     return await _customer_input_case(world, kind="CHARGE",
                                       amount={"amount": "10.00", "currency": "USD"})
+
+
+async def _invoice_query(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"id": await world.invoice(customer_id)}, customer_id=customer_id)
+
+
+async def _issue_invoice(world: World) -> Case:
+    customer_id = await world.customer()
+    await world.entry(customer_id)
+    return Case({"input": {"customerId": customer_id, "upTo": datetime.now(UTC).isoformat()}},
+                customer_id=customer_id)
+
+
+async def _void_invoice(world: World) -> Case:
+    customer_id = await world.customer()
+    return Case({"input": {"id": await world.invoice(customer_id), "reason": "issued in error"}},
+                customer_id=customer_id)
+
+
+async def _set_receivables_policy(world: World) -> Case:
+    return Case({"input": {"segment": unique("perm-seg"), "overdueHoldDays": 30}})
 
 
 async def _reverse_entry(world: World) -> Case:
@@ -536,6 +572,47 @@ async def _acknowledge_alert(world: World) -> Case:
     return Case({"input": {"id": str(alert.id), "note": "seen"}}, alert_id=str(alert.id))
 
 
+# --- reconciliation (billing and receivables) ---
+
+
+async def _reconciliation_run(world: World) -> tuple[str, str]:
+    """A finished run of the shared integration, and an OPEN break of it."""
+    integration_id = await _outbound_integration(world)
+    run = await ReconciliationRun.create(
+        id=uuid.uuid4(), integration_id=integration_id, source=ReconciliationSource.WEBHOOK,
+        started_at=datetime.now(UTC), finished_at=datetime.now(UTC), tolerance_ppm=100,
+        actor="perm-setup")
+    found = await ReconciliationBreak.create(
+        id=uuid.uuid4(), run_id=run.id, last_run_id=run.id, integration_id=integration_id,
+        customer_id=await world.customer(), currency="USD", external_balance_minor=200,
+        ledger_balance_minor=100, difference_minor=100, as_of=datetime.now(UTC))
+    return str(run.id), str(found.id)
+
+
+async def _reconciliation_run_query(world: World) -> Case:
+    run_id, _ = await _reconciliation_run(world)
+    return Case({"id": run_id})
+
+
+async def _reconciliation_break(world: World) -> Case:
+    _, break_id = await _reconciliation_run(world)
+    return Case({"input": {"id": break_id, "note": "seen"}},
+                reconciliation_of=await _outbound_integration(world))
+
+
+async def _reconcile_balances(world: World) -> Case:
+    integration_id = await _outbound_integration(world)
+    csv = f"customer_ref,balance,currency,as_of\n{unique('ref')},1.00,USD,2026-01-01T00:00:00Z\n"
+    return Case({"input": {"integrationId": integration_id, "csv": csv,
+                           "fileName": "perm.csv"}}, reconciliation_of=integration_id)
+
+
+async def _run_reconciliation(world: World) -> Case:
+    integration_id = await _outbound_integration(world)
+    return Case({"input": {"integrationId": integration_id, "source": "PULL"}},
+                reconciliation_of=integration_id)
+
+
 P = Permission
 ROWS: dict[str, Row] = {
     "Query.customer": Row(P.CUSTOMER_READ, """query($id: ID!) {
@@ -594,6 +671,22 @@ ROWS: dict[str, Row] = {
     "Mutation.setSegmentPolicy": Row(P.POLICY_WRITE, """
         mutation($input: SetSegmentPolicyInput!) {
           setSegmentPolicy(input: $input) { id version } }""", _set_segment_policy),
+    # Billing.
+    "Query.invoices": Row(P.INVOICE_READ, """{
+        invoices(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.invoice": Row(P.INVOICE_READ, """query($id: ID!) {
+        invoice(id: $id) { id } }""", _invoice_query),
+    "Customer.invoices": Row(P.INVOICE_READ, """query($id: ID!) {
+        customer(id: $id) { invoices { id } } }""", _customer_case),
+    "Mutation.issueInvoice": Row(P.INVOICE_WRITE, """mutation($input: IssueInvoiceInput!) {
+        issueInvoice(input: $input) { id } }""", _issue_invoice),
+    "Mutation.voidInvoice": Row(P.INVOICE_WRITE, """mutation($input: VoidInvoiceInput!) {
+        voidInvoice(input: $input) { id status } }""", _void_invoice),
+    "Query.receivablesPolicies": Row(P.POLICY_READ, "{ receivablesPolicies { id } }",
+                                     _no_objects),
+    "Mutation.setReceivablesPolicy": Row(P.POLICY_WRITE, """
+        mutation($input: SetReceivablesPolicyInput!) {
+          setReceivablesPolicy(input: $input) { id version } }""", _set_receivables_policy),
     "Mutation.setCreditTerms": Row(P.CREDIT_LIMIT_WRITE, """
         mutation($input: SetCreditTermsInput!) { setCreditTerms(input: $input) { version } }""",
                                    _set_terms),
@@ -735,6 +828,26 @@ ROWS: dict[str, Row] = {
     "Mutation.deleteVelocityRule": Row(P.POLICY_WRITE, """
         mutation($input: DeleteRuleInput!) { deleteVelocityRule(input: $input) { id } }""",
         _velocity_rule),
+    # --- reconciliation (billing and receivables) ---
+    "Query.reconciliationRuns": Row(P.INTEGRATION_READ, """{
+        reconciliationRuns(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.reconciliationRun": Row(P.INTEGRATION_READ, """query($id: ID!) {
+        reconciliationRun(id: $id) { id breaks { id } } }""", _reconciliation_run_query),
+    "Query.reconciliationBreaks": Row(P.INTEGRATION_READ, """{
+        reconciliationBreaks(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Mutation.reconcileBalances": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: ReconcileBalancesInput!) {
+          reconcileBalances(input: $input) { id } }""", _reconcile_balances),
+    "Mutation.runReconciliation": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: RunReconciliationInput!) {
+          runReconciliation(input: $input) { id } }""", _run_reconciliation),
+    "Mutation.acknowledgeReconciliationBreak": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: AcknowledgeReconciliationBreakInput!) {
+          acknowledgeReconciliationBreak(input: $input) { status } }""",
+        _reconciliation_break),
+    "Mutation.resolveReconciliationBreak": Row(P.RECONCILIATION_WRITE, """
+        mutation($input: ResolveReconciliationBreakInput!) {
+          resolveReconciliationBreak(input: $input) { status } }""", _reconciliation_break),
     "Mutation.acknowledgeAlert": Row(P.ALERT_WRITE, """
         mutation($input: AcknowledgeAlertInput!) {
           acknowledgeAlert(input: $input) { acknowledgedAt } }""", _acknowledge_alert),
@@ -784,6 +897,13 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.setApprovalPolicy": {"admin", "finance"},
     "Mutation.setSegmentPolicy": {"admin", "finance"},
     "Mutation.setSiteLimit": WRITERS,
+    "Query.invoices": ALL,
+    "Query.invoice": ALL,
+    "Customer.invoices": ALL,
+    "Query.receivablesPolicies": ALL,
+    "Mutation.issueInvoice": {"admin", "finance"},
+    "Mutation.voidInvoice": {"admin", "finance"},
+    "Mutation.setReceivablesPolicy": {"admin", "finance"},
     "Mutation.authorizeCredit": WRITERS,
     "Mutation.captureHold": WRITERS,
     "Mutation.voidHold": WRITERS,
@@ -840,6 +960,14 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Query.termComplianceReport": ALL,
     "Query.utilisationReport": ALL,
     "Query.creditAlertFrequency": ALL,
+    # --- reconciliation (billing and receivables) ---
+    "Query.reconciliationRuns": INTEGRATION_READERS,
+    "Query.reconciliationRun": INTEGRATION_READERS,
+    "Query.reconciliationBreaks": INTEGRATION_READERS,
+    "Mutation.reconcileBalances": {"admin", "finance"},
+    "Mutation.runReconciliation": {"admin", "finance"},
+    "Mutation.acknowledgeReconciliationBreak": {"admin", "finance"},
+    "Mutation.resolveReconciliationBreak": {"admin", "finance"},
 }
 
 
@@ -999,6 +1127,11 @@ async def snapshot(gql: Any, case: Case) -> dict[str, Any]:
         state["velocity_rules"] = await VelocityRule.filter(customer_id=case.rules_of).values()
     if case.alert_id:
         state["alert"] = await Alert.filter(id=case.alert_id).values()
+    if case.reconciliation_of:
+        state["reconciliation"] = (
+            await ReconciliationRun.filter(integration_id=case.reconciliation_of).count(),
+            await ReconciliationBreak.filter(integration_id=case.reconciliation_of)
+            .order_by("id").values_list("id", "status", "version"))
     if case.inbound_event_id:
         state["inbound"] = await InboundEvent.filter(id=case.inbound_event_id).values(
             "status", "attempts")

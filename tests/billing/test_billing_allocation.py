@@ -8,12 +8,13 @@ import uuid
 from typing import Any
 
 from billing_kit import ago, charge, issue_one, pay, post, posted, reload
+from tortoise.transactions import in_transaction
 
+from ccm_gateway.billing import allocation
 from ccm_gateway.billing.models import InvoiceStatus, PaymentAllocation
-from ccm_gateway.ledger.models import CreditAccount
-
-REFUND = """
-mutation($input: PostLedgerEntryInput!) { postLedgerEntry(input: $input) { __typename } }"""
+from ccm_gateway.ledger import service as ledger_service
+from ccm_gateway.ledger.models import CreditAccount, EntryKind, LedgerEntry
+from ccm_gateway.principal import SYSTEM_ACTOR
 
 
 async def allocations(entry_id: str) -> list[tuple[str, int, bool]]:
@@ -170,3 +171,40 @@ async def test_bad_invoice_references_are_refused_and_change_nothing(
     assert after.posted_balance_minor == before.posted_balance_minor
     assert (await reload(own)).paid_minor == 0
     assert await posted(gql, customer, "PAYMENT", "1.00")  # the account still takes payments
+
+
+async def test_refunds_take_back_credit_first_then_reopen_what_the_payment_paid(
+        gql: Any, make_customer: Any) -> None:
+    customer = await make_customer()
+    customer_id = uuid.UUID(customer)
+    await charge(gql, customer, "100.00")
+    invoice = await issue_one(customer)
+    async with in_transaction():
+        payment = await ledger_service.post_entry(
+            SYSTEM_ACTOR, customer_id, EntryKind.PAYMENT, 13000, "USD", external_ref="pi_1")
+    assert isinstance(payment, LedgerEntry)
+    account = await CreditAccount.get(customer_id=customer_id)
+
+    async def refund(amount: int) -> LedgerEntry:
+        async with in_transaction():
+            done = await ledger_service.refund_payment(
+                SYSTEM_ACTOR, customer_id, payment_ref="pi_1", amount_minor=amount)
+        assert done.entry is not None
+        return done.entry
+
+    assert await allocation.credit_minor(account) == 3000
+    await refund(2000)  # out of the 30.00 credit: the invoice stays paid
+    assert (await reload(invoice)).status == InvoiceStatus.PAID
+    assert await allocation.credit_minor(account) == 1000
+
+    second = await refund(4000)  # 10.00 of credit, 30.00 taken back from the invoice
+    assert await allocations(str(second.id)) == [(invoice.number, -3000, False)]
+    reopened = await reload(invoice)
+    assert (reopened.status, reopened.paid_minor) == (InvoiceStatus.PARTIALLY_PAID, 7000)
+    assert await allocation.credit_minor(account) == 0
+
+    async with in_transaction():
+        await ledger_service.reverse_entry(SYSTEM_ACTOR, second.id)  # the 40.00 is back
+    repaid = await reload(invoice)
+    assert (repaid.status, repaid.paid_minor) == (InvoiceStatus.PAID, 10000)
+    assert await allocation.credit_minor(account) == 1000

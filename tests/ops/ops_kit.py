@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import os
+import pty
+import select
 import shutil
 import signal
 import socket
@@ -23,6 +26,7 @@ from ccm_gateway.config import Settings
 
 START_TIMEOUT = 60.0
 MISSING_CLIENT = "ccm_" + "0" * 24
+MISSING_INTEGRATION = "missing-integration"
 
 # Every `ccm-gateway` command (test_cli_empty_database checks that the table covers the
 # parser) and the arguments it is run with; serve and worker keep running.
@@ -36,7 +40,12 @@ ONE_SHOT = {
     ("keys", "rotate"): (),
     ("keys", "rotate-master"): (),
     ("report",): ("aging",),
+    # Billing and receivables: reconciliation and the ERP daily batch.
+    ("reconcile",): ("--file", "balances.csv", "--integration", MISSING_INTEGRATION),
+    ("export",): ("--date", "2001-01-01", "--deliver"),
 }
+# Commands that run on an empty database and refuse the object their arguments name.
+REFUSE_MISSING = {("clients", "revoke"): MISSING_CLIENT, ("reconcile",): MISSING_INTEGRATION}
 LONG_RUNNING = {("serve",), ("worker",)}
 # Commands that never open the database.
 NO_DATABASE = {("token",)}
@@ -68,6 +77,41 @@ def cli_env(**variables: str) -> dict[str, str]:
 def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ccm_gateway.cli", *args], env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def on_a_terminal(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str]:
+    """Run `ccm-gateway` with stdin, stdout and stderr on a new pseudo-terminal; its exit
+    code and everything it wrote there."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "ccm_gateway.cli", *args],
+                               env=env | {"TERM": "xterm-256color", "COLUMNS": "100"},
+                               stdin=terminal, stdout=terminal, stderr=terminal,
+                               close_fds=True)
+    os.close(terminal)
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError as exc:  # EIO: every writer closed the terminal
+                if exc.errno != errno.EIO:
+                    raise
+                break
+            if not chunk:
+                break
+            output += chunk
+        return process.wait(timeout=10), output.decode(errors="replace")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
 
 
 class Processes:

@@ -9,21 +9,22 @@ Real `ccm-gateway` subprocesses throughout; the terminal is a real pseudo-termin
 from __future__ import annotations
 
 import argparse
-import errno
 import json
-import os
-import pty
 import secrets
-import select
 import socket
-import subprocess
-import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from ops_kit import LONG_RUNNING, NO_DATABASE, ONE_SHOT, cli_env, free_port, run_cli
+from ops_kit import (
+    LONG_RUNNING,
+    NO_DATABASE,
+    ONE_SHOT,
+    cli_env,
+    free_port,
+    on_a_terminal,
+    run_cli,
+)
 
 from ccm_gateway.cli import build_parser
 
@@ -84,41 +85,6 @@ def test_token_warns_on_stderr_when_it_signs_with_the_development_key():
     own_key = run_cli(cli_env(CCM_SECRET_KEY=secrets.token_urlsafe(32)), "token",
                       "--subject", "ops", "--role", "viewer")
     assert (own_key.returncode, own_key.stderr) == (0, "")
-
-
-def on_a_terminal(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str]:
-    """Run `ccm-gateway` with stdin, stdout and stderr on a new pseudo-terminal; its exit
-    code and everything it wrote there."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "ccm_gateway.cli", *args],
-                               env=env | {"TERM": "xterm-256color", "COLUMNS": "100"},
-                               stdin=terminal, stdout=terminal, stderr=terminal,
-                               close_fds=True)
-    os.close(terminal)
-    output = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([controller], [], [], 0.5)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError as exc:  # EIO: every writer closed the terminal
-                if exc.errno != errno.EIO:
-                    raise
-                break
-            if not chunk:
-                break
-            output += chunk
-        return process.wait(timeout=10), output.decode(errors="replace")
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(controller)
 
 
 @pytest.mark.parametrize(("command", "steps"), [(("verify",), 4),
