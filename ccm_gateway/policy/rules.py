@@ -76,13 +76,17 @@ def _most_specific(rules: Iterable[Any], key: Any, customer: Customer) -> dict[A
 @dataclass(slots=True)
 class Rules:
     """Every alert and velocity rule of one revision, indexed by scope so a write finds the
-    few that apply to its customer with dictionary lookups."""
+    few that apply to its customer with dictionary lookups; what applies is worked out once
+    per segment (and per customer with rules of its own), then kept with the revision."""
 
     revision: int
     alert_rules: list[AlertRule]
     velocity_rules: list[VelocityRule]
     _alert_scopes: dict[tuple[str, Any], list[AlertRule]] = field(default_factory=dict)
     _velocity_scopes: dict[tuple[str, Any], list[VelocityRule]] = field(default_factory=dict)
+    _alert_found: dict[tuple[Any, Any], dict[tuple[Any, int], AlertRule]] = field(
+        default_factory=dict)
+    _velocity_found: dict[tuple[Any, Any], list[VelocityRule]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for rules, scopes in ((self.alert_rules, self._alert_scopes),
@@ -96,16 +100,33 @@ class Rules:
                 *scopes.get(("segment", customer.segment), ()),
                 *scopes.get(("customer", customer.id), ())]
 
+    @staticmethod
+    def _key(scopes: dict[tuple[str, Any], list[Any]], customer: Customer) -> tuple[Any, Any]:
+        """Customers of one segment without rules of their own have the same rules."""
+        own = customer.id if ("customer", customer.id) in scopes else None
+        return customer.segment, own
+
     def alert_rules_for(self, customer: Customer) -> dict[tuple[Any, int], AlertRule]:
-        """The thresholds in force for the customer, keyed by (site id or None, threshold)."""
-        return _most_specific(self._candidates(self._alert_scopes, customer),
-                              lambda r: (r.site_id, r.threshold_bp), customer)
+        """The thresholds in force for the customer, keyed by (site id or None, threshold);
+        shared, not to be changed."""
+        key = self._key(self._alert_scopes, customer)
+        found = self._alert_found.get(key)
+        if found is None:
+            found = self._alert_found[key] = _most_specific(
+                self._candidates(self._alert_scopes, customer),
+                lambda r: (r.site_id, r.threshold_bp), customer)
+        return found
 
     def velocity_rules_for(self, customer: Customer) -> list[VelocityRule]:
-        """The velocity rules in force: per (metric, window), the most specific one."""
-        found = _most_specific(self._candidates(self._velocity_scopes, customer),
-                               lambda r: (str(r.metric), r.window_seconds), customer)
-        return list(found.values())
+        """The velocity rules in force: per (metric, window), the most specific one;
+        shared, not to be changed."""
+        key = self._key(self._velocity_scopes, customer)
+        found = self._velocity_found.get(key)
+        if found is None:
+            found = self._velocity_found[key] = list(_most_specific(
+                self._candidates(self._velocity_scopes, customer),
+                lambda r: (str(r.metric), r.window_seconds), customer).values())
+        return found
 
 
 def _scope(rule: AlertRule | VelocityRule) -> tuple[str, Any]:
