@@ -30,6 +30,7 @@ from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
 from ccm_gateway.graphql.metrics import LabelOperation
+from ccm_gateway.graphql.permissions import DocumentPermissions, without_permission_checks
 from ccm_gateway.graphql.wake import WakeOutbox
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
@@ -112,3 +113,12 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: MapErrors(suggestions=introspection),
         ],
     )
+
+
+def build_permission_plans(schema: strawberry.Schema, *,
+                           introspection: bool = True) -> DocumentPermissions:
+    """``schema`` (from ``build_schema``) and its variant without per-field permission
+    checks, for documents whose every permission the principal holds."""
+    unchecked = without_permission_checks(lambda: build_schema(introspection=introspection),
+                                          schema)
+    return DocumentPermissions(schema, unchecked, maxsize=CACHE_SIZE, max_tokens=MAX_TOKENS)
