@@ -29,6 +29,7 @@ from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
+from ccm_gateway.graphql.lean import lean_resolvers
 from ccm_gateway.graphql.metrics import LabelOperation
 from ccm_gateway.graphql.permissions import DocumentPermissions, without_permission_checks
 from ccm_gateway.graphql.wake import WakeOutbox
@@ -96,7 +97,7 @@ class Schema(strawberry.Schema):
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extra = [] if introspection else [DisableIntrospection]
     plans = CostPlans(maxsize=CACHE_SIZE)
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -113,6 +114,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: MapErrors(suggestions=introspection),
         ],
     )
+    lean_resolvers(schema)
+    return schema
 
 
 def build_permission_plans(schema: strawberry.Schema, *,

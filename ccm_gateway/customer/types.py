@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
+from typing import TypeVar
 
 import strawberry
 from tortoise.transactions import in_transaction
@@ -22,6 +24,7 @@ from ccm_gateway.graphql.common import (
     requires,
     window,
 )
+from ccm_gateway.graphql.selection import names_below
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.ledger import models as ledger_models
 from ccm_gateway.ledger import service as ledger_service
@@ -34,6 +37,8 @@ from ccm_gateway.ledger.types import (
     SiteLimit,
 )
 from ccm_gateway.principal import Permission as P
+
+E = TypeVar("E", bound=Enum)
 
 # The models' enums are the GraphQL enums (strawberry exposes an Enum under its
 # class name, with the members' names as values), registered with a description.
@@ -71,16 +76,21 @@ class Customer(Node):
         description="Rises with every change; pass it as expectedVersion to update.")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    # Its account, when the list that made it read the page's accounts up front.
+    _account_m: strawberry.Private[ledger_models.CreditAccount | None] = None
 
     @classmethod
-    def of(cls, m: models.Customer) -> Customer:
+    def of(cls, m: models.Customer,
+           account: ledger_models.CreditAccount | None = None) -> Customer:
         return cls(_m=m, id=strawberry.ID(str(m.id)), name=m.name, segment=m.segment,
-                   risk_profile=RiskProfile(str(m.risk_profile)),
-                   status=CustomerStatus(str(m.status)), currency=m.currency,
+                   risk_profile=_enum(RiskProfile, m.risk_profile),
+                   status=_enum(CustomerStatus, m.status), currency=m.currency,
                    partner_id=m.partner_id, version=m.version, created_at=m.created_at,
-                   updated_at=m.updated_at)
+                   updated_at=m.updated_at, _account_m=account)
 
     async def _account(self, info: CtxInfo) -> ledger_models.CreditAccount:
+        if self._account_m is not None:
+            return self._account_m
         loader = info.context.loaders.of(ledger_service.accounts_by_customer)
         account = await loader.load(self._m.id)
         if account is None:  # made with the customer, in the same transaction
@@ -88,7 +98,14 @@ class Customer(Node):
         return account
 
     @strawberry.field(description="Its credit: limit, balance, held, terms.")
-    async def credit_account(self, info: CtxInfo) -> CreditAccount:
+    def credit_account(self, info: CtxInfo) -> CreditAccount:
+        if self._account_m is not None:
+            return CreditAccount.of(self._account_m)
+        # Not read up front: an awaitable, which graphql-core awaits like an async
+        # resolver's. A page read up front resolves without a coroutine per customer.
+        return self._load_credit_account(info)  # type: ignore[return-value]
+
+    async def _load_credit_account(self, info: CtxInfo) -> CreditAccount:
         return CreditAccount.of(await self._account(info))
 
     @strawberry.field(description="Its sub-limits by site.")
@@ -127,6 +144,15 @@ class Customer(Node):
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, LedgerEntry.of)
+
+
+def _enum(kind: type[E], value: object) -> E:
+    """The model's value as the GraphQL enum: it already is one when read from the database."""
+    return value if isinstance(value, kind) else kind(str(value))
+
+
+# Below a customers page, these fields read each customer's credit account.
+_READ_ACCOUNT = frozenset({"creditAccount", "siteLimits", "holds"})
 
 
 @strawberry.input(description="Narrow the customers; every field given must match.")
@@ -211,7 +237,12 @@ class CustomerQuery:
                 name_contains=flt.name_contains, utilization_above=flt.utilization_above),
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
-        return Connection.of(page, Customer.of)
+        if not page.items or not _READ_ACCOUNT & names_below(info):
+            return Connection.of(page, Customer.of)
+        # One query for the page's accounts, as the DataLoader would make.
+        accounts = await ledger_service.accounts_by_customer([m.id for m in page.items])
+        by_customer = dict(zip((m.id for m in page.items), accounts, strict=True))
+        return Connection.of(page, lambda m: Customer.of(m, by_customer[m.id]))
 
 
 @strawberry.type
