@@ -29,7 +29,7 @@ from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
-from ccm_gateway.graphql.lean import lean_resolvers
+from ccm_gateway.graphql.lean import LeanExecutionContext, lean_resolvers
 from ccm_gateway.graphql.metrics import LabelOperation
 from ccm_gateway.graphql.permissions import DocumentPermissions, without_permission_checks
 from ccm_gateway.graphql.wake import WakeOutbox
@@ -101,6 +101,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=LeanExecutionContext,
         extensions=[
             LabelOperation,  # first: it reads the errors MapErrors (last) has mapped
             lambda: _ParserCache(maxsize=CACHE_SIZE),

@@ -16,17 +16,54 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import (
+    GraphQLEnumType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    Undefined,
+)
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 Resolve = Callable[[Any, Any], Any]  # (source, graphql-core's resolve info)
 
 
-def _attribute(name: str) -> Resolve:
+def _attribute(name: str, return_type: Any) -> Resolve:
     def resolve(source: Any, info: Any) -> Any:
         return getattr(source, name)
 
+    leaf = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    if isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+        resolve.leaf = (name, leaf)  # type: ignore[attr-defined]
     return resolve
+
+
+class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Completes an attribute that is a scalar or an enum without building its resolve
+    info: the value ``getattr`` gives, coerced as graphql-core coerces a leaf. Anything
+    else, and any value that is not a plain present one (None, an exception, an
+    awaitable, one that does not coerce), goes the standard way, so errors and nulls are
+    reported exactly as before."""
+
+    def execute_field(self, parent_type: Any, source: Any, field_details_list: Any,
+                      path: Any, position_context: Any) -> Any:
+        field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        leaf = getattr(field_def.resolve, "leaf", None) if field_def is not None else None
+        manager = self.middleware_manager
+        if leaf is not None and not (manager and manager.middlewares):
+            name, leaf_type = leaf
+            try:
+                value = getattr(source, name)
+                if (value is not None and not isinstance(value, Exception)
+                        and not self.is_awaitable(value)):
+                    coerced = leaf_type.coerce_output_value(value)
+                    if coerced is not Undefined and coerced is not None:
+                        return coerced
+            except Exception:  # noqa: BLE001, S110 - the standard way reports it
+                pass
+        return super().execute_field(parent_type, source, field_details_list, path,
+                                     position_context)
 
 
 def _method(field: StrawberryField, info_class: type, takes_self: bool,
@@ -65,7 +102,8 @@ def lean_resolvers(schema: strawberry.Schema) -> int:
             resolver = field.base_resolver
             lean: Resolve | None
             if resolver is None:
-                lean = _attribute(field.python_name) if default_is_getattr else None
+                lean = (_attribute(field.python_name, graphql_field.type) if default_is_getattr
+                        else None)
             elif resolver.parent_parameter or resolver.root_parameter:
                 lean = None
             else:
