@@ -95,7 +95,7 @@ PGL_NESTED = ("{ customers: allCustomers(first: 100, orderBy: [NAME_ASC, ID_ASC]
               "{ id limit { amount } balance { amount } } "
               "holds: holdsByCustomerIdList(orderBy: [CREATED_AT_ASC, ID_ASC]) "
               "{ id status amount { amount } expiresAt } "
-              "externalRefs: externalRefsByCustomerIdList(orderBy: [ID_ASC]) "
+              "externalRefs: externalRefsByCustomerIdList(orderBy: [SYSTEM_ASC, EXTERNAL_ID_ASC]) "
               "{ system externalId } } } } }")
 Q_LEDGER = ("query($c: ID!) { customer(id: $c) { ledger(first: 100) { edges { node { id kind "
             "amount { amount currency } description occurredAt recordedAt } } } } }")
