@@ -15,10 +15,10 @@ What it does, start to end (see bench/README.md, "Reads (issue 16)"):
    columns, so that PostGraphile serves the same rows with the same nesting;
 4. installs PostGraphile 4 into ``bench/postgraphile`` on first use (``npm ci``, from the
    committed package-lock.json);
-5. for each app (the service; ``--before-cmd`` a second build of it, e.g. from another
-   worktree; PostGraphile) runs each scenario closed loop at ``--concurrency`` (16), then one
-   request at a time (``--single-duration``), with the CPU of the server process tree
-   (node's too) sampled over the measured window;
+5. starts every app (the service; ``--before-cmd``, a second build of it, e.g. from another
+   worktree; PostGraphile) and, for each scenario, lets them take turns: closed loop at
+   ``--concurrency`` (16), then one request at a time (``--single-duration``), with the CPU
+   of the server process tree (node's too) sampled over the measured window;
 6. prints the table, the ratios to PostGraphile and the issue's targets, and always stops
    the servers and drops the database at the end, also on an error or Ctrl-C.
 
@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -468,6 +469,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-postgraphile", action="store_true")
     p.add_argument("--pgl-port", type=int, default=None,
                    help="PostGraphile's port (default --port + 2)")
+    p.add_argument("--before-port", type=int, default=None,
+                   help="the --before-cmd service's port (default --port + 3)")
     p.add_argument("--profile", metavar="DIR",
                    help="after the measured runs, py-spy the service under each scenario's "
                         "closed loop and write collapsed stacks + summaries here")
@@ -484,7 +487,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.db.replace("_", "").isalnum():
         p.error("--db: letters, digits and _ only")
     args.pgl_port = args.pgl_port or args.port + 2
-    for port in (args.port, args.pgl_port):
+    args.before_port = args.before_port or args.port + 3
+    for port in (args.port, args.pgl_port, args.before_port):
         if not port_free(port):
             p.exit(2, f"port {port} is in use; pick another with --port/--pgl-port\n")
     return args
@@ -508,29 +512,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded {args.customers} customers, {SITES} sites, {args.integrations} "
               f"integrations, the lists of customer {list_customer}", flush=True)
 
-        apps: list[tuple[str, Callable[[], Server]]] = [
-            ("service", lambda: s.start_service(1, args.service_cmd))]
+        # Every app is up for the whole run and the apps take turns on each scenario, so
+        # that a change in the machine's other load falls on all of them alike.
+        servers = {"service": s.start_service(1, args.service_cmd)}
         if args.before_cmd:
-            apps.append(("before", lambda: s.start_service(1, args.before_cmd)))
+            port = args.before_port
+            argv = shlex.split(args.before_cmd.format(python=sys.executable, port=port,
+                                                      workers=1))
+            servers["before"] = s.start_http("before", argv, port, "/readyz")
         if not args.skip_postgraphile:
-            def start_pgl() -> Server:
-                argv = ["node", str(PGL_CLI), "--connection", s.dsn, "--schema", PGL_SCHEMA,
-                        "--host", "127.0.0.1", "--port", str(args.pgl_port),
-                        "--simple-collections", "both", "--disable-query-log",
-                        "--max-pool-size", str(args.pool_size or 10)]
-                return s.start("postgraphile", argv, graphql_ready(args.pgl_port),
-                               port=args.pgl_port, timeout=90)
-            apps.append(("postgraphile", start_pgl))
+            argv = ["node", str(PGL_CLI), "--connection", s.dsn, "--schema", PGL_SCHEMA,
+                    "--host", "127.0.0.1", "--port", str(args.pgl_port),
+                    "--simple-collections", "both", "--disable-query-log",
+                    "--max-pool-size", str(args.pool_size or 10)]
+            servers["postgraphile"] = s.start("postgraphile", argv,
+                                              graphql_ready(args.pgl_port),
+                                              port=args.pgl_port, timeout=90)
 
         shapes = [(args.concurrency, args.duration)]
         if args.single_duration > 0:
             shapes.append((1, args.single_duration))
-        for app, start in apps:
-            server = start()
-            for scenario in args.scenario_list:
-                if app == "postgraphile" and scenario not in PGL_SCENARIOS:
-                    continue
-                for concurrency, duration in shapes:
+        for scenario in args.scenario_list:
+            for concurrency, duration in shapes:
+                for app, server in servers.items():
+                    if app == "postgraphile" and scenario not in PGL_SCENARIOS:
+                        continue
                     result, cpu = drive(args, server, app, scenario, token, list_customer,
                                         s.workdir, concurrency=concurrency, duration=duration)
                     rows.append(Row(1, scenario, app, f"closed c={concurrency}", result, cpu))
@@ -539,13 +545,15 @@ def main(argv: list[str] | None = None) -> int:
                                f"{fmt(result['p50_ms'], '.2f')} ms  p99 "
                                f"{fmt(result['p99_ms'], '.2f')} ms  errors {result['errors']}",
                                result)
+        for server in servers.values():
             s.stop(server)
+        rows.sort(key=lambda r: ["service", "before", "postgraphile"].index(r.app))
         set_ratios(rows)
 
         if args.profile:
             profile_dir = Path(args.profile)
             profile_dir.mkdir(parents=True, exist_ok=True)
-            server = apps[0][1]()
+            server = s.start_service(1, args.service_cmd)
             for scenario in args.scenario_list:
                 out = profile_dir / f"service-{scenario}.txt"
                 result, _ = drive(args, server, "service", scenario, token, list_customer,
