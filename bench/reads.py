@@ -499,7 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     with Session(args, title="CCM Gateway read benchmark (issue 16)",
                  workdir_prefix="ccm-bench-reads-", workdir_label="server logs") as s:
+        # Tokens name their issuer, the public URL: one for every build on every port.
         s.env["CCM_PORT"] = str(args.port)
+        s.env["CCM_PUBLIC_URL"] = f"http://127.0.0.1:{args.port}"
         token = s.prepare_database()
         if not args.skip_postgraphile:
             ensure_postgraphile()
