@@ -31,7 +31,9 @@ from ccm_gateway.customer.types import CustomerMutation, CustomerQuery
 from ccm_gateway.fx.types import FxMutation, FxQuery
 from ccm_gateway.graphql.cost import CostPlans, QueryCost
 from ccm_gateway.graphql.errors import MapErrors
+from ccm_gateway.graphql.lean import LeanExecutionContext, lean_resolvers
 from ccm_gateway.graphql.metrics import LabelOperation
+from ccm_gateway.graphql.permissions import DocumentPermissions, without_permission_checks
 from ccm_gateway.graphql.wake import WakeOutbox
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
@@ -101,10 +103,11 @@ class Schema(strawberry.Schema):
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extra = [] if introspection else [DisableIntrospection]
     plans = CostPlans(maxsize=CACHE_SIZE)
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=LeanExecutionContext,
         extensions=[
             LabelOperation,  # first: it reads the errors MapErrors (last) has mapped
             lambda: _ParserCache(maxsize=CACHE_SIZE),
@@ -118,3 +121,14 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: MapErrors(suggestions=introspection),
         ],
     )
+    lean_resolvers(schema)
+    return schema
+
+
+def build_permission_plans(schema: strawberry.Schema, *,
+                           introspection: bool = True) -> DocumentPermissions:
+    """``schema`` (from ``build_schema``) and its variant without per-field permission
+    checks, for documents whose every permission the principal holds."""
+    unchecked = without_permission_checks(lambda: build_schema(introspection=introspection),
+                                          schema)
+    return DocumentPermissions(schema, unchecked, maxsize=CACHE_SIZE, max_tokens=MAX_TOKENS)

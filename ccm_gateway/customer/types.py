@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from tortoise.transactions import in_transaction
@@ -24,6 +27,7 @@ from ccm_gateway.graphql.common import (
     requires,
     window,
 )
+from ccm_gateway.graphql.selection import names_below
 from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.ledger import models as ledger_models
 from ccm_gateway.ledger import service as ledger_service
@@ -36,6 +40,8 @@ from ccm_gateway.ledger.types import (
     SiteLimit,
 )
 from ccm_gateway.principal import Permission as P
+
+E = TypeVar("E", bound=Enum)
 
 if TYPE_CHECKING:  # billing's types show the customer, so its invoices come in lazily
     from ccm_gateway.billing.types import Invoice, InvoiceStatus
@@ -60,6 +66,20 @@ class ExternalRef:
     created_at: datetime = strawberry.field(description="When it was linked.")
 
 
+@dataclass(slots=True)
+class ReadAhead:
+    """A customer's relations read for its whole page at once (None: not read)."""
+
+    site_limits: list[ledger_models.SiteLimit] | None = None
+    holds: list[ledger_models.Hold] | None = None
+    external_refs: list[models.ExternalRef] | None = None
+
+
+def _external_refs(rows: list[models.ExternalRef]) -> list[ExternalRef]:
+    return [ExternalRef(id=strawberry.ID(str(r.id)), system=r.system,
+                        external_id=r.external_id, created_at=r.created_at) for r in rows]
+
+
 @strawberry.type(description="A customer of the operator, known by the same id in every "
                              "connected system.")
 class Customer(Node):
@@ -76,16 +96,22 @@ class Customer(Node):
         description="Rises with every change; pass it as expectedVersion to update.")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    # Its account and relations, when the list that made it read them for the whole page.
+    _account_m: strawberry.Private[ledger_models.CreditAccount | None] = None
+    _ahead: strawberry.Private[ReadAhead | None] = None
 
     @classmethod
-    def of(cls, m: models.Customer) -> Customer:
+    def of(cls, m: models.Customer, account: ledger_models.CreditAccount | None = None,
+           ahead: ReadAhead | None = None) -> Customer:
         return cls(_m=m, id=strawberry.ID(str(m.id)), name=m.name, segment=m.segment,
-                   risk_profile=RiskProfile(str(m.risk_profile)),
-                   status=CustomerStatus(str(m.status)), currency=m.currency,
+                   risk_profile=_enum(RiskProfile, m.risk_profile),
+                   status=_enum(CustomerStatus, m.status), currency=m.currency,
                    partner_id=m.partner_id, version=m.version, created_at=m.created_at,
-                   updated_at=m.updated_at)
+                   updated_at=m.updated_at, _account_m=account, _ahead=ahead)
 
     async def _account(self, info: CtxInfo) -> ledger_models.CreditAccount:
+        if self._account_m is not None:
+            return self._account_m
         loader = info.context.loaders.of(ledger_service.accounts_by_customer)
         account = await loader.load(self._m.id)
         if account is None:  # made with the customer, in the same transaction
@@ -93,25 +119,48 @@ class Customer(Node):
         return account
 
     @strawberry.field(description="Its credit: limit, balance, held, terms.")
-    async def credit_account(self, info: CtxInfo) -> CreditAccount:
+    def credit_account(self, info: CtxInfo) -> CreditAccount:
+        if self._account_m is not None:
+            return CreditAccount.of(self._account_m)
+        # Not read up front: an awaitable, which graphql-core awaits like an async
+        # resolver's. A page read up front resolves without a coroutine per customer.
+        return self._load_credit_account(info)  # type: ignore[return-value]
+
+    async def _load_credit_account(self, info: CtxInfo) -> CreditAccount:
         return CreditAccount.of(await self._account(info))
 
     @strawberry.field(description="Its sub-limits by site.")
-    async def site_limits(self, info: CtxInfo) -> list[SiteLimit]:
+    def site_limits(self, info: CtxInfo) -> list[SiteLimit]:
+        ahead = self._ahead
+        if ahead is not None and ahead.site_limits is not None and self._account_m is not None:
+            currency = self._account_m.currency
+            return [SiteLimit(_m=r, _currency=currency) for r in ahead.site_limits]
+        return self._load_site_limits(info)  # type: ignore[return-value]  # awaited, as above
+
+    async def _load_site_limits(self, info: CtxInfo) -> list[SiteLimit]:
         account = await self._account(info)
         rows = await info.context.loaders.of(ledger_service.site_limits_by_account).load(
             account.id)
         return [SiteLimit(_m=r, _currency=account.currency) for r in rows]
 
     @strawberry.field(description="How connected systems name it.")
-    async def external_refs(self, info: CtxInfo) -> list[ExternalRef]:
+    def external_refs(self, info: CtxInfo) -> list[ExternalRef]:
+        if self._ahead is not None and self._ahead.external_refs is not None:
+            return _external_refs(self._ahead.external_refs)
+        return self._load_external_refs(info)  # type: ignore[return-value]  # awaited, as above
+
+    async def _load_external_refs(self, info: CtxInfo) -> list[ExternalRef]:
         rows = await info.context.loaders.of(customer_service.external_refs_by_customer).load(
             self._m.id)
-        return [ExternalRef(id=strawberry.ID(str(r.id)), system=r.system,
-                            external_id=r.external_id, created_at=r.created_at) for r in rows]
+        return _external_refs(rows)
 
     @strawberry.field(description="Its pending holds, oldest first.")
-    async def holds(self, info: CtxInfo) -> list[Hold]:
+    def holds(self, info: CtxInfo) -> list[Hold]:
+        if self._ahead is not None and self._ahead.holds is not None:
+            return [Hold.of(r) for r in self._ahead.holds]
+        return self._load_holds(info)  # type: ignore[return-value]  # awaited, as above
+
+    async def _load_holds(self, info: CtxInfo) -> list[Hold]:
         account = await self._account(info)
         rows = await info.context.loaders.of(ledger_service.pending_holds_by_account).load(
             account.id)
@@ -147,6 +196,43 @@ class Customer(Node):
         rows = await info.context.loaders.of(billing_service.invoices_by_customer).load(
             (self._m.id, status))
         return [Invoice.of(r) for r in rows]
+
+
+def _enum(kind: type[E], value: object) -> E:
+    """The model's value as the GraphQL enum: it already is one when read from the database."""
+    return value if isinstance(value, kind) else kind(str(value))
+
+
+# Below a customers page, these fields read each customer's credit account.
+_READ_ACCOUNT = frozenset({"creditAccount", "siteLimits", "holds"})
+
+
+async def _read_ahead(customers: list[models.Customer],
+                      names: set[str]) -> Callable[[models.Customer], Customer]:
+    """What the page's selection reads of each customer, one query per relation for the
+    whole page (the queries its DataLoaders would make), so that each customer resolves
+    them without a coroutine of its own."""
+    ids = [m.id for m in customers]
+    accounts = dict(zip(ids, await ledger_service.accounts_by_customer(ids), strict=True))
+    account_ids = [a.id for a in accounts.values() if a is not None]
+    ahead = {i: ReadAhead() for i in ids}
+
+    async def per_account(batch: Callable[[list[Any]], Awaitable[list[list[Any]]]],
+                          slot: str) -> None:
+        by_account = dict(zip(account_ids, await batch(account_ids), strict=True))
+        for i, account in accounts.items():
+            if account is not None:
+                setattr(ahead[i], slot, by_account[account.id])
+
+    if "siteLimits" in names and account_ids:
+        await per_account(ledger_service.site_limits_by_account, "site_limits")
+    if "holds" in names and account_ids:
+        await per_account(ledger_service.pending_holds_by_account, "holds")
+    if "externalRefs" in names:
+        refs = await customer_service.external_refs_by_customer(ids)
+        for i, rows in zip(ids, refs, strict=True):
+            ahead[i].external_refs = rows
+    return lambda m: Customer.of(m, accounts[m.id], ahead[m.id])
 
 
 @strawberry.input(description="Narrow the customers; every field given must match.")
@@ -231,7 +317,10 @@ class CustomerQuery:
                 name_contains=flt.name_contains, utilization_above=flt.utilization_above),
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
-        return Connection.of(page, Customer.of)
+        names = names_below(info) if page.items else set()
+        if not _READ_ACCOUNT & names and "externalRefs" not in names:
+            return Connection.of(page, Customer.of)
+        return Connection.of(page, await _read_ahead(page.items, names))
 
 
 @strawberry.type
