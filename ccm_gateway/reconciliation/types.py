@@ -6,11 +6,13 @@ Partner principals, who cannot see integrations, are refused every field here.""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.errors import NotFound
 from ccm_gateway.graphql.common import (
     After,
     Before,
@@ -127,9 +129,10 @@ class ReconciliationRun(Node):
                    actor=m.actor)
 
     @strawberry.field(description="The breaks it opened or found still broken.")
-    async def breaks(self) -> list[ReconciliationBreak]:
-        return [ReconciliationBreak.of(b)
-                for b in await reconciliation_service.breaks_of_run(self.id)]
+    async def breaks(self, info: CtxInfo) -> list[ReconciliationBreak]:
+        rows = await info.context.loaders.of(reconciliation_service.breaks_by_run).load(
+            uuid.UUID(str(self.id)))
+        return [ReconciliationBreak.of(b) for b in rows]
 
 
 @strawberry.input(description="Narrow the runs; every field given must match.")
@@ -202,8 +205,10 @@ class ReconciliationQuery:
     async def reconciliation_run(self, info: CtxInfo,
                                  id: strawberry.ID) -> ReconciliationRun | None:
         _not_partner(info)
-        found = await models.ReconciliationRun.get_or_none(id=parse_uuid(id, "id"))
-        return ReconciliationRun.of(found) if found else None
+        try:
+            return ReconciliationRun.of(await reconciliation_service.get_run(id))
+        except NotFound:
+            return None
 
     @strawberry.field(extensions=requires(P.INTEGRATION_READ),
                       description="Reconciliation breaks, newest first: per integration, per "

@@ -25,6 +25,9 @@ from ccm_gateway.reconciliation.models import (
 RUN_WITH_BREAKS = """
 query($id: ID!) { reconciliationRun(id: $id) { id matched broken
   breaks { id customerId status difference { amount } } } }"""
+RUNS_WITH_BREAKS = """
+query($filter: ReconciliationRunFilter) {
+  reconciliationRuns(first: 50, filter: $filter) { edges { node { id breaks { id } } } } }"""
 RUNS = """
 query($filter: ReconciliationRunFilter) {
   reconciliationRuns(first: 50, filter: $filter) { edges { node { id source fileName } } } }"""
@@ -138,6 +141,10 @@ async def test_a_second_run_that_still_differs_updates_the_open_break(recon):
     assert await Alert.filter(kind="reconciliation.break", customer_id=customer_id).count() == 1
     listed = await recon.gql(RUN_WITH_BREAKS, {"id": second["id"]})
     assert [b["id"] for b in listed.data["reconciliationRun"]["breaks"]] == [found["id"]]
+    # Both runs list it, the one that opened it and the one that found it still broken.
+    runs = await recon.gql(RUNS_WITH_BREAKS, {"filter": {"integrationId": recon.integration_id}})
+    assert [[b["id"] for b in e["node"]["breaks"]]
+            for e in runs.data["reconciliationRuns"]["edges"]] == [[found["id"]], [found["id"]]]
 
 
 async def test_a_run_takes_each_customers_latest_figure_of_its_source(recon):
