@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import Alert
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.integration.models import BalanceReport
+from ccm_gateway.ledger.models import CreditAccount
 from ccm_gateway.reconciliation import service as reconciliation_service
 from ccm_gateway.reconciliation import tasks as reconciliation_tasks
 from ccm_gateway.reconciliation.models import (
@@ -260,3 +261,17 @@ async def test_two_runs_at_once_open_one_break_per_customer(recon):
     breaks = await ReconciliationBreak.filter(customer_id=customer_id)
     assert [b.version for b in breaks] == [2]
     assert await Alert.filter(kind="reconciliation.break", customer_id=customer_id).count() == 1
+
+
+async def test_as_of_balances_are_exact_across_statement_chunks(recon):
+    """Several statements' worth of figures (CHUNK each), each with its own time."""
+    customer_id = await recon.customer()
+    await recon.post(customer_id, 1_000, ago(3))
+    await recon.post(customer_id, 250, ago(2))
+    account = await CreditAccount.get(customer_id=customer_id)
+    times = [ago(4), ago(2.5), ago(1)]
+    pairs = [(account.id, times[i % 3]) for i in range(2 * reconciliation_service.CHUNK + 7)]
+
+    balances = await reconciliation_service.balances_as_of(pairs)
+
+    assert balances == [(0, 1_000, 1_250)[i % 3] for i in range(len(pairs))]
