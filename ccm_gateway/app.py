@@ -67,6 +67,7 @@ from ccm_gateway.kit.secrets import SecretBox
 from ccm_gateway.live import hub as live_hub
 from ccm_gateway.live.ws import LiveGraphQL
 from ccm_gateway.principal import Actor
+from ccm_gateway.reports.endpoints import report_csv_endpoint
 from ccm_gateway.worker import open_queue, supervise
 
 log = logging.getLogger("ccm_gateway")
@@ -363,15 +364,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return graphql_error_response(limited, scope, {"Retry-After": str(retry_after)})
 
     async def authenticate(self, request: Request) -> Any:
-        header = request.headers.get("authorization")
-        if not header:
-            raise Unauthenticated("Authorization: Bearer <token> is required",
-                                  reason="missing_header")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("Authorization must be 'Bearer <token>'",
-                                  reason="malformed_header")
-        return await self.tokens.authenticate(token.strip())
+        return await self.tokens.authenticate_header(request.headers.get("authorization"))
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(principal=request.state.principal, request_id=request.state.request_id,
@@ -501,6 +494,8 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None) -> Star
             Route("/oauth/token", oauth_token, methods=["POST"]),
             Route("/webhooks/{integration}", webhook_endpoint, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            # Receivables reports as CSV (aging, dso, compliance), report:read.
+            Route("/reports/{report}.csv", report_csv_endpoint, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"]),
             # GraphiQL's scripts and styles, from the package (no CDN: works offline).

@@ -1,4 +1,5 @@
-"""`ccm-gateway`: serve, worker, migrate, token, verify, clients, keys. Thin over the services.
+"""`ccm-gateway`: serve, worker, migrate, token, verify, clients, report, keys. Thin over the
+services.
 
 Exit codes: 0 done; 1 `verify` found a problem; 2 the command cannot run as configured (a
 bad setting or flag, a database or Redis that cannot be reached, a schema behind the
@@ -376,6 +377,33 @@ def cmd_clients_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from ccm_gateway.principal import Principal, Role
+    from ccm_gateway.reports import export
+
+    # The operator's view: every customer (narrow it with the filter flags).
+    operator = Principal.from_roles("cli", "user", frozenset({Role.ADMIN}))
+    params = {name: value for name, value in (
+        ("asOf", args.as_of), ("from", args.from_), ("to", args.to),
+        ("currency", args.currency), ("segment", args.segment), ("siteId", args.site_id),
+        ("riskProfile", args.risk_profile), ("partnerId", args.partner_id),
+        ("customerId", args.customer_id)) if value is not None}
+    try:
+        _check_text(args, as_of="--as-of", from_="--from", to="--to", currency="--currency",
+                    segment="--segment", site_id="--site-id", risk_profile="--risk-profile",
+                    partner_id="--partner-id", customer_id="--customer-id")
+        text = _run(_with_db(lambda: export.render(operator, args.report, params)))
+    except CCMError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    return 0
+
+
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from ccm_gateway.auth.keys import KeyRing
 
@@ -552,6 +580,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = clients_sub.add_parser("revoke", help="revoke a client; its tokens stop working")
     revoke.add_argument("client_id", help="the client_id that `clients create` printed")
     revoke.set_defaults(func=cmd_clients_revoke)
+
+    report = sub.add_parser("report", help="write a receivables report as CSV (README: "
+                                           "Billing and receivables, CSV export)")
+    report.add_argument("report", choices=["aging", "dso", "compliance"],
+                        help="aging (as of --as-of), dso or compliance (--from, --to)")
+    report.add_argument("--as-of", help="aging: the instant, ISO 8601 with offset or a date "
+                                        "(00:00 UTC); default now")
+    report.add_argument("--from", dest="from_", help="dso, compliance: the period's start")
+    report.add_argument("--to", help="dso, compliance: the period's end, excluded")
+    report.add_argument("--currency", help="dso: only this currency")
+    report.add_argument("--segment", help="only customers of this segment")
+    report.add_argument("--site-id", help="only invoices of this site")
+    report.add_argument("--risk-profile", help="only customers of this risk profile")
+    report.add_argument("--partner-id", help="only customers of this partner")
+    report.add_argument("--customer-id", help="only this customer")
+    report.add_argument("--output", help="the file to write (default: standard output)")
+    report.set_defaults(func=cmd_report)
 
     keys = sub.add_parser("keys", help="manage the token signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

@@ -6,6 +6,7 @@ import ipaddress
 import json
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -28,6 +29,7 @@ DEV_SECRET_KEY = "ccm-dev-insecure-secret-key-change-me"  # noqa: S105 - the pub
 # fills it in (in dev only).
 SERVE_DEV_TOKEN_VARIABLE = "CCM_SERVE_DEV_TOKEN"  # noqa: S105 - a variable name, not a token
 DEFAULT_DATABASE_URL = "sqlite://ccm_gateway.sqlite3"
+_INVOICE_ISSUER = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}", re.ASCII)
 
 
 # Asymmetric algorithms a trusted issuer may sign with; HS* and none never.
@@ -223,6 +225,9 @@ class Settings:
     # Seconds before each retry of an alert e-mail (its first attempt is at once); after
     # the last retry fails the notification is FAILED.
     smtp_retry_schedule: str = "60,300,1800,7200"
+    # Billing: the issuer part of invoice numbers ("<issuer>-<year>-<sequence>"), whose
+    # sequence runs without gaps per issuer and year.
+    invoice_issuer: str = "CCM"
     # The ERP daily batch's directory (export/service.py): an existing writable directory;
     # unset: the ledger.daily_export cron writes no files.
     export_dir: str | None = None
@@ -355,6 +360,9 @@ class Settings:
         self._validate_ranges()
         if not 1 <= self.live_recheck_seconds <= 3600:
             raise ConfigError("CCM_LIVE_RECHECK_SECONDS must be between 1 and 3600")
+        if not _INVOICE_ISSUER.fullmatch(self.invoice_issuer):
+            raise ConfigError("CCM_INVOICE_ISSUER must be 1 to 32 letters, digits or dashes "
+                              f"(A-Z, 0-9, -), not {self.invoice_issuer!r}")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("CCM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
                               f"CRITICAL, not {self.log_level!r}")

@@ -26,6 +26,7 @@ from ccm_gateway.integration import tasks as integration_tasks
 from ccm_gateway.kit.metrics import Metrics, flush_every_second
 from ccm_gateway.ledger import tasks as ledger_tasks
 from ccm_gateway.outbound import delivery
+from ccm_gateway.policy import tasks as policy_tasks
 from ccm_gateway.queue import deserialize, serialize
 from ccm_gateway.reconciliation import tasks as reconciliation_tasks
 from ccm_gateway.sync import tasks as sync_tasks
@@ -65,6 +66,8 @@ CRON_JOBS = [
          run_at_startup=True, unique=True, timeout=300),
     cron(approval_tasks.scale_limits, name="limit.scaling", hour={4}, minute={7},
          unique=True, timeout=3600),
+    cron(policy_tasks.prune_counters, name="velocity.prune", minute={47}, unique=True,
+         timeout=3600),
     # Reconciliation of the integrations with new webhook or pull figures since their
     # last run; a run per integration and source, each in its own transaction.
     cron(reconciliation_tasks.run_due, name="reconciliation.run", minute=set(range(4, 60, 10)),

@@ -14,7 +14,7 @@ from ccm_gateway.errors import BadInput, Conflict, NotFound
 from ccm_gateway.kit import outbox
 from ccm_gateway.kit.batch import many_per_key
 from ccm_gateway.kit.pagination import Page, Window, page_newest_first
-from ccm_gateway.kit.timestamps import check_aware
+from ccm_gateway.kit.timestamps import utc_bound
 from ccm_gateway.outbound.models import OutboundDelivery
 from ccm_gateway.principal import Actor
 
@@ -64,8 +64,8 @@ async def page_alerts(*, kind: str | None, integration_id: Any, window: Window,
                       created_before: datetime | None = None) -> Page:
     """Newest first; ``created_after`` inclusive, ``created_before`` exclusive."""
     window.check(max_page_size)
-    check_aware(created_after, "createdAfter")
-    check_aware(created_before, "createdBefore")
+    created_after = utc_bound(created_after, "createdAfter")
+    created_before = utc_bound(created_before, "createdBefore")
     if created_after and created_before and created_after >= created_before:
         raise BadInput("createdAfter must be before createdBefore", field="createdAfter")
     query = Alert.all()

@@ -36,6 +36,7 @@ from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.live.types import LiveSubscription
 from ccm_gateway.policy.types import PolicyMutation, PolicyQuery
 from ccm_gateway.reconciliation.types import ReconciliationMutation, ReconciliationQuery
+from ccm_gateway.reports.types import ReportsQuery
 from ccm_gateway.site.types import SiteMutation, SiteQuery
 from ccm_gateway.sync.types import SyncMutation, SyncQuery
 
@@ -44,7 +45,7 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
             IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery,
-            ReconciliationQuery):
+            ReportsQuery, ReconciliationQuery):
     pass
 
 

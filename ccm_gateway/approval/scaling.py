@@ -16,7 +16,6 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from ccm_gateway.approval import service as approval_service
 from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.kit.money import currency_exponent, format_minor
 from ccm_gateway.ledger import service as ledger_service
@@ -150,7 +149,7 @@ async def _propose_for(customer_id: Any, policy_id: Any, now: datetime) -> bool:
             SYSTEM_ACTOR, account, limit, reason="proposed by segment scaling",
             source=LimitChangeSource.SCALING, reasoning=reasoning)
         if request.required_approvals == 0:  # a band of none: nothing to wait for
-            await approval_service.apply_request(SYSTEM_ACTOR, request, account)
+            await ledger_service.apply_request(SYSTEM_ACTOR, request, account)
         return True
 
 

@@ -1,5 +1,5 @@
 """Deciding limit change requests: approving, rejecting, cancelling, expiring, and applying
-a request atomically with its last approval.
+a request (``ledger.service.apply_request``) atomically with its last approval.
 
 Every change of a request happens under its customer's account lock, the lock the limit
 itself moves under: two last approvals of one request queue on it, and the second finds
@@ -20,10 +20,9 @@ from ccm_gateway.audit import service as audit
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.models import Customer
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
-from ccm_gateway.kit import idempotency, outbox
+from ccm_gateway.kit import idempotency
 from ccm_gateway.kit.batch import many_per_key, one_per_key
 from ccm_gateway.kit.ids import parse_uuid
-from ccm_gateway.kit.money import format_minor
 from ccm_gateway.kit.pagination import Page, Window, page_newest_first
 from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.models import CreditAccount
@@ -111,7 +110,7 @@ async def request_change(actor: Actor, customer_id: Any, limit_minor: int, curre
         opened = await limit_requests.open_request(
             actor, account, limit_minor, reason=reason, source=LimitChangeSource.USER)
         if opened.required_approvals == 0:
-            await apply_request(actor, opened, account)
+            await ledger_service.apply_request(actor, opened, account)
         return {"request_id": str(opened.id)}
 
     outcome = await idempotency.run_once(actor, "limit_change.request", idempotency_key,
@@ -144,40 +143,6 @@ def _is_requester(actor: Actor, request: LimitChangeRequest) -> bool:
     return actor.type == request.requested_by_type and actor.id == request.requested_by
 
 
-async def _decide(actor: Actor, request: LimitChangeRequest, status: LimitChangeStatus,
-                  reason: str | None, now: datetime) -> None:
-    before = limit_requests.request_snapshot(request)
-    request.status = status
-    request.decided_at = now
-    request.decision_reason = reason
-    request.version += 1
-    await LimitChangeRequest.filter(id=request.id).update(
-        status=status, decided_at=now, decision_reason=reason, version=request.version)
-    after = limit_requests.request_snapshot(request) | {"decision_reason": reason}
-    await audit.record(actor, f"limit_change.{status.value}",
-                       object_type="limit_change_request", object_id=request.id,
-                       before=before, after=after,
-                       stream=audit.customer_stream(request.customer_id))
-    data = limit_requests.request_event(request) | {
-        "decidedAt": now.isoformat(), "decisionReason": reason}
-    await outbox.record(customer_id=request.customer_id, event_type="limit_change.decided",
-                        data=data)
-
-
-async def apply_request(actor: Actor, request: LimitChangeRequest, account: CreditAccount) -> None:
-    """Apply ``request`` (its account locked) if the limit is still the one it was made
-    against; SUPERSEDED otherwise."""
-    now = datetime.now(UTC)
-    if account.credit_limit_minor != request.current_limit_minor:
-        was = format_minor(request.current_limit_minor, request.currency)
-        now_at = format_minor(account.credit_limit_minor, account.currency)
-        moved = f"the limit moved from {was} to {now_at} {account.currency} since the request"
-        await _decide(actor, request, LimitChangeStatus.SUPERSEDED, moved, now)
-        return
-    await ledger_service.apply_credit_limit(actor, account, request.requested_limit_minor)
-    await _decide(actor, request, LimitChangeStatus.APPLIED, None, now)
-
-
 async def approve(actor: Actor, principal: Principal, request_id: Any,
                   comment: str | None) -> LimitChangeRequest:
     """One person's sign-off; the last one applies the change in the same transaction."""
@@ -205,7 +170,8 @@ async def approve(actor: Actor, principal: Principal, request_id: Any,
         raise Forbidden(f"this request needs an approval from {', '.join(missing)}; "
                         "yours would leave no room for it", field="requestId")
     if account.credit_limit_minor != request.current_limit_minor:
-        await apply_request(actor, request, account)  # supersedes: no sign-off changes that
+        # Supersedes it: no sign-off changes that.
+        await ledger_service.apply_request(actor, request, account)
         return request
     await LimitApproval.create(
         request_id=request.id, approver_type=actor.type, approver_id=actor.id, roles=roles,
@@ -217,7 +183,7 @@ async def approve(actor: Actor, principal: Principal, request_id: Any,
                               "required_approvals": request.required_approvals},
                        stream=audit.customer_stream(request.customer_id))
     if len(approvals) + 1 >= request.required_approvals:
-        await apply_request(actor, request, account)
+        await ledger_service.apply_request(actor, request, account)
     return request
 
 
@@ -230,7 +196,7 @@ async def reject(actor: Actor, principal: Principal, request_id: Any,
     if _is_requester(actor, request):
         raise Forbidden("the requester withdraws a request with cancelCreditLimitChange",
                         field="requestId")
-    await _decide(actor, request, LimitChangeStatus.REJECTED, reason, now)
+    await limit_requests.decide(actor, request, LimitChangeStatus.REJECTED, reason, now)
     return request
 
 
@@ -240,7 +206,7 @@ async def cancel(actor: Actor, principal: Principal, request_id: Any) -> LimitCh
     _require_pending(request, now)
     if not _is_requester(actor, request) and Role.ADMIN not in principal.roles:
         raise Forbidden("only the requester or an admin cancels a request", field="requestId")
-    await _decide(actor, request, LimitChangeStatus.CANCELLED, None, now)
+    await limit_requests.decide(actor, request, LimitChangeStatus.CANCELLED, None, now)
     return request
 
 
@@ -258,7 +224,7 @@ async def expire_requests(now: datetime | None = None, batch: int = 200) -> int:
             request, _ = await _locked(request_id)
             if request.status != LimitChangeStatus.PENDING:
                 continue
-            await _decide(SYSTEM_ACTOR, request, LimitChangeStatus.EXPIRED,
-                          "no decision within the request's lifetime", now)
+            await limit_requests.decide(SYSTEM_ACTOR, request, LimitChangeStatus.EXPIRED,
+                                        "no decision within the request's lifetime", now)
             expired += 1
     return expired

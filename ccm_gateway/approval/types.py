@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +26,13 @@ from ccm_gateway.graphql.common import (
     Money,
     MoneyInput,
     Node,
+    not_partner,
+    optional_uuid,
     requires,
     window,
 )
-from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.policy import models
+from ccm_gateway.principal import Actor, Principal
 from ccm_gateway.principal import Permission as P
 
 strawberry.enum(models.LimitChangeStatus, description="Where a limit change request stands; "
@@ -234,6 +237,19 @@ def _policy_money(value: MoneyInput | None, currency: str, field: str) -> int | 
     return value.minor(f"{field}.amount", allow_zero=True)
 
 
+_Decision = Callable[[Actor, Principal, Any], Awaitable[models.LimitChangeRequest]]
+
+
+async def _decide(info: CtxInfo, request_id: strawberry.ID,
+                  decide: _Decision) -> LimitChangeRequest:
+    """A decision on a request the caller may see (else NOT_FOUND), in one transaction."""
+    principal = info.context.principal
+    found = await approval_service.get_readable_request(principal, request_id)
+    async with in_transaction():
+        request = await decide(info.context.actor, principal, found.id)
+    return LimitChangeRequest.of(request)
+
+
 @strawberry.type
 class ApprovalQuery:
     @strawberry.field(extensions=requires(P.POLICY_READ),
@@ -246,8 +262,7 @@ class ApprovalQuery:
         flt = filter or LimitChangeRequestFilter()
         page = await approval_service.page_requests(
             info.context.principal,
-            customer_id=parse_uuid(flt.customer_id, "filter.customerId")
-            if flt.customer_id else None,
+            customer_id=optional_uuid(flt.customer_id, "filter.customerId"),
             status=models.LimitChangeStatus(flt.status.value) if flt.status else None,
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
@@ -269,14 +284,14 @@ class ApprovalQuery:
                       description="The approval bands of limit increases. Not for partner "
                                   "principals.")
     async def approval_policy(self, info: CtxInfo) -> ApprovalPolicy:
-        info.context.principal.require_unscoped("read the approval policy")
+        not_partner(info, "read the approval policy")
         return ApprovalPolicy.of(await policies.approval_policy())
 
     @strawberry.field(extensions=requires(P.POLICY_READ),
                       description="Segment policies, by segment. Not for partner principals.")
     async def segment_policies(self, info: CtxInfo,
                                segment: str | None = None) -> list[SegmentPolicy]:
-        info.context.principal.require_unscoped("read segment policies")
+        not_partner(info, "read segment policies")
         return [SegmentPolicy.of(p) for p in await policies.list_segment_policies(segment)]
 
 
@@ -286,7 +301,7 @@ class ApprovalMutation:
                          description="Replace the approval bands (admin, finance).")
     async def set_approval_policy(self, info: CtxInfo,
                                   input: SetApprovalPolicyInput) -> ApprovalPolicy:
-        info.context.principal.require_unscoped("set the approval policy")
+        not_partner(info, "set the approval policy")
         bands = [policies.Band(b.max_increase_percent, b.max_increase_amount, b.approvals,
                                b.roles, b.required_roles) for b in input.bands]
         async with in_transaction():
@@ -298,7 +313,7 @@ class ApprovalMutation:
                          description="Set a segment's default limit, hard cap and scaling.")
     async def set_segment_policy(self, info: CtxInfo,
                                  input: SetSegmentPolicyInput) -> SegmentPolicy:
-        info.context.principal.require_unscoped("set segment policies")
+        not_partner(info, "set segment policies")
         async with in_transaction():
             policy = await policies.set_segment_policy(
                 info.context.actor, segment=input.segment,
@@ -330,30 +345,20 @@ class ApprovalMutation:
                                      "(or supersedes it if the limit moved meanwhile).")
     async def approve_credit_limit_change(
             self, info: CtxInfo, input: ApproveCreditLimitChangeInput) -> LimitChangeRequest:
-        principal = info.context.principal
-        found = await approval_service.get_readable_request(principal, input.request_id)
-        async with in_transaction():
-            request = await approval_service.approve(info.context.actor, principal, found.id,
-                                                     input.comment)
-        return LimitChangeRequest.of(request)
+        return await _decide(info, input.request_id, lambda actor, principal, request_id:
+                             approval_service.approve(actor, principal, request_id,
+                                                      input.comment))
 
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_APPROVE),
                          description="Refuse a pending request.")
     async def reject_credit_limit_change(
             self, info: CtxInfo, input: RejectCreditLimitChangeInput) -> LimitChangeRequest:
-        principal = info.context.principal
-        found = await approval_service.get_readable_request(principal, input.request_id)
-        async with in_transaction():
-            request = await approval_service.reject(info.context.actor, principal, found.id,
-                                                    input.reason)
-        return LimitChangeRequest.of(request)
+        return await _decide(info, input.request_id, lambda actor, principal, request_id:
+                             approval_service.reject(actor, principal, request_id,
+                                                     input.reason))
 
     @strawberry.mutation(extensions=requires(P.CREDIT_LIMIT_WRITE),
                          description="Withdraw a pending request: its requester, or an admin.")
     async def cancel_credit_limit_change(
             self, info: CtxInfo, input: CancelCreditLimitChangeInput) -> LimitChangeRequest:
-        principal = info.context.principal
-        found = await approval_service.get_readable_request(principal, input.request_id)
-        async with in_transaction():
-            request = await approval_service.cancel(info.context.actor, principal, found.id)
-        return LimitChangeRequest.of(request)
+        return await _decide(info, input.request_id, approval_service.cancel)

@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.kit.locking import key_of, lock_key
 from ccm_gateway.kit.pagination import Keyset, Page, Window, page
-from ccm_gateway.kit.timestamps import check_aware
+from ccm_gateway.kit.timestamps import utc_bound
 from ccm_gateway.principal import Actor
 
 GENESIS_HASH = "0" * 64
@@ -179,8 +179,7 @@ class AuditFilter:
 async def list_events(flt: AuditFilter, *, window: Window, max_page_size: int) -> Page:
     """Audit events, newest first."""
     window.check(max_page_size)
-    check_aware(flt.since, "since")
-    check_aware(flt.until, "until")
+    since, until = utc_bound(flt.since, "since"), utc_bound(flt.until, "until")
     query = AuditEvent.all()
     if flt.object_id:
         query = query.filter(object_id=flt.object_id)
@@ -188,8 +187,8 @@ async def list_events(flt: AuditFilter, *, window: Window, max_page_size: int) -
         query = query.filter(action=flt.action)
     if flt.actor_id:
         query = query.filter(actor_id=flt.actor_id)
-    if flt.since:
-        query = query.filter(created_at__gte=flt.since)
-    if flt.until:
-        query = query.filter(created_at__lt=flt.until)
+    if since:
+        query = query.filter(created_at__gte=since)
+    if until:
+        query = query.filter(created_at__lt=until)
     return await page(query, Keyset(("id",), (int,), descending=True), window)

@@ -102,6 +102,17 @@ class TokenService:
         return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key,
                           algorithms=[alg]), self._ttl
 
+    async def authenticate_header(self, header: str | None) -> Principal:
+        """``authenticate`` of an Authorization header, which must be 'Bearer <token>'."""
+        if not header:
+            raise Unauthenticated("Authorization: Bearer <token> is required",
+                                  reason="missing_header")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Authorization must be 'Bearer <token>'",
+                                  reason="malformed_header")
+        return await self.authenticate(token.strip())
+
     async def authenticate(self, token: str) -> Principal:
         """``verify`` plus what needs the database: keys rotated by another process,
         and API clients revoked (or expired) since their token was issued.

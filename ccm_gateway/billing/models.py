@@ -62,7 +62,10 @@ class Invoice(Model):
     class Meta:
         table = "invoice"
         unique_together = (("issuer", "year", "sequence"),)
-        indexes = (("customer", "status"), ("status", "due_at"))
+        # (account, status): the open invoices of an account, read under its lock by every
+        # issue and allocation; issued_at: the reports' sales windows (DSO).
+        indexes = (("customer", "status"), ("status", "due_at"), ("account", "status"),
+                   ("issued_at",))
 
 
 class InvoiceLine(Model):
@@ -128,6 +131,8 @@ class ReceivablesPolicy(Model):
     dunning_days: fields.JSONField[list[int]] = fields.JSONField()
     # Collect on the due date when the customer has a payment method at a processor.
     auto_collect = fields.BooleanField(default=True)
+    # One invoice per site (and one for entries at no site) instead of one for all.
+    invoice_per_site = fields.BooleanField(default=False)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -189,6 +189,9 @@ _UPDATABLE = {"name", "segment", "risk_profile", "status"}
 # Changes connected systems hear about: the status gates act on, and the segment that
 # decides which integrations see the customer.
 _TOLD = {"segment", "status"}
+# Changes that put the customer under another segment policy's hard cap.
+_CAPPED = {"segment", "risk_profile"}
+_CAPPED_FIELD = {"segment": "segment", "risk_profile": "riskProfile"}
 
 
 async def update_customer(
@@ -208,16 +211,22 @@ async def update_customer(
     customer = await Customer.filter(id=parse_uuid(customer_id, "id")).select_for_update().first()
     if customer is None:
         raise NotFound(f"customer {customer_id} not found", field="id")
-    if _TOLD.intersection(changes):
+    account = None
+    if _TOLD.intersection(changes) or _CAPPED.intersection(changes):
         # Under the account's lock, as every change to the credit state, so the
         # outbox's versions of this customer rise in commit order.
-        await ledger_service.get_account(customer.id, lock=True)
+        account = await ledger_service.get_account(customer.id, lock=True)
     if customer.version != expected_version:
         raise Conflict(f"customer is at version {customer.version}, not {expected_version}; "
                        "reload and retry", field="expectedVersion")
     before = customer_snapshot(customer)
     for name, value in changes.items():
         setattr(customer, name, value)
+    if account is not None and _CAPPED.intersection(changes):
+        # A move into a segment or risk profile whose cap the limit exceeds would leave a
+        # limit no approval could have granted there.
+        await caps.check_cap(customer, account.currency, account.credit_limit_minor,
+                             field=_CAPPED_FIELD[sorted(_CAPPED.intersection(changes))[0]])
     customer.version += 1
     await customer.save(update_fields=[*changes, "version", "updated_at"])
     if _TOLD.intersection(changes):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -11,6 +12,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from ccm_gateway.graphql.context import Context
+from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.kit.money import format_minor, parse_amount
 from ccm_gateway.kit.pagination import Page, Window
 from ccm_gateway.principal import Permission
@@ -30,6 +32,22 @@ class _Requires(BasePermission):
 
 def requires(permission: Permission) -> list[FieldExtension]:
     return [PermissionExtension(permissions=[_Requires(permission)], use_directives=False)]
+
+
+def not_partner(info: CtxInfo, action: str) -> None:
+    """FORBIDDEN for a partner principal: ``action`` spans every partner's customers."""
+    info.context.principal.require_unscoped(action)
+
+
+def optional_uuid(value: Any, field: str) -> uuid.UUID | None:
+    """An optional id argument as a UUID (None when left out); BAD_USER_INPUT naming
+    ``field`` when it is no UUID."""
+    return parse_uuid(str(value), field) if value is not None else None
+
+
+def optional_id(value: Any) -> strawberry.ID | None:
+    """An optional reference out (a UUID column that may be null) as an ID."""
+    return strawberry.ID(str(value)) if value is not None else None
 
 
 @strawberry.type(description='An amount of money, exact: `amount` is a decimal string in the '

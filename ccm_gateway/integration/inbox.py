@@ -31,7 +31,7 @@ from ccm_gateway.integration.profiles.model import Profile
 from ccm_gateway.integration.profiles.normalise import normalise
 from ccm_gateway.integration.profiles.reading import envelope, parse_body
 from ccm_gateway.kit.pagination import Page, Window, page_newest_first
-from ccm_gateway.kit.timestamps import check_aware
+from ccm_gateway.kit.timestamps import utc_bound
 from ccm_gateway.principal import Actor
 from ccm_gateway.queue import enqueue_job, jobs_waiting
 
@@ -139,12 +139,12 @@ async def page_events(flt: EventFilter, *, window: Window, max_page_size: int) -
         query = query.filter(integration_id=flt.integration_id)
     if flt.status is not None:
         query = query.filter(status=flt.status)
-    check_aware(flt.received_after, "receivedAfter")
-    check_aware(flt.received_before, "receivedBefore")
-    if flt.received_after is not None:
-        query = query.filter(received_at__gte=flt.received_after)
-    if flt.received_before is not None:
-        query = query.filter(received_at__lt=flt.received_before)
+    received_after = utc_bound(flt.received_after, "receivedAfter")
+    received_before = utc_bound(flt.received_before, "receivedBefore")
+    if received_after is not None:
+        query = query.filter(received_at__gte=received_after)
+    if received_before is not None:
+        query = query.filter(received_at__lt=received_before)
     return await page_newest_first(query, time_field="received_at", window=window,
                                    id_type=uuid.UUID)
 

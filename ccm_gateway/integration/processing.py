@@ -33,6 +33,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.alert.service import raise_alert
 from ccm_gateway.audit.service import record
+from ccm_gateway.billing import allocation as billing
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.models import Customer
 from ccm_gateway.db import data_error
@@ -445,11 +446,18 @@ async def _payment_succeeded(actor: Actor, key: str, event: InboundEvent,
                              integration: Integration, customer: Customer,
                              c: CanonicalEvent, at: datetime) -> dict[str, Any]:
     amount, original = await _amount(customer, c, at)
+    invoice_number = await billing.payable_number(customer.id, c.invoice_number)
     entry = await ledger.post_entry(
         actor, customer.id, EntryKind.PAYMENT, amount, customer.currency,
         site_id=await _site_id(c), occurred_at=_not_future(at), external_ref=c.reference,
-        description=c.description, idempotency_key=key, original=original)
-    return {"entry_id": str(_posted(entry).id)}
+        description=c.description, idempotency_key=key, original=original,
+        invoice_number=invoice_number)
+    applied = {"entry_id": str(_posted(entry).id)}
+    if c.invoice_number is not None:
+        # A reference to no payable invoice of the customer is kept, not applied.
+        applied["invoice_number"] = c.invoice_number
+        applied["invoice_applied"] = "yes" if invoice_number else "no"
+    return applied
 
 
 async def _payment_failed(actor: Actor, key: str, event: InboundEvent,

@@ -23,6 +23,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from ccm_gateway.audit import service as audit
+from ccm_gateway.billing import allocation as billing
 from ccm_gateway.config import MAX_HOLD_TTL
 from ccm_gateway.customer.models import Customer, CustomerStatus
 from ccm_gateway.errors import BadInput, Conflict, Forbidden, NotFound
@@ -46,6 +47,7 @@ from ccm_gateway.policy import caps
 from ccm_gateway.policy import evaluate as policy
 from ccm_gateway.policy import requests as limit_requests
 from ccm_gateway.policy import rules as policy_rules
+from ccm_gateway.policy.models import LimitChangeRequest, LimitChangeStatus
 from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
 from ccm_gateway.site import service as site_service
 
@@ -542,6 +544,21 @@ async def set_credit_limit(
     return await apply_credit_limit(actor, account, limit_minor)
 
 
+async def apply_request(actor: Actor, request: LimitChangeRequest,
+                        account: CreditAccount) -> None:
+    """Apply ``request`` (its account locked, figures current) if the limit is still the
+    one it was made against; SUPERSEDED otherwise. Its approvals, if any, are in."""
+    now = datetime.now(UTC)
+    if account.credit_limit_minor != request.current_limit_minor:
+        was = format_minor(request.current_limit_minor, request.currency)
+        now_at = format_minor(account.credit_limit_minor, account.currency)
+        moved = f"the limit moved from {was} to {now_at} {account.currency} since the request"
+        await limit_requests.decide(actor, request, LimitChangeStatus.SUPERSEDED, moved, now)
+        return
+    await apply_credit_limit(actor, account, request.requested_limit_minor)
+    await limit_requests.decide(actor, request, LimitChangeStatus.APPLIED, None, now)
+
+
 async def apply_credit_limit(actor: Actor, account: CreditAccount,
                              limit_minor: int) -> CreditAccount:
     """Move the limit of ``account`` (locked by the caller) once its approvals, if any,
@@ -741,8 +758,8 @@ async def authorize(
         await audit.record(actor, "hold.authorize", object_type="hold", object_id=hold.id,
                            after=hold_snapshot(hold), stream=stream,
                            head=await _finish(writes, stream))
-        await policy.exposure_changed(account, site_limit, held=amount_minor, posted=0,
-                                      authorizations=1)
+        await _evaluate_policy(account, site_limit, held=amount_minor, posted=0,
+                               authorizations=1)
         placed.append(hold)
         return {"hold_id": str(hold.id)}
 
@@ -752,6 +769,23 @@ async def authorize(
         return Declined.from_json(outcome)
     # A replay loads the first hold as it is now; a fresh one is already in hand.
     return placed[0] if placed else await Hold.get(id=outcome["hold_id"])
+
+
+async def _evaluate_policy(account: CreditAccount, site_limit: SiteLimit | None, *, held: int,
+                           posted: int, spend_minor: int = 0, authorizations: int = 0) -> None:
+    """The credit policy after a change that moved exposure by ``held`` + ``posted`` (the
+    writes done; ``account`` and ``site_limit`` with their figures from before them), then
+    the limit changes it proposed that need no approval, applied at once."""
+    proposals = await policy.exposure_changed(account, site_limit, held=held, posted=posted,
+                                              spend_minor=spend_minor,
+                                              authorizations=authorizations)
+    if not proposals:
+        return
+    # Applying audits the account and evaluates the new limit: with the change included.
+    account.held_minor += held
+    account.posted_balance_minor += posted
+    for request in proposals:
+        await apply_request(SYSTEM_ACTOR, request, account)
 
 
 async def _locked_pending_hold(hold_id: Any) -> Hold:
@@ -778,8 +812,8 @@ class _Release:
     async def evaluate(self, hold: Hold) -> None:
         """The credit policy, once the writes are done."""
         captured = hold.captured_minor
-        await policy.exposure_changed(self.account, self.site_limit, held=-hold.amount_minor,
-                                      posted=captured, spend_minor=captured)
+        await _evaluate_policy(self.account, self.site_limit, held=-hold.amount_minor,
+                               posted=captured, spend_minor=captured)
 
 
 async def _release(hold: Hold, captured_minor: int, status: HoldStatus, *,
@@ -903,12 +937,15 @@ async def post_entry(
     idempotency_key: str | None = None,
     enforce_limit: bool = True,
     original: Original | None = None,
+    invoice_number: str | None = None,
 ) -> LedgerEntry | Declined:
     """Post a movement. ``amount_minor`` is a magnitude except for adjustments, which are signed.
 
     Charges and invoices are declined over the limit unless ``enforce_limit`` is
     off (a charge that already happened): then they post and are flagged.
     ``original`` records the amount, currency and FX rate a converted amount came from.
+    A payment is applied to the invoice ``invoice_number`` names first, then to the
+    customer's open invoices oldest first (billing/allocation.py).
     """
     if kind == EntryKind.REVERSAL:
         raise BadInput("reversals are made with reverseLedgerEntry", field="kind")
@@ -931,11 +968,18 @@ async def post_entry(
                "occurred_at": occurred_at.isoformat() if occurred_at else None}
     if original is not None:  # keeps hashes of records made before FX conversion existed
         request["original"] = original.to_json()
+    if invoice_number is not None:  # likewise for records made before invoices existed
+        if kind != EntryKind.PAYMENT:
+            raise BadInput("only a payment names an invoice", field="invoiceNumber")
+        billing.check_number(invoice_number)
+        request["invoice_number"] = invoice_number
 
     async def run() -> dict[str, Any]:
         account = await lock_account(customer_id=customer_id)
         _check_currency(account, currency)
         await site_service.require_site(site_id)
+        invoice = None if invoice_number is None else \
+            await billing.payable_invoice(account, invoice_number)
         site_limit = await _site_limit(account, site_id, lock=True)
         over_limit = False
         if kind in _LIMIT_CHECKED_KINDS:
@@ -955,7 +999,7 @@ async def post_entry(
                               site_id=site_id, occurred_at=occurred_at or now,
                               external_ref=external_ref,
                               description=description, idempotency_key=idempotency_key,
-                              over_limit=over_limit, original=original)
+                              over_limit=over_limit, original=original, invoice=invoice)
         posted.append(entry)
         return {"entry_id": str(entry.id)}
 
@@ -972,10 +1016,11 @@ async def _append(
     amount_minor: int, site_id: Any, occurred_at: datetime, external_ref: str | None,
     description: str | None, idempotency_key: str | None, over_limit: bool = False,
     reverses: LedgerEntry | None = None, original: Original | None = None,
-    refunds: LedgerEntry | None = None,
+    refunds: LedgerEntry | None = None, invoice: Any = None,
 ) -> LedgerEntry:
     """Append one entry and move the cached balances with it (account row already locked,
-    by ``lock_account``)."""
+    by ``lock_account``), and allocate what it moves to invoices (``invoice``: the one a
+    payment names)."""
     values: dict[str, Any] = {
         "id": uuid.uuid4(), "account_id": account.id, "site_id": site_id, "kind": kind,
         "amount_minor": amount_minor, "currency": account.currency,
@@ -997,9 +1042,10 @@ async def _append(
     await audit.record(actor, action, object_type="ledger_entry", object_id=entry.id,
                        after=entry_snapshot(entry), stream=stream,
                        head=await _finish(writes, stream))
+    await billing.entry_appended(actor, account, entry, invoice=invoice)
     spend = amount_minor if kind == EntryKind.CHARGE else 0
-    await policy.exposure_changed(account, site_limit, held=0, posted=amount_minor,
-                                  spend_minor=spend)
+    await _evaluate_policy(account, site_limit, held=0, posted=amount_minor,
+                           spend_minor=spend)
     return entry
 
 

@@ -291,6 +291,9 @@ class PostLedgerEntryInput:
     external_ref: str | None = None
     description: str | None = None
     idempotency_key: str | None = None
+    invoice_number: str | None = strawberry.field(
+        default=None, description="PAYMENT only: the invoice it pays first; the rest goes to "
+                                  "open invoices oldest first.")
 
 
 @strawberry.input(description="An entry to reverse.")
@@ -418,7 +421,7 @@ class LedgerMutation:
                 info.context.actor, customer.id, kind, amount, input.amount.currency,
                 site_id=_opt_uuid(input.site_id, "siteId"), occurred_at=input.occurred_at,
                 external_ref=input.external_ref, description=input.description,
-                idempotency_key=input.idempotency_key)
+                idempotency_key=input.idempotency_key, invoice_number=input.invoice_number)
         if isinstance(result, ledger_service.Declined):
             return CreditDeclined.of(result)
         return LedgerEntry.of(result)

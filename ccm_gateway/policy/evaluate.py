@@ -13,7 +13,9 @@ transaction, the account row locked. Two kinds of rule are evaluated:
 - Velocity (``VelocityRule``): spend (charges, captures included) and placed holds are
   added to per-customer time buckets (``VelocityCounter``), and a rule's figure is the sum
   of the buckets in its rolling window. Only customers some velocity rule concerns have
-  counters kept, so a write no rule concerns costs nothing here either.
+  counters kept, so a write no rule concerns costs nothing here either. A proposed limit
+  change whose band needs no approval is handed back to the ledger, which applies it in
+  the same transaction (as a user's request in such a band is applied at once).
 
 Windows: a window of W seconds uses buckets of ``bucket_seconds(W)`` (b) seconds and
 sums the last W / b buckets, the current one included: everything from the last W - b
@@ -65,12 +67,12 @@ VELOCITY_KIND = "credit.velocity"
 MINUTE, HOUR = 60, 3600
 # Up to 6 h a window counts in minutes, longer ones in hours: at most a few hundred
 # buckets per window, and a window is never more than one bucket short of its length.
-_MINUTE_BUCKETS_UP_TO = 6 * HOUR
+MINUTE_BUCKETS_UP_TO = 6 * HOUR
 MAX_WINDOW_SECONDS = 90 * 24 * HOUR
 
 
 def bucket_seconds(window_seconds: int) -> int:
-    return MINUTE if window_seconds <= _MINUTE_BUCKETS_UP_TO else HOUR
+    return MINUTE if window_seconds <= MINUTE_BUCKETS_UP_TO else HOUR
 
 
 def check_window(window_seconds: int, field: str = "windowSeconds") -> None:
@@ -256,15 +258,17 @@ def _exceeds(rule: VelocityRule, figure: int, limit_minor: int) -> bool:
 
 async def _evaluate_velocity(account: CreditAccount, customer: Customer,
                              rules: list[VelocityRule], spend_minor: int,
-                             authorizations: int) -> None:
+                             authorizations: int) -> list[LimitChangeRequest]:
+    """The proposals opened that need no approval (for the ledger to apply)."""
     # A SPEND_AMOUNT rule counts only in its own currency.
     rules = [r for r in rules
              if r.metric != VelocityMetric.SPEND_AMOUNT or r.currency == account.currency]
     affected = [r for r in rules if (authorizations if r.metric == VelocityMetric.AUTHORIZATIONS
                                      else spend_minor) > 0]
     if not affected:
-        return
+        return []
     now = clock()
+    unapproved: list[LimitChangeRequest] = []
     await _count(customer.id, {bucket_seconds(r.window_seconds) for r in rules}, now,
                  spend_minor, authorizations)
     figures: dict[int, tuple[int, int]] = {}
@@ -291,7 +295,8 @@ async def _evaluate_velocity(account: CreditAccount, customer: Customer,
                                        changed_at=now)
         else:
             await VelocityState.filter(id=state.id).update(fired=True, changed_at=now)
-        await _act(account, customer, rule, after, now)
+        await _act(account, customer, rule, after, now, unapproved)
+    return unapproved
 
 
 def _window_name(seconds: int) -> str:
@@ -329,7 +334,7 @@ def velocity_details(account: CreditAccount, rule: VelocityRule, figure: int,
 
 
 async def _act(account: CreditAccount, customer: Customer, rule: VelocityRule, figure: int,
-               now: datetime) -> None:
+               now: datetime, unapproved: list[LimitChangeRequest]) -> None:
     details = velocity_details(account, rule, figure, now)
     message = f"{customer.name}: {_describe(account, rule, figure)}"
     severity = AlertSeverity.WARNING
@@ -340,7 +345,7 @@ async def _act(account: CreditAccount, customer: Customer, rule: VelocityRule, f
             await _put_on_hold(customer, details)
             message += "; put on hold"
     elif rule.action == VelocityAction.PROPOSE_LIMIT_CHANGE:
-        message += "; " + await _propose(account, customer, rule, figure, details)
+        message += "; " + await _propose(account, customer, rule, figure, details, unapproved)
     await raise_alert(VELOCITY_KIND, severity, message, customer_id=customer.id,
                       rule_id=rule.id, details=details, recipients=rule.recipients)
 
@@ -361,9 +366,11 @@ async def _put_on_hold(customer: Customer, details: dict[str, Any]) -> None:
 
 
 async def _propose(account: CreditAccount, customer: Customer, rule: VelocityRule,
-                   figure: int, details: dict[str, Any]) -> str:
-    """Open a limit change request (through approvals, never applied without them); what
-    came of it, for the alert's message."""
+                   figure: int, details: dict[str, Any],
+                   unapproved: list[LimitChangeRequest]) -> str:
+    """Open a limit change request (through the approvals of its band; one of a band that
+    needs none goes to ``unapproved``, to be applied at once); what came of it, for the
+    alert's message."""
     pending = await LimitChangeRequest.filter(
         customer_id=customer.id, status=LimitChangeStatus.PENDING,
         source=LimitChangeSource.VELOCITY).first()
@@ -385,8 +392,11 @@ async def _propose(account: CreditAccount, customer: Customer, rule: VelocityRul
         return f"no limit change proposed: {details['proposalRefused']}"
     details["requestId"] = str(request.id)
     details["proposedLimit"] = _money(request.requested_limit_minor, account.currency)
-    return (f"proposed a limit of {format_minor(request.requested_limit_minor, account.currency)}"
-            f" {account.currency} for approval")
+    limit = f"{format_minor(request.requested_limit_minor, account.currency)} {account.currency}"
+    if not request.required_approvals:
+        unapproved.append(request)
+        return f"raised the limit to {limit}: its band needs no approval"
+    return f"proposed a limit of {limit} for approval"
 
 
 # --- the ledger's entry points ---------------------------------------------------
@@ -394,9 +404,11 @@ async def _propose(account: CreditAccount, customer: Customer, rule: VelocityRul
 
 async def exposure_changed(account: CreditAccount, site_limit: SiteLimit | None, *,
                            held: int, posted: int, spend_minor: int = 0,
-                           authorizations: int = 0) -> None:
+                           authorizations: int = 0) -> list[LimitChangeRequest]:
     """After a change that moved exposure by ``held`` + ``posted`` (``account`` and
-    ``site_limit`` locked, with their figures from before the change)."""
+    ``site_limit`` locked, with their figures from before the change). Returns the limit
+    change requests velocity rules opened in a band that needs no approval: the caller
+    applies them, in the same transaction."""
     rules = await policy_rules.load(account_id=account.id)
     customer = account.customer
     alert_rules = rules.alert_rules_for(customer)
@@ -412,8 +424,9 @@ async def exposure_changed(account: CreditAccount, site_limit: SiteLimit | None,
     if spend_minor or authorizations:
         velocity_rules = rules.velocity_rules_for(customer)
         if velocity_rules:
-            await _evaluate_velocity(account, customer, velocity_rules, spend_minor,
-                                     authorizations)
+            return await _evaluate_velocity(account, customer, velocity_rules, spend_minor,
+                                            authorizations)
+    return []
 
 
 async def limit_changed(account: CreditAccount, limit_before: int) -> None:

@@ -1,8 +1,10 @@
 """Opening a limit change request: the band it falls in, the cap it must stay under, the
-record, its audit, its ``limit_change.requested`` event and the approvers' alert.
+record, its audit, its ``limit_change.requested`` event and the approvers' alert; and
+recording a decision (``decide``).
 
 Below the ledger's service, so the ledger's own write path (a velocity rule that proposes
-a change) can open one; deciding and applying requests lives in ``approval/``.
+a change) can open one; the ledger applies a request (``ledger.service.apply_request``),
+and the approvals that lead there live in ``approval/``.
 """
 
 from __future__ import annotations
@@ -139,3 +141,25 @@ async def open_request(actor: Actor, account: CreditAccount, requested_limit_min
                      "roles": band.get("roles", []),
                      "requiredRoles": band.get("requiredRoles", [])})
     return request
+
+
+async def decide(actor: Actor, request: LimitChangeRequest, status: LimitChangeStatus,
+                 reason: str | None, now: datetime) -> None:
+    """Move ``request`` (under its account's lock) out of PENDING: the row, its audit and
+    its ``limit_change.decided`` event."""
+    before = request_snapshot(request)
+    request.status = status
+    request.decided_at = now
+    request.decision_reason = reason
+    request.version += 1
+    await LimitChangeRequest.filter(id=request.id).update(
+        status=status, decided_at=now, decision_reason=reason, version=request.version)
+    after = request_snapshot(request) | {"decision_reason": reason}
+    await audit.record(actor, f"limit_change.{status.value}",
+                       object_type="limit_change_request", object_id=request.id,
+                       before=before, after=after,
+                       stream=audit.customer_stream(request.customer_id))
+    data = request_event(request) | {
+        "decidedAt": now.isoformat(), "decisionReason": reason}
+    await outbox.record(customer_id=request.customer_id, event_type="limit_change.decided",
+                        data=data)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ccm_gateway.audit import service as audit
 from ccm_gateway.customer.models import Customer
@@ -73,6 +73,66 @@ def _scope_filter(segment: str | None, customer_id: Any) -> dict[str, Any]:
     return {"segment": segment, "customer_id": customer_id}
 
 
+R = TypeVar("R", AlertRule, VelocityRule)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind(Generic[R]):
+    """What alert rules and velocity rules manage alike: the lock, the version check, the
+    one-rule-per-scope check, and the audit + revision bump of every change."""
+
+    model: type[R]
+    name: str  # "alert_rule": the audit's object type and action prefix
+    snapshot: Callable[[R], dict[str, Any]]
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+    async def check_unique(self, duplicate: str, field: str, exclude: Any = None,
+                           **same: Any) -> None:
+        """CONFLICT if another rule of this kind matches ``same``."""
+        query = self.model.filter(**same)
+        if exclude is not None:
+            query = query.exclude(id=exclude)
+        existing = await query.first()
+        if existing is not None:
+            raise Conflict(f"{self.label} {existing.id} already {duplicate} for this scope; "
+                           "update it instead", field=field)
+
+    async def locked(self, rule_id: Any, expected_version: int | None) -> R:
+        rule = await self.model.filter(id=rule_id).select_for_update().first()
+        if rule is None:
+            raise NotFound(f"{self.label} {rule_id} not found", field="id")
+        if expected_version is not None and rule.version != expected_version:
+            raise Conflict(f"{self.label} is at version {rule.version}, not "
+                           f"{expected_version}; reload and retry", field="expectedVersion")
+        return rule
+
+    async def _changed(self, actor: Actor, verb: str, rule: R,
+                       before: dict[str, Any] | None, after: dict[str, Any] | None) -> R:
+        await audit.record(actor, f"{self.name}.{verb}", object_type=self.name,
+                           object_id=rule.id, before=before, after=after)
+        await bump_revision()
+        return rule
+
+    async def create(self, actor: Actor, **values: Any) -> R:
+        rule = await self.model.create(id=uuid.uuid4(), version=1, **values)
+        return await self._changed(actor, "create", rule, None, self.snapshot(rule))
+
+    async def save(self, actor: Actor, rule: R, before: dict[str, Any]) -> R:
+        """Store ``rule`` (locked, changed since ``before``) at its next version."""
+        rule.version += 1
+        await rule.save()
+        return await self._changed(actor, "update", rule, before, self.snapshot(rule))
+
+    async def delete(self, actor: Actor, rule_id: Any) -> R:
+        rule = await self.locked(rule_id, None)
+        before = self.snapshot(rule)
+        await rule.delete()
+        return await self._changed(actor, "delete", rule, before, None)
+
+
 # --- alert rules ------------------------------------------------------------------
 
 
@@ -94,16 +154,14 @@ def _check_threshold(threshold_bp: int, hysteresis_bp: int) -> None:
                        field="hysteresisPercent")
 
 
+_ALERT_RULES = _Kind(AlertRule, "alert_rule", alert_rule_snapshot)
+
+
 async def _check_unique_alert_rule(threshold_bp: int, segment: str | None, customer_id: Any,
                                    site_id: Any, exclude: Any = None) -> None:
-    same = AlertRule.filter(threshold_bp=threshold_bp, site_id=site_id,
-                            **_scope_filter(segment, customer_id))
-    if exclude is not None:
-        same = same.exclude(id=exclude)
-    existing = await same.first()
-    if existing is not None:
-        raise Conflict(f"alert rule {existing.id} already sets this threshold for this scope; "
-                       "update it instead", field="thresholdPercent")
+    await _ALERT_RULES.check_unique("sets this threshold", "thresholdPercent", exclude,
+                                    threshold_bp=threshold_bp, site_id=site_id,
+                                    **_scope_filter(segment, customer_id))
 
 
 async def create_alert_rule(actor: Actor, *, threshold_bp: int, hysteresis_bp: int | None,
@@ -119,24 +177,10 @@ async def create_alert_rule(actor: Actor, *, threshold_bp: int, hysteresis_bp: i
     chosen = _check_channels([c.value for c in AlertChannel] if channels is None else channels)
     addresses = _check_recipients(recipients)
     await _check_unique_alert_rule(threshold_bp, segment, customer_id, site_id)
-    rule = await AlertRule.create(
-        id=uuid.uuid4(), threshold_bp=threshold_bp, hysteresis_bp=hysteresis, segment=segment,
+    return await _ALERT_RULES.create(
+        actor, threshold_bp=threshold_bp, hysteresis_bp=hysteresis, segment=segment,
         customer_id=customer_id, site_id=site_id, channels=chosen, recipients=addresses,
-        enabled=enabled, version=1)
-    await audit.record(actor, "alert_rule.create", object_type="alert_rule", object_id=rule.id,
-                       after=alert_rule_snapshot(rule))
-    await bump_revision()
-    return rule
-
-
-async def _locked_alert_rule(rule_id: Any, expected_version: int | None) -> AlertRule:
-    rule = await AlertRule.filter(id=rule_id).select_for_update().first()
-    if rule is None:
-        raise NotFound(f"alert rule {rule_id} not found", field="id")
-    if expected_version is not None and rule.version != expected_version:
-        raise Conflict(f"alert rule is at version {rule.version}, not {expected_version}; "
-                       "reload and retry", field="expectedVersion")
-    return rule
+        enabled=enabled)
 
 
 async def update_alert_rule(actor: Actor, rule_id: Any, *, expected_version: int,
@@ -145,7 +189,7 @@ async def update_alert_rule(actor: Actor, rule_id: Any, *, expected_version: int
                             recipients: Sequence[str] | None = None,
                             enabled: bool | None = None) -> AlertRule:
     """Change a rule at ``expected_version``; its scope (segment, customer, site) stays."""
-    rule = await _locked_alert_rule(rule_id, expected_version)
+    rule = await _ALERT_RULES.locked(rule_id, expected_version)
     before = alert_rule_snapshot(rule)
     threshold = rule.threshold_bp if threshold_bp is None else threshold_bp
     hysteresis = rule.hysteresis_bp if hysteresis_bp is None else hysteresis_bp
@@ -160,23 +204,12 @@ async def update_alert_rule(actor: Actor, rule_id: Any, *, expected_version: int
         rule.recipients = _check_recipients(recipients)
     if enabled is not None:
         rule.enabled = enabled
-    rule.version += 1
-    await rule.save()
-    await audit.record(actor, "alert_rule.update", object_type="alert_rule", object_id=rule.id,
-                       before=before, after=alert_rule_snapshot(rule))
-    await bump_revision()
-    return rule
+    return await _ALERT_RULES.save(actor, rule, before)
 
 
 async def delete_alert_rule(actor: Actor, rule_id: Any) -> AlertRule:
     """Remove a rule (and its crossing state); its alerts stay."""
-    rule = await _locked_alert_rule(rule_id, None)
-    before = alert_rule_snapshot(rule)
-    await rule.delete()
-    await audit.record(actor, "alert_rule.delete", object_type="alert_rule", object_id=rule.id,
-                       before=before)
-    await bump_revision()
-    return rule
+    return await _ALERT_RULES.delete(actor, rule_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,17 +277,15 @@ def _check_velocity(metric: VelocityMetric, threshold: int, currency: str | None
                        field="proposedIncreasePercent")
 
 
+_VELOCITY_RULES = _Kind(VelocityRule, "velocity_rule", velocity_rule_snapshot)
+
+
 async def _check_unique_velocity_rule(metric: VelocityMetric, window_seconds: int,
                                       segment: str | None, customer_id: Any,
                                       exclude: Any = None) -> None:
-    same = VelocityRule.filter(metric=metric, window_seconds=window_seconds,
-                               **_scope_filter(segment, customer_id))
-    if exclude is not None:
-        same = same.exclude(id=exclude)
-    existing = await same.first()
-    if existing is not None:
-        raise Conflict(f"velocity rule {existing.id} already watches this figure and window "
-                       "for this scope; update it instead", field="windowSeconds")
+    await _VELOCITY_RULES.check_unique("watches this figure and window", "windowSeconds",
+                                       exclude, metric=metric, window_seconds=window_seconds,
+                                       **_scope_filter(segment, customer_id))
 
 
 async def create_velocity_rule(actor: Actor, *, segment: str | None, customer_id: Any,
@@ -268,26 +299,11 @@ async def create_velocity_rule(actor: Actor, *, segment: str | None, customer_id
     _check_velocity(metric, threshold, currency, action, proposed_increase_bp)
     addresses = _check_recipients(recipients)
     await _check_unique_velocity_rule(metric, window_seconds, segment, customer_id)
-    rule = await VelocityRule.create(
-        id=uuid.uuid4(), segment=segment, customer_id=customer_id, metric=metric,
+    return await _VELOCITY_RULES.create(
+        actor, segment=segment, customer_id=customer_id, metric=metric,
         window_seconds=window_seconds, threshold=threshold,
         currency=currency if metric == VelocityMetric.SPEND_AMOUNT else None, action=action,
-        proposed_increase_bp=proposed_increase_bp, recipients=addresses, enabled=enabled,
-        version=1)
-    await audit.record(actor, "velocity_rule.create", object_type="velocity_rule",
-                       object_id=rule.id, after=velocity_rule_snapshot(rule))
-    await bump_revision()
-    return rule
-
-
-async def _locked_velocity_rule(rule_id: Any, expected_version: int | None) -> VelocityRule:
-    rule = await VelocityRule.filter(id=rule_id).select_for_update().first()
-    if rule is None:
-        raise NotFound(f"velocity rule {rule_id} not found", field="id")
-    if expected_version is not None and rule.version != expected_version:
-        raise Conflict(f"velocity rule is at version {rule.version}, not {expected_version}; "
-                       "reload and retry", field="expectedVersion")
-    return rule
+        proposed_increase_bp=proposed_increase_bp, recipients=addresses, enabled=enabled)
 
 
 async def update_velocity_rule(actor: Actor, rule_id: Any, *, expected_version: int,
@@ -298,7 +314,7 @@ async def update_velocity_rule(actor: Actor, rule_id: Any, *, expected_version: 
                                recipients: Sequence[str] | None = None,
                                enabled: bool | None = None) -> VelocityRule:
     """Change a rule at ``expected_version``; its scope and metric stay."""
-    rule = await _locked_velocity_rule(rule_id, expected_version)
+    rule = await _VELOCITY_RULES.locked(rule_id, expected_version)
     before = velocity_rule_snapshot(rule)
     if window_seconds is not None:
         evaluate.check_window(window_seconds)
@@ -322,22 +338,11 @@ async def update_velocity_rule(actor: Actor, rule_id: Any, *, expected_version: 
         rule.recipients = _check_recipients(recipients)
     if enabled is not None:
         rule.enabled = enabled
-    rule.version += 1
-    await rule.save()
-    await audit.record(actor, "velocity_rule.update", object_type="velocity_rule",
-                       object_id=rule.id, before=before, after=velocity_rule_snapshot(rule))
-    await bump_revision()
-    return rule
+    return await _VELOCITY_RULES.save(actor, rule, before)
 
 
 async def delete_velocity_rule(actor: Actor, rule_id: Any) -> VelocityRule:
-    rule = await _locked_velocity_rule(rule_id, None)
-    before = velocity_rule_snapshot(rule)
-    await rule.delete()
-    await audit.record(actor, "velocity_rule.delete", object_type="velocity_rule",
-                       object_id=rule.id, before=before)
-    await bump_revision()
-    return rule
+    return await _VELOCITY_RULES.delete(actor, rule_id)
 
 
 async def velocity_rules_by_id(rule_ids: list[Any]) -> list[VelocityRule | None]:

@@ -19,6 +19,9 @@ from ccm_gateway.graphql.common import (
     Last,
     Money,
     MoneyInput,
+    not_partner,
+    optional_id,
+    optional_uuid,
     requires,
     window,
 )
@@ -44,20 +47,11 @@ strawberry.enum(models.VelocityAction, description="What a velocity rule does wh
 VelocityAction = models.VelocityAction
 
 
-def _not_partner(info: CtxInfo) -> None:
-    info.context.principal.require_unscoped("see or manage credit policy rules")
-
-
-def _id(value: Any, field: str) -> Any:
-    return parse_uuid(str(value), field) if value is not None else None
+_RULES = "see or manage credit policy rules"
 
 
 def _bp(value: float | None, field: str) -> int | None:
     return None if value is None else policy_service.percent_to_bp(value, field)
-
-
-def _ident(value: Any) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value is not None else None
 
 
 @strawberry.type(description="A utilisation threshold: an alert when exposure reaches "
@@ -90,7 +84,7 @@ class AlertRule:
     def of(cls, m: models.AlertRule) -> AlertRule:
         return cls(id=strawberry.ID(str(m.id)), threshold_percent=m.threshold_bp / 100,
                    hysteresis_percent=m.hysteresis_bp / 100, segment=m.segment,
-                   customer_id=_ident(m.customer_id), site_id=_ident(m.site_id),
+                   customer_id=optional_id(m.customer_id), site_id=optional_id(m.site_id),
                    channels=[AlertChannel(c) for c in m.channels],
                    recipients=list(m.recipients), enabled=m.enabled, version=m.version,
                    created_at=m.created_at, updated_at=m.updated_at)
@@ -127,7 +121,7 @@ class VelocityRule:
     def of(cls, m: models.VelocityRule) -> VelocityRule:
         metric = models.VelocityMetric(m.metric)
         return cls(
-            id=strawberry.ID(str(m.id)), segment=m.segment, customer_id=_ident(m.customer_id),
+            id=strawberry.ID(str(m.id)), segment=m.segment, customer_id=optional_id(m.customer_id),
             metric=metric, window_seconds=m.window_seconds,
             amount=Money.of(m.threshold, m.currency)
             if metric == models.VelocityMetric.SPEND_AMOUNT and m.currency else None,
@@ -243,8 +237,9 @@ def _threshold(metric: models.VelocityMetric, amount: MoneyInput | None,
 def _rule_filter(f: RuleFilter | None) -> policy_service.RuleFilter:
     f = f or RuleFilter()
     return policy_service.RuleFilter(
-        customer_id=_id(f.customer_id, "filter.customerId"), segment=f.segment,
-        site_id=_id(f.site_id, "filter.siteId"), enabled=f.enabled, global_only=f.global_only)
+        customer_id=optional_uuid(f.customer_id, "filter.customerId"), segment=f.segment,
+        site_id=optional_uuid(f.site_id, "filter.siteId"), enabled=f.enabled,
+        global_only=f.global_only)
 
 
 @strawberry.type
@@ -255,7 +250,7 @@ class PolicyQuery:
     async def alert_rules(self, info: CtxInfo, filter: RuleFilter | None = None,
                           first: First = None, after: After = None, last: Last = None,
                           before: Before = None) -> Connection[AlertRule]:
-        _not_partner(info)
+        not_partner(info, _RULES)
         page = await policy_service.page_alert_rules(
             _rule_filter(filter), window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
@@ -266,7 +261,7 @@ class PolicyQuery:
     async def velocity_rules(self, info: CtxInfo, filter: RuleFilter | None = None,
                              first: First = None, after: After = None, last: Last = None,
                              before: Before = None) -> Connection[VelocityRule]:
-        _not_partner(info)
+        not_partner(info, _RULES)
         page = await policy_service.page_velocity_rules(
             _rule_filter(filter), window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
@@ -278,14 +273,14 @@ class PolicyMutation:
     @strawberry.mutation(extensions=requires(P.POLICY_WRITE),
                          description="Add a utilisation threshold.")
     async def create_alert_rule(self, info: CtxInfo, input: CreateAlertRuleInput) -> AlertRule:
-        _not_partner(info)
+        not_partner(info, _RULES)
         threshold = policy_service.percent_to_bp(input.threshold_percent, "thresholdPercent")
         async with in_transaction():
             rule = await policy_service.create_alert_rule(
                 info.context.actor, threshold_bp=threshold,
                 hysteresis_bp=_bp(input.hysteresis_percent, "hysteresisPercent"),
-                segment=input.segment, customer_id=_id(input.customer_id, "customerId"),
-                site_id=_id(input.site_id, "siteId"),
+                segment=input.segment, customer_id=optional_uuid(input.customer_id, "customerId"),
+                site_id=optional_uuid(input.site_id, "siteId"),
                 channels=[c.value for c in input.channels] if input.channels is not None
                 else None, recipients=input.recipients, enabled=input.enabled)
         return AlertRule.of(rule)
@@ -293,10 +288,11 @@ class PolicyMutation:
     @strawberry.mutation(extensions=requires(P.POLICY_WRITE),
                          description="Change a utilisation threshold at expectedVersion.")
     async def update_alert_rule(self, info: CtxInfo, input: UpdateAlertRuleInput) -> AlertRule:
-        _not_partner(info)
+        not_partner(info, _RULES)
         async with in_transaction():
             rule = await policy_service.update_alert_rule(
-                info.context.actor, _id(input.id, "id"), expected_version=input.expected_version,
+                info.context.actor, parse_uuid(input.id, "id"),
+                expected_version=input.expected_version,
                 threshold_bp=_bp(input.threshold_percent, "thresholdPercent"),
                 hysteresis_bp=_bp(input.hysteresis_percent, "hysteresisPercent"),
                 channels=[c.value for c in input.channels] if input.channels is not None
@@ -308,23 +304,23 @@ class PolicyMutation:
                                      "switch a threshold off for a segment or a customer, "
                                      "add a disabled rule there instead.")
     async def delete_alert_rule(self, info: CtxInfo, input: DeleteRuleInput) -> AlertRule:
-        _not_partner(info)
+        not_partner(info, _RULES)
         async with in_transaction():
             rule = await policy_service.delete_alert_rule(info.context.actor,
-                                                          _id(input.id, "id"))
+                                                          parse_uuid(input.id, "id"))
         return AlertRule.of(rule)
 
     @strawberry.mutation(extensions=requires(P.POLICY_WRITE),
                          description="Add a velocity rule.")
     async def create_velocity_rule(self, info: CtxInfo,
                                    input: CreateVelocityRuleInput) -> VelocityRule:
-        _not_partner(info)
+        not_partner(info, _RULES)
         metric = models.VelocityMetric(input.metric)
         threshold, currency = _threshold(metric, input.amount, input.share_percent, input.count)
         async with in_transaction():
             rule = await policy_service.create_velocity_rule(
                 info.context.actor, segment=input.segment,
-                customer_id=_id(input.customer_id, "customerId"), metric=metric,
+                customer_id=optional_uuid(input.customer_id, "customerId"), metric=metric,
                 window_seconds=input.window_seconds, threshold=threshold or 0,
                 currency=currency, action=models.VelocityAction(input.action),
                 proposed_increase_bp=_bp(input.proposed_increase_percent,
@@ -336,9 +332,9 @@ class PolicyMutation:
                          description="Change a velocity rule at expectedVersion.")
     async def update_velocity_rule(self, info: CtxInfo,
                                    input: UpdateVelocityRuleInput) -> VelocityRule:
-        _not_partner(info)
+        not_partner(info, _RULES)
         async with in_transaction():
-            current = await models.VelocityRule.get_or_none(id=_id(input.id, "id"))
+            current = await models.VelocityRule.get_or_none(id=parse_uuid(input.id, "id"))
             metric = models.VelocityMetric(current.metric) if current else \
                 models.VelocityMetric.AUTHORIZATIONS
             threshold, currency = _threshold(metric, input.amount, input.share_percent,
@@ -347,7 +343,8 @@ class PolicyMutation:
             if input.proposed_increase_percent is not None:
                 proposed = _bp(input.proposed_increase_percent, "proposedIncreasePercent")
             rule = await policy_service.update_velocity_rule(
-                info.context.actor, _id(input.id, "id"), expected_version=input.expected_version,
+                info.context.actor, parse_uuid(input.id, "id"),
+                expected_version=input.expected_version,
                 window_seconds=input.window_seconds, threshold=threshold, currency=currency,
                 action=models.VelocityAction(input.action) if input.action else None,
                 proposed_increase_bp=proposed, recipients=input.recipients,
@@ -357,10 +354,10 @@ class PolicyMutation:
     @strawberry.mutation(extensions=requires(P.POLICY_WRITE),
                          description="Delete a velocity rule (its alerts stay).")
     async def delete_velocity_rule(self, info: CtxInfo, input: DeleteRuleInput) -> VelocityRule:
-        _not_partner(info)
+        not_partner(info, _RULES)
         async with in_transaction():
             rule = await policy_service.delete_velocity_rule(info.context.actor,
-                                                             _id(input.id, "id"))
+                                                             parse_uuid(input.id, "id"))
         return VelocityRule.of(rule)
 
 

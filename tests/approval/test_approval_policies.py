@@ -262,3 +262,41 @@ async def test_scaling_proposes_an_increase_for_a_busy_customer_who_pays_on_time
         assert not await LimitChangeRequest.filter(customer_id=other).exists()
     # A pending proposal is not proposed again.
     assert await scaling.propose_changes() == 0
+
+
+UPDATE_CUSTOMER = """
+mutation($input: UpdateCustomerInput!) {
+  updateCustomer(input: $input) { segment riskProfile version }
+}"""
+
+
+async def test_a_move_under_a_lower_hard_cap_is_refused_and_changes_nothing(gql, make_customer):
+    capped = segment()
+    customer = await make_customer(limit="1000.00", segment=segment())
+    (await gql(SET_SEGMENT, {"input": {"segment": capped, "currency": "USD",
+                                       "hardCap": usd("900.00")}})).assert_ok()
+    (await gql(SET_SEGMENT, {"input": {"segment": capped, "currency": "USD",
+                                       "riskProfile": "HIGH",
+                                       "hardCap": usd("800.00")}})).assert_ok()
+    moved = await gql(UPDATE_CUSTOMER, {"input": {"id": customer, "segment": capped,
+                                                  "expectedVersion": 1}})
+    assert moved.error_code == "BAD_USER_INPUT"
+    assert moved.errors[0]["extensions"]["field"] == "segment"
+    assert "hard cap of 900.00 USD for segment" in moved.errors[0]["message"]
+    (await gql(SET_LIMIT, {"input": {"customerId": customer, "limit": usd("850.00")}})
+     ).assert_ok()
+    # 850 fits the segment's cap but not the HIGH risk profile's within it.
+    both = await gql(UPDATE_CUSTOMER, {"input": {"id": customer, "segment": capped,
+                                                 "riskProfile": "HIGH",
+                                                 "expectedVersion": 1}})
+    assert both.error_code == "BAD_USER_INPUT"
+    assert "hard cap of 800.00 USD" in both.errors[0]["message"]
+    assert "risk profile HIGH" in both.errors[0]["message"]
+    fits = (await gql(UPDATE_CUSTOMER, {"input": {"id": customer, "segment": capped,
+                                                  "expectedVersion": 1}})).data
+    assert fits["updateCustomer"] == {"segment": capped, "riskProfile": "MEDIUM",
+                                      "version": 2}
+    risky = await gql(UPDATE_CUSTOMER, {"input": {"id": customer, "riskProfile": "HIGH",
+                                                  "expectedVersion": 2}})
+    assert risky.error_code == "BAD_USER_INPUT"
+    assert risky.errors[0]["extensions"]["field"] == "riskProfile"

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -430,6 +430,16 @@ async def test_the_audit_log_filters_by_time_since_inclusive_until_exclusive(gql
     assert since == [terms, limit]
     assert until == [create]
     assert window == [limit]
+
+
+async def test_the_audit_log_time_filters_read_any_utc_offset_as_the_same_instant(
+        gql, make_customer):
+    customer_id, (terms, limit, create) = await _three_events(gql, make_customer)
+    at = datetime.fromisoformat(limit["createdAt"])
+    tokyo = at.astimezone(timezone(timedelta(hours=9))).isoformat()
+
+    assert await events(gql, objectId=customer_id, since=tokyo) == [terms, limit]
+    assert await events(gql, objectId=customer_id, until=tokyo) == [create]
 
 
 async def test_the_audit_log_pages_without_overlap(gql, make_customer):

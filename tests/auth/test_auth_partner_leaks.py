@@ -279,6 +279,11 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
             {"i": t["id"]})],
         "Query.fxRates": [],  # global reference data: see test_fx_rates_are_global_read_only
         "Mutation.setFxRate": [(SET_FX_RATE, {"at": unique_instant()})],
+        # Reports narrowed to a foreign customer; their partner-wide figures are
+        # tests/reports/test_reports_scope.py's.
+        **{f"Query.{name}": [(f"query($f: ReportFilter) {{ {name}({args}filter: $f) "
+                              "{ __typename } }", {"f": {"customerId": cid}})]
+           for name, args in _REPORT_ARGS.items()},
         # Reconciliation runs and breaks are integrations' figures: partner principals may
         # neither see nor change them.
         "Query.reconciliationRuns": [(
@@ -304,6 +309,11 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
             """mutation($i: ID!) { resolveReconciliationBreak(input: {id: $i, note: "x"}) {
                id } }""", {"i": cid})],
     }
+
+
+_PERIOD = 'from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", '
+_REPORT_ARGS = {"agingReport": "", "dsoReport": _PERIOD, "termComplianceReport": _PERIOD,
+                "utilisationReport": "", "creditAlertFrequency": _PERIOD}
 
 
 SNAPSHOT = """

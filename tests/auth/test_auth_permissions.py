@@ -805,6 +805,19 @@ ROWS: dict[str, Row] = {
     "Mutation.acknowledgeAlert": Row(P.ALERT_WRITE, """
         mutation($input: AcknowledgeAlertInput!) {
           acknowledgeAlert(input: $input) { acknowledgedAt } }""", _acknowledge_alert),
+    # Receivables reports (tests/reports has their figures).
+    "Query.agingReport": Row(P.REPORT_READ, """{
+        agingReport { asOf portfolio { currency } } }""", _no_objects),
+    "Query.dsoReport": Row(P.REPORT_READ, """{ dsoReport(from: "2026-01-01T00:00:00Z",
+        to: "2026-02-01T00:00:00Z") { figures { currency } } }""", _no_objects),
+    "Query.termComplianceReport": Row(P.REPORT_READ, """{ termComplianceReport(
+        from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { figures { currency } } }""",
+        _no_objects),
+    "Query.utilisationReport": Row(P.REPORT_READ, "{ utilisationReport { customers } }",
+                                   _no_objects),
+    "Query.creditAlertFrequency": Row(P.REPORT_READ, """{ creditAlertFrequency(
+        from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { breaches } }""",
+        _no_objects),
 }
 
 ALL = set(ROLES)
@@ -889,6 +902,11 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Mutation.updateVelocityRule": {"admin", "finance"},
     "Mutation.deleteVelocityRule": {"admin", "finance"},
     "Mutation.acknowledgeAlert": {"admin", "finance", "credit_manager", "it_admin"},
+    "Query.agingReport": ALL,
+    "Query.dsoReport": ALL,
+    "Query.termComplianceReport": ALL,
+    "Query.utilisationReport": ALL,
+    "Query.creditAlertFrequency": ALL,
     # --- reconciliation (billing and receivables) ---
     "Query.reconciliationRuns": INTEGRATION_READERS,
     "Query.reconciliationRun": INTEGRATION_READERS,

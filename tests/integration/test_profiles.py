@@ -136,7 +136,7 @@ SAMPLE_EVENTS = [
     ("stripe", "payment_intent.succeeded", event(
         "payment.succeeded", "cus_R4nD0mCu5t0m", amount_minor=125050, currency="USD",
         reference="pi_3QJ8sLHn7f2KxY0a1Zz9yX8w", description="Invoice INV-2026-0042",
-        occurred_at=utc(2026, 11, 23, 10, 15))),
+        invoice_number="CCM-2026-000042", occurred_at=utc(2026, 11, 23, 10, 15))),
     ("stripe", "payment_intent.payment_failed", event(
         "payment.failed", "cus_R4nD0mCu5t0m", amount_minor=9999, currency="EUR",
         reference="pi_3QJ8tMHn7f2KxY0a1Aa1bB2c", reason="Your card has insufficient funds.",

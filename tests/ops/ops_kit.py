@@ -39,6 +39,7 @@ ONE_SHOT = {
     ("clients", "revoke"): (MISSING_CLIENT,),
     ("keys", "rotate"): (),
     ("keys", "rotate-master"): (),
+    ("report",): ("aging",),
     # Billing and receivables: reconciliation and the ERP daily batch.
     ("reconcile",): ("--file", "balances.csv", "--integration", MISSING_INTEGRATION),
     ("export",): ("--date", "2001-01-01", "--deliver"),

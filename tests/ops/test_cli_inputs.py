@@ -33,9 +33,10 @@ def run_cli(database_url: str, *argv: str) -> subprocess.CompletedProcess[str]:
     (("clients", "revoke", NOT_UTF8), "client_id"),
     (("token", "--subject", NOT_UTF8, "--role", "viewer"), "--subject"),
     (("token", "--subject", "ops", "--role", "viewer", "--partner", NOT_UTF8), "--partner"),
+    (("report", "aging", "--segment", NOT_UTF8), "--segment"),
     (("reconcile", "--file", "x.csv", "--integration", NOT_UTF8), "--integration"),
 ], ids=["clients-create-name", "clients-revoke", "token-subject", "token-partner",
-        "reconcile-integration"])
+        "report-segment", "reconcile-integration"])
 async def test_text_no_database_can_store_is_refused_naming_the_flag(app, settings, argv,
                                                                    flag):
     before = await ApiClient.all().count()

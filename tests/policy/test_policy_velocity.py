@@ -11,8 +11,9 @@ from policykit import AUTHORIZE, Api, usd
 
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.customer.models import Customer
+from ccm_gateway.ledger.models import CreditAccount
 from ccm_gateway.policy import evaluate
-from ccm_gateway.policy.models import LimitChangeRequest, VelocityCounter
+from ccm_gateway.policy.models import ApprovalPolicy, LimitChangeRequest, VelocityCounter
 
 # A whole hour, so the 1 h window's minute buckets start exactly here.
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -140,6 +141,55 @@ async def test_a_share_of_the_limit_proposes_a_limit_change_for_approval(
     [alert] = await velocity_alerts(api, customer)
     assert alert["details"]["requestId"] == str(request.id)
     assert "proposed a limit of 1200.00 USD for approval" in alert["message"]
+
+
+SET_BANDS = """
+mutation($input: SetApprovalPolicyInput!) { setApprovalPolicy(input: $input) { version } }"""
+
+
+@pytest.fixture
+async def no_approvals_up_to_half(gql: Any) -> Any:
+    """Increases of up to 50 % need no approval, for one test."""
+    saved = (await ApprovalPolicy.get(id=1)).bands
+    bands = [{"maxIncreasePercent": "50", "approvals": 0, "roles": []},
+             {"approvals": 1, "roles": ["finance"]}]
+    (await gql(SET_BANDS, {"input": {"bands": bands}})).assert_ok()
+    yield
+    await ApprovalPolicy.filter(id=1).update(bands=saved)
+
+
+async def test_a_proposal_in_a_band_of_no_approvals_is_applied_at_once(
+        api: Api, make_customer: Any, clock: Clock, no_approvals_up_to_half: Any):
+    customer = await make_customer(limit="1000.00")
+    await api.velocity_rule(customerId=customer, metric="SPEND_SHARE", windowSeconds=604800,
+                            sharePercent=50, action="PROPOSE_LIMIT_CHANGE",
+                            proposedIncreasePercent=20)
+    await api.entry(customer, "CHARGE", "550.00")
+    [request] = await LimitChangeRequest.filter(customer_id=customer)
+    assert (request.status, request.required_approvals) == ("applied", 0)
+    account = await CreditAccount.get(customer_id=customer)
+    assert account.credit_limit_minor == 120000
+    assert await AuditEvent.filter(object_id=request.id, action="limit_change.applied").exists()
+    [alert] = await velocity_alerts(api, customer)
+    assert alert["details"]["requestId"] == str(request.id)
+    assert "raised the limit to 1200.00 USD" in alert["message"]
+
+
+async def test_a_hold_that_raises_the_limit_audits_the_exposure_it_placed(
+        api: Api, make_customer: Any, clock: Clock, no_approvals_up_to_half: Any):
+    customer = await make_customer(limit="1000.00")
+    await api.velocity_rule(customerId=customer, metric="AUTHORIZATIONS", windowSeconds=3600,
+                            count=1, action="PROPOSE_LIMIT_CHANGE", proposedIncreasePercent=10)
+    await api.hold(customer, "100.00")
+    await api.hold(customer, "250.00")  # the second in the hour: over the count
+    account = await CreditAccount.get(customer_id=customer)
+    assert (account.credit_limit_minor, account.held_minor) == (110000, 35000)
+    [raised] = await AuditEvent.filter(object_id=customer, action="credit.set_limit")
+    assert raised.before is not None and raised.after is not None
+    assert (raised.before["held_minor"], raised.after["held_minor"]) == (35000, 35000)
+    assert raised.after["credit_limit_minor"] == 110000
+    # The raised limit holds the next hold too: 1100.00 - 350.00 is available.
+    await api.hold(customer, "750.00")
 
 
 async def test_a_customer_no_rule_concerns_keeps_no_counters(api: Api, make_customer: Any):

@@ -14,7 +14,7 @@ MAX_TEXT_CHARS = 500
 # (required fields, optional fields) of each canonical type's mapping.
 FIELD_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payment.succeeded": (("customer", "amount", "currency"),
-                          ("reference", "site", "description")),
+                          ("reference", "site", "description", "invoice")),
     "payment.failed": (("customer", "amount", "currency"),
                        ("reference", "reason", "site", "description")),
     "payment.refunded": (("customer", "amount", "currency", "reference"),
@@ -56,7 +56,8 @@ class ValueSource:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    name: str  # customer, amount, currency, site, reference, reason, granted, gate, description
+    # customer, amount, currency, site, reference, reason, granted, gate, description, invoice
+    name: str
     path: tuple[str, ...] = ()  # empty when the value is a constant
     value: str | bool | None = None
     amount_format: str | None = None  # amount only: minor | decimal
@@ -169,3 +170,5 @@ class CanonicalEvent:
     # The amount is the running total refunded for ``reference``; processing applies
     # the difference from what it has refunded already.
     amount_is_total: bool = False
+    # The number of our invoice a payment pays (payment.succeeded), as the vendor carries it.
+    invoice_number: str | None = None

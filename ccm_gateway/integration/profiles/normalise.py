@@ -27,7 +27,7 @@ from ccm_gateway.kit.text import text_problem
 
 # The longest value of a canonical text field, where the column it is stored in or looked
 # up against is shorter than MAX_ID_CHARS (Site.code); no site can have a longer code.
-FIELD_MAX_CHARS = {"site": 64}
+FIELD_MAX_CHARS = {"site": 64, "invoice": 64}
 # A reported balance may be zero or in credit; every other amount is a positive sum.
 SIGNED_AMOUNT_TYPES = ("balance.reported",)
 TRUE_WORDS = ("true", "1", "granted")
@@ -66,6 +66,7 @@ def read_mapping(mapping: EventMapping, document: dict[str, Any],
         occurred_at=occurred_at,
         description=read.text("description", free_text=True),
         amount_is_total=bool((spec := mapping.field("amount")) and spec.total),
+        invoice_number=read.text("invoice"),
     )
 
 
