@@ -117,9 +117,10 @@ class BalanceReport(Model):
                                          on_delete=fields.RESTRICT)
     integration_id: object
     customer_id = fields.UUIDField(db_index=True)
-    # The callback it came in; None for a balance the scheduled sync pulled.
+    # The callback it came in; None for a balance the scheduled sync pulled or a CSV batch
+    # brought (reconcileBalances).
     inbound_event_id = fields.UUIDField(unique=True, null=True)
-    source = fields.CharField(max_length=16, default="webhook")  # webhook | pull
+    source = fields.CharField(max_length=16, default="webhook")  # webhook | pull | csv
     balance_minor: fields.Field[int] = fields.BigIntField()
     currency = fields.CharField(max_length=3)
     reported_at = fields.DatetimeField()

@@ -125,10 +125,17 @@ async def page_breaks(*, integration_id: Any, customer_id: Any, status: BreakSta
                                    id_type=uuid.UUID)
 
 
-async def breaks_of_run(run_id: Any) -> list[ReconciliationBreak]:
-    """The breaks a run opened or found still broken, oldest first."""
-    return await ReconciliationBreak.filter(Q(run_id=run_id) | Q(last_run_id=run_id)) \
+async def breaks_by_run(run_ids: list[Any]) -> list[list[ReconciliationBreak]]:
+    """Each run's breaks: those it opened or found still broken (or resolved), oldest
+    first; one query for any number of runs (a DataLoader's batch)."""
+    rows = await ReconciliationBreak.filter(Q(run_id__in=run_ids) | Q(last_run_id__in=run_ids)) \
         .order_by("created_at", "id")
+    grouped: dict[str, list[ReconciliationBreak]] = {str(i): [] for i in run_ids}
+    for row in rows:
+        for run_id in dict.fromkeys((str(row.run_id), str(row.last_run_id))):
+            if run_id in grouped:
+                grouped[run_id].append(row)
+    return [grouped[str(i)] for i in run_ids]
 
 
 async def integration_by_slug(slug: str) -> Integration:
@@ -444,12 +451,11 @@ async def _finish(actor: Actor, run: ReconciliationRun, integration: Integration
     run.finished_at = datetime.now(UTC)
     await run.save(update_fields=["matched", "broken", "missing_in_ledger",
                                   "missing_externally", "finished_at"])
-    after: dict[str, Any] = {"integration_id": str(integration.id), "source": run.source.value
-             if isinstance(run.source, ReconciliationSource) else str(run.source),
-             "file_name": run.file_name, "matched": run.matched, "broken": run.broken,
-             "missing_in_ledger": run.missing_in_ledger,
-             "missing_externally": run.missing_externally,
-             "tolerance_ppm": run.tolerance_ppm}
+    after: dict[str, Any] = {
+        "integration_id": str(integration.id), "source": ReconciliationSource(run.source).value,
+        "file_name": run.file_name, "matched": run.matched, "broken": run.broken,
+        "missing_in_ledger": run.missing_in_ledger,
+        "missing_externally": run.missing_externally, "tolerance_ppm": run.tolerance_ppm}
     if tally.unknown_refs:
         after["unknown_refs"] = tally.unknown_refs[:UNKNOWN_REFS_AUDITED]
     await audit.record(actor, "reconciliation.run", object_type="reconciliation_run",

@@ -6,11 +6,13 @@ Partner principals, who cannot see integrations, are refused every field here.""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.errors import NotFound
 from ccm_gateway.graphql.common import (
     After,
     Before,
@@ -20,10 +22,12 @@ from ccm_gateway.graphql.common import (
     Last,
     Money,
     Node,
+    not_partner,
+    optional_id,
+    optional_uuid,
     requires,
     window,
 )
-from ccm_gateway.kit.ids import parse_uuid
 from ccm_gateway.principal import Permission as P
 from ccm_gateway.reconciliation import models
 from ccm_gateway.reconciliation import service as reconciliation_service
@@ -39,7 +43,7 @@ BreakStatus = models.BreakStatus
 
 
 def _not_partner(info: CtxInfo) -> None:
-    info.context.principal.require_unscoped("see or run reconciliations")
+    not_partner(info, "see or run reconciliations")
 
 
 @strawberry.type(description="A difference above tolerance between an external balance and "
@@ -73,8 +77,7 @@ class ReconciliationBreak(Node):
     def of(cls, m: models.ReconciliationBreak) -> ReconciliationBreak:
         return cls(_m=m, id=strawberry.ID(str(m.id)), run_id=strawberry.ID(str(m.run_id)),
                    last_run_id=strawberry.ID(str(m.last_run_id)),
-                   integration_id=strawberry.ID(str(m.integration_id))
-                   if m.integration_id else None,
+                   integration_id=optional_id(m.integration_id),
                    customer_id=strawberry.ID(str(m.customer_id)), as_of=m.as_of,
                    status=BreakStatus(str(m.status)), note=m.note,
                    acknowledged_at=m.acknowledged_at, acknowledged_by=m.acknowledged_by,
@@ -118,8 +121,7 @@ class ReconciliationRun(Node):
     @classmethod
     def of(cls, m: models.ReconciliationRun) -> ReconciliationRun:
         return cls(id=strawberry.ID(str(m.id)),
-                   integration_id=strawberry.ID(str(m.integration_id))
-                   if m.integration_id else None,
+                   integration_id=optional_id(m.integration_id),
                    source=ReconciliationSource(str(m.source)), file_name=m.file_name,
                    started_at=m.started_at, finished_at=m.finished_at, matched=m.matched,
                    broken=m.broken, missing_in_ledger=m.missing_in_ledger,
@@ -127,9 +129,10 @@ class ReconciliationRun(Node):
                    actor=m.actor)
 
     @strawberry.field(description="The breaks it opened or found still broken.")
-    async def breaks(self) -> list[ReconciliationBreak]:
-        return [ReconciliationBreak.of(b)
-                for b in await reconciliation_service.breaks_of_run(self.id)]
+    async def breaks(self, info: CtxInfo) -> list[ReconciliationBreak]:
+        rows = await info.context.loaders.of(reconciliation_service.breaks_by_run).load(
+            uuid.UUID(str(self.id)))
+        return [ReconciliationBreak.of(b) for b in rows]
 
 
 @strawberry.input(description="Narrow the runs; every field given must match.")
@@ -189,8 +192,7 @@ class ReconciliationQuery:
         _not_partner(info)
         flt = filter or ReconciliationRunFilter()
         page = await reconciliation_service.page_runs(
-            integration_id=parse_uuid(flt.integration_id, "filter.integrationId")
-            if flt.integration_id else None,
+            integration_id=optional_uuid(flt.integration_id, "filter.integrationId"),
             source=models.ReconciliationSource(flt.source.value) if flt.source else None,
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
@@ -202,8 +204,10 @@ class ReconciliationQuery:
     async def reconciliation_run(self, info: CtxInfo,
                                  id: strawberry.ID) -> ReconciliationRun | None:
         _not_partner(info)
-        found = await models.ReconciliationRun.get_or_none(id=parse_uuid(id, "id"))
-        return ReconciliationRun.of(found) if found else None
+        try:
+            return ReconciliationRun.of(await reconciliation_service.get_run(id))
+        except NotFound:
+            return None
 
     @strawberry.field(extensions=requires(P.INTEGRATION_READ),
                       description="Reconciliation breaks, newest first: per integration, per "
@@ -215,10 +219,8 @@ class ReconciliationQuery:
         _not_partner(info)
         flt = filter or ReconciliationBreakFilter()
         page = await reconciliation_service.page_breaks(
-            integration_id=parse_uuid(flt.integration_id, "filter.integrationId")
-            if flt.integration_id else None,
-            customer_id=parse_uuid(flt.customer_id, "filter.customerId")
-            if flt.customer_id else None,
+            integration_id=optional_uuid(flt.integration_id, "filter.integrationId"),
+            customer_id=optional_uuid(flt.customer_id, "filter.customerId"),
             status=models.BreakStatus(flt.status.value) if flt.status else None,
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)

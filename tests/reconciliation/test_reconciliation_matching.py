@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from ccm_gateway.alert.models import Alert
 from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.integration.models import BalanceReport
+from ccm_gateway.ledger.models import CreditAccount
 from ccm_gateway.reconciliation import service as reconciliation_service
 from ccm_gateway.reconciliation import tasks as reconciliation_tasks
 from ccm_gateway.reconciliation.models import (
@@ -25,6 +26,9 @@ from ccm_gateway.reconciliation.models import (
 RUN_WITH_BREAKS = """
 query($id: ID!) { reconciliationRun(id: $id) { id matched broken
   breaks { id customerId status difference { amount } } } }"""
+RUNS_WITH_BREAKS = """
+query($filter: ReconciliationRunFilter) {
+  reconciliationRuns(first: 50, filter: $filter) { edges { node { id breaks { id } } } } }"""
 RUNS = """
 query($filter: ReconciliationRunFilter) {
   reconciliationRuns(first: 50, filter: $filter) { edges { node { id source fileName } } } }"""
@@ -138,6 +142,10 @@ async def test_a_second_run_that_still_differs_updates_the_open_break(recon):
     assert await Alert.filter(kind="reconciliation.break", customer_id=customer_id).count() == 1
     listed = await recon.gql(RUN_WITH_BREAKS, {"id": second["id"]})
     assert [b["id"] for b in listed.data["reconciliationRun"]["breaks"]] == [found["id"]]
+    # Both runs list it, the one that opened it and the one that found it still broken.
+    runs = await recon.gql(RUNS_WITH_BREAKS, {"filter": {"integrationId": recon.integration_id}})
+    assert [[b["id"] for b in e["node"]["breaks"]]
+            for e in runs.data["reconciliationRuns"]["edges"]] == [[found["id"]], [found["id"]]]
 
 
 async def test_a_run_takes_each_customers_latest_figure_of_its_source(recon):
@@ -253,3 +261,17 @@ async def test_two_runs_at_once_open_one_break_per_customer(recon):
     breaks = await ReconciliationBreak.filter(customer_id=customer_id)
     assert [b.version for b in breaks] == [2]
     assert await Alert.filter(kind="reconciliation.break", customer_id=customer_id).count() == 1
+
+
+async def test_as_of_balances_are_exact_across_statement_chunks(recon):
+    """Several statements' worth of figures (CHUNK each), each with its own time."""
+    customer_id = await recon.customer()
+    await recon.post(customer_id, 1_000, ago(3))
+    await recon.post(customer_id, 250, ago(2))
+    account = await CreditAccount.get(customer_id=customer_id)
+    times = [ago(4), ago(2.5), ago(1)]
+    pairs = [(account.id, times[i % 3]) for i in range(2 * reconciliation_service.CHUNK + 7)]
+
+    balances = await reconciliation_service.balances_as_of(pairs)
+
+    assert balances == [(0, 1_000, 1_250)[i % 3] for i in range(len(pairs))]
