@@ -376,7 +376,7 @@ async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
         { ... on LedgerEntry { id } } }""", {"id": cid, "s": site})
     account = await gql("query($id: ID!) { customer(id: $id) { creditAccount { id } } }",
                         {"id": cid})
-    invoice = await gql("""mutation($id: ID!, $at: DateTime!) { issueInvoice(input: {
+    issued = await gql("""mutation($id: ID!, $at: DateTime!) { issueInvoice(input: {
         customerId: $id, upTo: $at}) { id } }""", {"id": cid, "at": datetime.now(UTC).isoformat()})
     request = await gql("""mutation($id: ID!) { requestCreditLimitChange(input: {
         customerId: $id, limit: {amount: "1050.00", currency: "USD"}}) { id } }""",
@@ -387,7 +387,7 @@ async def _target(gql: Any, make_customer: Any, site: str, partner: str | None,
             "collected_invoice": str(invoice.id), "collection": str(collection.id),
             "entry": entry.data["postLedgerEntry"]["id"],
             "account": account.data["customer"]["creditAccount"]["id"], "site": site,
-            "invoice": invoice.data["issueInvoice"][0]["id"],
+            "invoice": issued.data["issueInvoice"][0]["id"],
             "partner": partner, "client": client}
 
 
@@ -597,7 +597,8 @@ async def test_invoices_list_only_own(gql, world):
                           token=world["token"])).data["invoices"]
         seen = [e["node"] for e in page["edges"]]
         own = flt.get("customerId") in (None, world["own"]["id"])
-        assert [n["id"] for n in seen] == ([world["own"]["invoice"]] if own else [])
+        mine = {world["own"]["invoice"], world["own"]["collected_invoice"]}
+        assert {n["id"] for n in seen} == (mine if own else set())
         assert {n["customer"]["partnerId"] for n in seen} <= {world["a"]}
 
 
@@ -683,7 +684,7 @@ async def test_everything_reachable_from_an_own_customer_is_own(gql, world):
         found = (await gql(NODE, {"id": object_id}, token=token)).data["node"]
         assert found == {"id": object_id, "__typename": type_name}
     # Its invoices are its own, and so is every entry on them.
-    assert [i["id"] for i in customer["invoices"]] == [own["invoice"]]
+    assert {i["id"] for i in customer["invoices"]} == {own["invoice"], own["collected_invoice"]}
     for invoice in customer["invoices"]:
         assert invoice["customer"] == {"id": own["id"]}
         assert {line["entryId"] for line in invoice["lines"]} <= entry_ids
