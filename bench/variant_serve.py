@@ -11,6 +11,9 @@ what a proposed change would buy before anyone makes it. ``BENCH_VARIANT`` picks
 * ``no-outbox``: every ledger write as it is, minus its outbox message (so minus the
   wake too): what writing the outbox costs the write paths (issue 12's "no more than
   10 %"). Not a configuration anyone could run: the outbox is how changes get out.
+* ``no-policy``: every ledger write as it is, minus the credit policy's part of it: no
+  threshold or velocity evaluation, and the account lock without the policy revision it
+  reads along (issue 13: what the policy costs a write that crosses nothing).
 * unset or ``none``: the service as it is (a control for the launcher itself).
 
     BENCH_VARIANT=schema-caches /work/venv/bin/python bench/run.py \\
@@ -75,12 +78,31 @@ def _without_outbox() -> None:
     ledger_module._tell = tell
 
 
+def _without_policy() -> None:
+    import ccm_gateway.ledger.service as ledger_module
+
+    async def nothing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+    lock_sql = ledger_module._lock_account_sql
+    revision = '(SELECT "revision" FROM "policy_revision" WHERE "id" = 1)'
+
+    def lock_without_revision() -> str:
+        return lock_sql().replace(revision, "NULL")
+
+    ledger_module._evaluate_policy = nothing
+    ledger_module._lock_account_sql = lock_without_revision
+
+
 if VARIANT == "schema-caches":
     app_module.build_schema = _schema_with_caches()
 elif VARIANT == "no-outbox":
     _without_outbox()
+elif VARIANT == "no-policy":
+    _without_policy()
 elif VARIANT != "none":
-    raise SystemExit(f"BENCH_VARIANT={VARIANT!r}: expected schema-caches, no-outbox or none")
+    raise SystemExit(f"BENCH_VARIANT={VARIANT!r}: expected schema-caches, no-outbox, "
+                     "no-policy or none")
 
 factory = app_module.app_from_env
 
