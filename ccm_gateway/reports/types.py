@@ -82,14 +82,14 @@ def _filter(value: ReportFilter | None) -> reports.ReportFilter:
 @strawberry.type(description="What was owed in one currency, by days past due (by due date; "
                              "a started day counts: due 30 days and a second ago is 31).")
 class AgingBuckets:
-    currency: str
+    currency: str = strawberry.field(description="The ISO 4217 code of every amount here.")
     current: Money = strawberry.field(description="Not yet due.")
-    days_1_to_30: Money
-    days_31_to_60: Money
-    days_61_to_90: Money
-    days_over_90: Money
+    days_1_to_30: Money = strawberry.field(description="1 to 30 days past due.")
+    days_31_to_60: Money = strawberry.field(description="31 to 60 days past due.")
+    days_61_to_90: Money = strawberry.field(description="61 to 90 days past due.")
+    days_over_90: Money = strawberry.field(description="More than 90 days past due.")
     past_due: Money = strawberry.field(description="Every bucket but current.")
-    total: Money
+    total: Money = strawberry.field(description="Everything owed, due or not.")
     invoices: int = strawberry.field(description="Invoices with something owed.")
     customers: int = strawberry.field(description="Customers with something owed.")
 
@@ -107,15 +107,15 @@ class AgingBuckets:
 
 @strawberry.type(description="One customer's aging in one currency.")
 class CustomerAging:
-    customer_id: strawberry.ID
-    customer_name: str
-    aging: AgingBuckets
+    customer_id: strawberry.ID = strawberry.field(description="The customer's id.")
+    customer_name: str = strawberry.field(description="The customer's name.")
+    aging: AgingBuckets = strawberry.field(description="What it owed, by days past due.")
 
 
 @strawberry.type(description="Receivables by days past due as of an instant: invoices issued "
                              "before it, less allocations and credit notes before it.")
 class AgingReport:
-    as_of: datetime
+    as_of: datetime = strawberry.field(description="The instant the report is as of.")
     portfolio: list[AgingBuckets] = strawberry.field(description="One entry per currency.")
     _principal: strawberry.Private[Principal]
     _filter: strawberry.Private[reports.ReportFilter]
@@ -141,16 +141,16 @@ class AgingReport:
 @strawberry.type(description="Credit sales of one calendar month walking back from the "
                              "period's end (the count-back method's input).")
 class SalesMonth:
-    start: datetime
-    end: datetime
-    credit_sales: Money
+    start: datetime = strawberry.field(description="The month's start, included.")
+    end: datetime = strawberry.field(description="The month's end, excluded.")
+    credit_sales: Money = strawberry.field(description="Invoiced in the month, less voids.")
 
 
 @strawberry.type(description="DSO of one currency. Ratios are decimal strings with two "
                              "decimals (half-even); null without credit sales in the period.")
 class DsoFigures:
-    currency: str
-    days_in_period: Decimal2
+    currency: str = strawberry.field(description="The ISO 4217 code of every amount here.")
+    days_in_period: Decimal2 = strawberry.field(description="(to - from) in days, exactly.")
     receivables: Money = strawberry.field(description="AR as of the period's end.")
     current_receivables: Money = strawberry.field(
         description="The part of AR not yet due at the period's end.")
@@ -197,23 +197,23 @@ class DsoFigures:
 
 @strawberry.type(description="Days sales outstanding for [from, to), read as of to.")
 class DsoReport:
-    from_: datetime = strawberry.field(name="from")
-    to: datetime
+    from_: datetime = strawberry.field(name="from", description="The period's start, included.")
+    to: datetime = strawberry.field(description="The period's end, excluded.")
     figures: list[DsoFigures] = strawberry.field(description="One entry per currency.")
 
 
 @strawberry.type(description="Term compliance of the invoices of one currency due in the "
                              "period and not voided before its end.")
 class TermCompliance:
-    currency: str
+    currency: str = strawberry.field(description="The ISO 4217 code of every amount here.")
     invoices: int = strawberry.field(description="Invoices due in the period.")
-    customers: int
+    customers: int = strawberry.field(description="Customers those invoices belong to.")
     paid_on_time: int = strawberry.field(description="Paid in full by the due date.")
     paid_late: int = strawberry.field(description="Paid in full after it, before the end.")
     unpaid: int = strawberry.field(description="Not paid in full before the end.")
     share_paid_on_time_percent: Decimal2 | None = strawberry.field(
         description="paidOnTime / invoices * 100.")
-    amount_due: Money
+    amount_due: Money = strawberry.field(description="The totals of those invoices.")
     amount_paid_on_time: Money = strawberry.field(
         description="What was allocated to them by their due dates.")
     share_amount_on_time_percent: Decimal2 | None = strawberry.field(
@@ -234,8 +234,8 @@ class TermCompliance:
 
 @strawberry.type(description="Term compliance for [from, to): invoices by due date.")
 class TermComplianceReport:
-    from_: datetime = strawberry.field(name="from")
-    to: datetime
+    from_: datetime = strawberry.field(name="from", description="The period's start, included.")
+    to: datetime = strawberry.field(description="The period's end, excluded.")
     figures: list[TermCompliance] = strawberry.field(description="One entry per currency.")
 
 
@@ -245,19 +245,20 @@ class UtilisationBucket:
         description="FROM_0_TO_10 ... FROM_90_TO_100 (exposure in [10 i %, 10 (i+1) %) of "
                     "the limit; the last includes 100 %, a credit balance counts in the "
                     "first), OVER_100, NO_LIMIT (a limit of 0).")
-    customers: int
+    customers: int = strawberry.field(description="Customers in the bucket.")
 
 
 @strawberry.type(description="Exposure (posted + held) over limit, now, per customer.")
 class UtilisationReport:
-    buckets: list[UtilisationBucket]
+    buckets: list[UtilisationBucket] = strawberry.field(
+        description="Every bucket, empty ones included.")
     customers: int = strawberry.field(description="Customers counted (sub-limits with siteId).")
 
 
 @strawberry.type(description="Credit alerts raised in one week or month.")
 class CreditAlertPeriod:
-    start: datetime
-    end: datetime
+    start: datetime = strawberry.field(description="The period's start, included.")
+    end: datetime = strawberry.field(description="The period's end, excluded.")
     breaches: int = strawberry.field(description="credit.breach alerts.")
     thresholds: int = strawberry.field(description="credit.threshold alerts.")
     customers: int = strawberry.field(description="Customers with at least one of them.")
