@@ -68,6 +68,7 @@ from ccm_gateway.policy.models import (
     SegmentPolicy,
     VelocityRule,
 )
+from ccm_gateway.reconciliation.models import ReconciliationBreak, ReconciliationRun
 from ccm_gateway.site.models import Site
 
 
@@ -142,6 +143,11 @@ _WRITTEN_TO: dict[str, tuple[type[Model], str]] = {
     **{f"{kind}{rule}RuleInput.recipients": (AlertNotification, "recipient")
        for kind in ("Create", "Update") for rule in ("Alert", "Velocity")},
     "AcknowledgeAlertInput.note": (Alert, "acknowledgement_note"),
+    # Collection and reconciliation.
+    "CollectInvoiceInput.idempotencyKey": (IdempotencyRecord, "key"),
+    "ReconcileBalancesInput.fileName": (ReconciliationRun, "file_name"),
+    "AcknowledgeReconciliationBreakInput.note": (ReconciliationBreak, "note"),
+    "ResolveReconciliationBreakInput.note": (ReconciliationBreak, "note"),
 }
 MAX_LENGTHS: dict[str, int] = {key: _column(*where) for key, where in _WRITTEN_TO.items()}
 _NO_LIMIT = sys.maxsize
@@ -153,6 +159,8 @@ UNBOUNDED: frozenset[str] = frozenset({
     "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote",
     "Query.segmentPolicies.segment",
     "AlertRaisedFilter.kind", "RuleFilter.segment",
+    "ReportFilter.segment", "ReportFilter.partnerId", "Query.dsoReport.currency",
+    "Query.collectionRoutes.currency",
     "DeleteTrustedIssuerInput.issuer", "RevokeApiClientInput.clientId",
     "RotateApiClientSecretInput.clientId",
     # Cursors, decoded and checked by kit/pagination.
@@ -161,11 +169,14 @@ UNBOUNDED: frozenset[str] = frozenset({
         "Query.integrations", "Query.inboundEvents", "Query.alerts", "Query.fxRates",
         "Query.outboundEndpoints", "Query.outboundDeliveries", "Customer.ledger",
         "Query.creditLimitChangeRequests", "Query.alertRules", "Query.velocityRules",
-        "Query.invoices")),
+        "Query.invoices", "Query.collections", "Query.reconciliationRuns",
+        "Query.reconciliationBreaks")),
+    "AgingReport.customers.after",  # forward only: no before
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
-    "SetSegmentPolicyInput.currency", "ApprovalBandInput.maxIncreasePercent",
-    "ApprovalBandInput.maxIncreaseAmount", "ApprovalBandInput.roles",
+    "SetSegmentPolicyInput.currency", "SetCollectionRouteInput.currency",
+    "ApprovalBandInput.maxIncreasePercent", "ApprovalBandInput.maxIncreaseAmount",
+    "ApprovalBandInput.roles",
     "ApprovalBandInput.requiredRoles",
     # A JSON list; the service checks each is an e-mail address of at most 254 characters.
     "SetApprovalPolicyInput.recipients",
@@ -175,6 +186,8 @@ UNBOUNDED: frozenset[str] = frozenset({
     # JSON or TEXT columns; the service sets the limit (role map, secret, profile size).
     "RoleMappingInput.claimValue", "CreateIntegrationInput.secret",
     "RotateIntegrationSecretInput.secret", "UploadProtocolProfileInput.source",
+    # A balance file, parsed into rows and never stored whole; the body limit bounds it.
+    "ReconcileBalancesInput.csv",
     # Encrypted into a TEXT column; the service bounds each part (sync/service.py).
     "OutboundCredentialsInput.bearerToken", "OAuth2ClientCredentialsInput.tokenUrl",
     "OAuth2ClientCredentialsInput.clientId", "OAuth2ClientCredentialsInput.clientSecret",

@@ -12,7 +12,6 @@ import strawberry
 
 from ccm_gateway.customer.models import RiskProfile as RiskProfileModel
 from ccm_gateway.customer.types import RiskProfile
-from ccm_gateway.errors import BadInput
 from ccm_gateway.graphql.common import (
     After,
     Connection,
@@ -24,7 +23,13 @@ from ccm_gateway.graphql.common import (
     requires,
 )
 from ccm_gateway.kit.ids import parse_uuid
-from ccm_gateway.kit.pagination import Window
+from ccm_gateway.kit.pagination import (
+    Window,
+    cursor_id,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+)
 from ccm_gateway.principal import Permission as P
 from ccm_gateway.principal import Principal
 from ccm_gateway.reports import service as reports
@@ -66,13 +71,14 @@ class ReportFilter:
 
 
 def _cursor(after: str | None) -> tuple[uuid.UUID, str] | None:
-    """A customer aging cursor: "<customer id>:<currency>"."""
+    """A customer aging cursor: ``encode_cursor(customer id, currency)``; anything the
+    server did not issue is ``invalid_cursor("after")``."""
     if after is None:
         return None
-    customer_id, _, currency = after.partition(":")
-    if not currency:
-        raise BadInput("after is not a cursor of this list", field="after")
-    return parse_uuid(customer_id, "after"), currency
+    customer_id, currency = decode_cursor(after, 2, "after")
+    if not (len(currency) == 3 and currency.isascii() and currency.isupper()):
+        raise invalid_cursor("after")
+    return cursor_id(customer_id, uuid.UUID, "after"), currency
 
 
 def _filter(value: ReportFilter | None) -> reports.ReportFilter:
@@ -131,7 +137,7 @@ class AgingReport:
         edges = [Edge(node=CustomerAging(customer_id=strawberry.ID(str(r.customer_id)),
                                          customer_name=r.customer_name,
                                          aging=AgingBuckets.of(r.buckets)),
-                      cursor=f"{r.customer_id}:{r.buckets.currency}") for r in rows]
+                      cursor=encode_cursor(r.customer_id, r.buckets.currency)) for r in rows]
         return Connection(edges=edges, page_info=PageInfo(
             has_next_page=more, has_previous_page=after is not None,
             start_cursor=edges[0].cursor if edges else None,

@@ -47,7 +47,8 @@ from ccm_gateway.site.models import Site
 SCHEMA = build_schema()._schema
 ROOTS = {"Query": "query", "Mutation": "mutation", "Subscription": "subscription"}
 # How a query reaches a type that is not a root but has arguments of its own.
-REACH = {"Customer": ("customer", {"id": "00000000-0000-0000-0000-000000000000"})}
+REACH = {"Customer": ("customer", {"id": "00000000-0000-0000-0000-000000000000"}),
+         "AgingReport": ("agingReport", {"asOf": "2025-01-01T00:00:00+00:00"})}
 SCALAR_SAMPLES: dict[str, Any] = {
     "String": "x", "ID": "x", "Int": 1, "Float": 1.0, "Boolean": False,
     "DateTime": "2025-01-01T00:00:00+00:00", "JSON": {},
