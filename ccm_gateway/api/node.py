@@ -23,7 +23,7 @@ from ccm_gateway.approval.types import LimitChangeRequest, SegmentPolicy
 from ccm_gateway.billing import service as billing_service
 from ccm_gateway.billing.types import Invoice
 from ccm_gateway.collection import service as collection_service
-from ccm_gateway.collection.types import Collection
+from ccm_gateway.collection.types import Collection, CollectionRoute
 from ccm_gateway.customer import service as customer_service
 from ccm_gateway.customer.types import Customer
 from ccm_gateway.errors import NotFound
@@ -36,6 +36,8 @@ from ccm_gateway.ledger import service as ledger_service
 from ccm_gateway.ledger.types import CreditAccount, Hold, LedgerEntry
 from ccm_gateway.principal import Permission as P
 from ccm_gateway.principal import Principal
+from ccm_gateway.reconciliation import service as reconciliation_service
+from ccm_gateway.reconciliation.types import ReconciliationBreak, ReconciliationRun
 from ccm_gateway.site import service as site_service
 from ccm_gateway.site.types import Site
 from ccm_gateway.sync import service as sync_service
@@ -73,6 +75,12 @@ _NODE_TYPES = (
     _NodeType(P.INVOICE_READ, False, billing_service.get_readable_invoice, Invoice.of),
     _NodeType(P.INVOICE_READ, False, collection_service.get_readable_collection,
               Collection.of),
+    _NodeType(P.INVOICE_READ, True, lambda _, i: collection_service.get_route(i),
+              CollectionRoute.of),
+    _NodeType(P.INTEGRATION_READ, True, lambda _, i: reconciliation_service.get_run(i),
+              ReconciliationRun.of),
+    _NodeType(P.INTEGRATION_READ, True, lambda _, i: reconciliation_service.get_break(i),
+              ReconciliationBreak.of),
 )
 
 
@@ -82,7 +90,9 @@ class NodeQuery:
                       description="Any object with a UUID id (a customer, credit account, "
                                   "hold, ledger entry, site, integration, inbound event, "
                                   "alert, outbound endpoint, outbound delivery, limit change "
-                                  "request, segment policy, invoice or collection) by that id; "
+                                  "request, segment policy, invoice, collection, collection "
+                                  "route, reconciliation run or reconciliation break) by "
+                                  "that id; "
                                   "null when there is none the caller may see.")
     async def node(self, info: CtxInfo, id: strawberry.ID) -> Node | None:
         object_id = parse_uuid(id, "id")

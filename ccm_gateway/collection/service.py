@@ -135,6 +135,13 @@ def snapshot(c: Collection) -> dict[str, Any]:
 # --- routes -------------------------------------------------------------------------
 
 
+async def get_route(route_id: Any, field: str = "id") -> CollectionRoute:
+    found = await CollectionRoute.get_or_none(id=parse_uuid(route_id, field))
+    if found is None:
+        raise NotFound(f"collection route {route_id} not found", field=field)
+    return found
+
+
 async def list_routes(currency: str | None = None) -> list[CollectionRoute]:
     query = CollectionRoute.all()
     if currency is not None:

@@ -110,6 +110,13 @@ async def get_run(run_id: Any, field: str = "id") -> ReconciliationRun:
     return found
 
 
+async def get_break(break_id: Any, field: str = "id") -> ReconciliationBreak:
+    found = await ReconciliationBreak.get_or_none(id=parse_uuid(break_id, field))
+    if found is None:
+        raise NotFound(f"reconciliation break {break_id} not found", field=field)
+    return found
+
+
 async def page_breaks(*, integration_id: Any, customer_id: Any, status: BreakStatus | None,
                       window: Window, max_page_size: int) -> Page:
     """Newest first."""

@@ -6,7 +6,7 @@ taking its sibling fields with it."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,9 +15,17 @@ from graphql import GraphQLNonNull, GraphQLObjectType, get_named_type
 from ccm_gateway.alert import service as alert_service
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.api.schema import build_schema
+from ccm_gateway.billing.models import Invoice
+from ccm_gateway.collection.models import Collection, CollectionRoute, CollectionStatus
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 from ccm_gateway.kit.ids import derived_id
+from ccm_gateway.ledger.models import CreditAccount
 from ccm_gateway.outbound.models import OutboundDelivery
+from ccm_gateway.reconciliation.models import (
+    ReconciliationBreak,
+    ReconciliationRun,
+    ReconciliationSource,
+)
 
 SCHEMA = build_schema()
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
@@ -33,6 +41,12 @@ WITHOUT_ID = {
     "IntegrationOutboundHealth", "OutboundEndpointHealth", "OutboundAttempt",
     "OutboundEndpointWithSecret", "ResendOutboundDeliveryPayload",
     "RecoverOutboundEndpointPayload", "LimitApproval", "ApprovalBand", "ApprovalPolicy",
+    # Billing and collection: an invoice's lines and payments, a collection's attempts.
+    "InvoiceLine", "InvoicePayment", "CollectionAttempt",
+    # Reports: one-off answers computed for the asking, and the figures inside them.
+    "AgingReport", "AgingBuckets", "CustomerAging", "DsoReport", "DsoFigures", "SalesMonth",
+    "TermComplianceReport", "TermCompliance", "UtilisationReport", "UtilisationBucket",
+    "CreditAlertPeriod",
 }
 
 
@@ -100,6 +114,28 @@ async def _objects(gql: Any, make_customer: Any, make_site: Any) -> dict[str, st
                         {"id": customer_id})
     policy = await gql("""mutation($s: String!) { setSegmentPolicy(input: {segment: $s,
         currency: "USD"}) { id } }""", {"s": f"node-{uuid.uuid4().hex[:10]}"})
+    # Billing, collection and reconciliation rows, written directly: no processor runs.
+    now = datetime.now(UTC)
+    issuer = f"N-{uuid.uuid4().hex[:10]}"
+    credit_account = await CreditAccount.get(customer_id=customer_id)
+    invoice = await Invoice.create(
+        id=uuid.uuid4(), number=f"{issuer}-{now.year}-000001", issuer=issuer, year=now.year,
+        sequence=1, customer_id=customer_id, account_id=credit_account.id, currency="USD",
+        total_minor=500, period_end=now, net_days=30, issued_at=now,
+        due_at=now + timedelta(days=30))
+    collection = await Collection.create(
+        id=uuid.uuid4(), invoice_id=invoice.id, customer_id=customer_id, amount_minor=500,
+        currency="USD", trigger="api", reference=f"col-{uuid.uuid4().hex[:10]}", route=[],
+        status=CollectionStatus.FAILED)
+    route = await CollectionRoute.create(id=uuid.uuid4(), site_id=site_id, currency="USD",
+                                         integration_ids=[integration_id])
+    run = await ReconciliationRun.create(
+        id=uuid.uuid4(), integration_id=integration_id, source=ReconciliationSource.WEBHOOK,
+        started_at=now, finished_at=now, tolerance_ppm=100, actor="node-test")
+    found = await ReconciliationBreak.create(
+        id=uuid.uuid4(), run_id=run.id, last_run_id=run.id, integration_id=integration_id,
+        customer_id=customer_id, currency="USD", external_balance_minor=200,
+        ledger_balance_minor=100, difference_minor=100, as_of=now)
     return {"Site": site_id, "Customer": customer_id,
             "LimitChangeRequest": request.data["requestCreditLimitChange"]["id"],
             "SegmentPolicy": policy.data["setSegmentPolicy"]["id"],
@@ -108,7 +144,9 @@ async def _objects(gql: Any, make_customer: Any, make_site: Any) -> dict[str, st
             "LedgerEntry": entry.data["postLedgerEntry"]["id"],
             "Integration": integration_id, "InboundEvent": str(event.id),
             "Alert": str(alert.id), "OutboundEndpoint": endpoint_id,
-            "OutboundDelivery": str(delivery.id)}
+            "OutboundDelivery": str(delivery.id), "Invoice": str(invoice.id),
+            "Collection": str(collection.id), "CollectionRoute": str(route.id),
+            "ReconciliationRun": str(run.id), "ReconciliationBreak": str(found.id)}
 
 
 def node_types() -> set[str]:
@@ -146,12 +184,13 @@ async def test_node_of_a_malformed_id_is_bad_input_naming_it(gql):
 
 async def test_node_shows_a_role_only_what_its_permissions_read(gql, make_customer, make_site):
     objects = await _objects(gql, make_customer, make_site)
-    # A viewer reads customers, the ledger and alerts, but not integrations, their inbox or
-    # their outbound endpoints and deliveries.
+    # A viewer reads customers, the ledger, alerts, invoices and their collection, but not
+    # integrations, their inbox, their outbound endpoints and deliveries or their
+    # reconciliation.
     for type_name, object_id in objects.items():
         found = (await gql(NODE, {"id": object_id}, role="viewer")).data["node"]
         if type_name in ("Integration", "InboundEvent", "OutboundEndpoint",
-                         "OutboundDelivery"):
+                         "OutboundDelivery", "ReconciliationRun", "ReconciliationBreak"):
             assert found is None
         else:
             assert found == {"id": object_id, "__typename": type_name}

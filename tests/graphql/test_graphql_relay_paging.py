@@ -22,11 +22,19 @@ from ccm_gateway.alert import service as alert_service
 from ccm_gateway.alert.models import AlertSeverity
 from ccm_gateway.api.schema import build_schema
 from ccm_gateway.auth import trusted_issuers
+from ccm_gateway.billing.models import Invoice
+from ccm_gateway.collection.models import Collection, CollectionStatus
 from ccm_gateway.config import TrustedIssuer
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
 from ccm_gateway.kit.pagination import Window
+from ccm_gateway.ledger.models import CreditAccount
 from ccm_gateway.outbound.models import DeliveryStatus, OutboundDelivery
 from ccm_gateway.principal import Actor
+from ccm_gateway.reconciliation.models import (
+    ReconciliationBreak,
+    ReconciliationRun,
+    ReconciliationSource,
+)
 
 SCHEMA = build_schema()
 ITEMS = 5
@@ -225,6 +233,79 @@ async def _velocity_rules(gql: Any, make_customer: Any) -> Listing:
                    ("velocityRules",))
 
 
+async def _invoice_rows(customer_id: str) -> list[Invoice]:
+    """ITEMS invoices of the customer, written directly; pairs share an issued_at: the id
+    breaks the tie."""
+    account = await CreditAccount.get(customer_id=customer_id)
+    at = datetime.now(UTC).replace(microsecond=0)
+    issuer = unique("PG")[:20]
+    made = []
+    for i in range(ITEMS):
+        issued = at - timedelta(seconds=i // 2)
+        made.append(await Invoice.create(
+            id=uuid.uuid4(), number=f"{issuer}-{at.year}-{i + 1:06d}", issuer=issuer,
+            year=at.year, sequence=i + 1, customer_id=customer_id, account_id=account.id,
+            currency="USD", total_minor=100, period_end=issued, net_days=30,
+            issued_at=issued, due_at=issued + timedelta(days=30)))
+    return made
+
+
+async def _invoices(gql: Any, make_customer: Any) -> Listing:
+    customer_id = await make_customer(limit="1000.00")
+    await _invoice_rows(customer_id)
+    return Listing(f"query({VARS}, $c: ID) {{ invoices({ARGS}, filter: {{customerId: $c}}) "
+                   f"{{ {PAGE} }} }}", {"c": customer_id}, ("invoices",))
+
+
+async def _collections(gql: Any, make_customer: Any) -> Listing:
+    customer_id = await make_customer(limit="1000.00")
+    at = datetime.now(UTC).replace(microsecond=0)
+    for i, invoice in enumerate(await _invoice_rows(customer_id)):
+        collection = await Collection.create(
+            id=uuid.uuid4(), invoice_id=invoice.id, customer_id=customer_id,
+            amount_minor=100, currency="USD", trigger="api", reference=unique("col"),
+            route=[], status=CollectionStatus.FAILED)
+        # Pairs share a created_at: the id breaks the tie.
+        await Collection.filter(id=collection.id).update(
+            created_at=at - timedelta(seconds=i // 2))
+    return Listing(f"query({VARS}, $c: ID) {{ collections({ARGS}, "
+                   f"filter: {{customerId: $c}}) {{ {PAGE} }} }}", {"c": customer_id},
+                   ("collections",))
+
+
+async def _reconciliation_run_rows(integration_id: str) -> list[ReconciliationRun]:
+    at = datetime.now(UTC).replace(microsecond=0)
+    # Pairs share a started_at: the id breaks the tie.
+    return [await ReconciliationRun.create(
+        id=uuid.uuid4(), integration_id=integration_id, source=ReconciliationSource.WEBHOOK,
+        started_at=at - timedelta(seconds=i // 2), finished_at=at, tolerance_ppm=100,
+        actor="paging") for i in range(ITEMS)]
+
+
+async def _reconciliation_runs(gql: Any, make_customer: Any) -> Listing:
+    integration_id = await _integration(gql)
+    await _reconciliation_run_rows(integration_id)
+    return Listing(f"query({VARS}, $i: ID) {{ reconciliationRuns({ARGS}, "
+                   f"filter: {{integrationId: $i}}) {{ {PAGE} }} }}", {"i": integration_id},
+                   ("reconciliationRuns",))
+
+
+async def _reconciliation_breaks(gql: Any, make_customer: Any) -> Listing:
+    integration_id = await _integration(gql)
+    at = datetime.now(UTC).replace(microsecond=0)
+    for i, run in enumerate(await _reconciliation_run_rows(integration_id)):
+        found = await ReconciliationBreak.create(
+            id=uuid.uuid4(), run_id=run.id, last_run_id=run.id, integration_id=integration_id,
+            customer_id=await make_customer(), currency="USD", external_balance_minor=200,
+            ledger_balance_minor=100, difference_minor=100, as_of=at)
+        # Pairs share a created_at: the id breaks the tie.
+        await ReconciliationBreak.filter(id=found.id).update(
+            created_at=at - timedelta(seconds=i // 2))
+    return Listing(f"query({VARS}, $i: ID) {{ reconciliationBreaks({ARGS}, "
+                   f"filter: {{integrationId: $i}}) {{ {PAGE} }} }}", {"i": integration_id},
+                   ("reconciliationBreaks",))
+
+
 CASES: dict[str, Callable[[Any, Any], Awaitable[Listing]]] = {
     "Query.creditLimitChangeRequests": _limit_change_requests,
     "Query.alertRules": _alert_rules,
@@ -240,6 +321,10 @@ CASES: dict[str, Callable[[Any, Any], Awaitable[Listing]]] = {
     "Query.fxRates": _fx_rates,
     "Query.outboundEndpoints": _outbound_endpoints,
     "Query.outboundDeliveries": _outbound_deliveries,
+    "Query.invoices": _invoices,
+    "Query.collections": _collections,
+    "Query.reconciliationRuns": _reconciliation_runs,
+    "Query.reconciliationBreaks": _reconciliation_breaks,
 }
 
 
