@@ -2,7 +2,10 @@
 
 An applied event's ledger effect is the entry carrying its idempotency key in
 its integration's name: exactly one, and it is the entry the event's result
-names (none for a running-total refund that held nothing new). A ledger entry
+names (none for a running-total refund that held nothing new). A payment that
+settled one of our collections is the collection's: its entry carries the collection's
+key, whichever of the event and the status answer settled it, and the event's result
+names that collection and its entry. A ledger entry
 an integration wrote must belong to an applied event. Balance reports and
 access events point back at the event that made them.
 """
@@ -14,6 +17,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from ccm_gateway.collection.models import Collection
 from ccm_gateway.integration.models import AccessEvent, BalanceReport, InboundEvent, InboundStatus
 from ccm_gateway.integration.processing import idempotency_key
 from ccm_gateway.ledger.models import LedgerEntry, SourceType
@@ -32,6 +36,9 @@ async def verify_inbox() -> tuple[int, list[Problem]]:
         records = {name: {str(r["id"]): str(r["inbound_event_id"])
                           for r in await model.all().values("id", "inbound_event_id")}
                    for name, model in _RECORDS.items()}
+        collections = {str(c["id"]): str(c["payment_entry_id"])
+                       for c in await Collection.filter(payment_entry_id__not_isnull=True)
+                       .values("id", "payment_entry_id")}
     by_key: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     for e in entries:
         by_key[(e["source_id"], e["idempotency_key"])].append(str(e["id"]))
@@ -40,7 +47,7 @@ async def verify_inbox() -> tuple[int, list[Problem]]:
     for event in events:
         key = (event["slug"], idempotency_key(event["slug"], event["external_id"]))
         claimed.add(key)
-        problems += _check_event(event, by_key.get(key, []), records)
+        problems += _check_event(event, by_key.get(key, []), records, collections)
     problems += [Problem("inbox", entry_id, f"entry written by integration {slug} under key "
                          f"{k!r} belongs to no applied event")
                  for (slug, k), ids in by_key.items() if (slug, k) not in claimed
@@ -49,8 +56,17 @@ async def verify_inbox() -> tuple[int, list[Problem]]:
 
 
 def _check_event(event: dict[str, Any], effects: list[str],
-                 records: dict[str, dict[str, str]]) -> list[Problem]:
+                 records: dict[str, dict[str, str]],
+                 collections: dict[str, str]) -> list[Problem]:
     result, event_id = event["result"] or {}, str(event["id"])
+    if "collection_id" in result:
+        settled = collections.get(str(result["collection_id"]))
+        if effects or settled is None or settled != str(result.get("entry_id")):
+            return [Problem("inbox", event_id, f"settled collection {result['collection_id']} "
+                            f"with payment {result.get('entry_id')}, but the collection's "
+                            f"payment is {settled or 'none'} and {len(effects)} entries "
+                            "carry the event's own key")]
+        return []
     named = result.get("entry_id")
     if named is not None or result.get("nothing_new"):
         expected = [named] if named else []

@@ -149,10 +149,13 @@ async def drive(settings: Any, collection_id: Any, *, after: timedelta = timedel
     """Attempt the collection as a worker would, with the clock ``after`` ahead. The
     embedded worker may be attempting it already (``collectInvoice`` enqueues it, the
     sweep finds what is due): its attempt is waited for first, and claims keep the two to
-    one attempt at a time."""
+    one attempt at a time. The worker may also claim it between that wait and this run,
+    so its attempt is waited for again after."""
     await eventually(lambda: _not_processing(collection_id))
-    return await collection_service.run_due(settings, collection_id=collection_id,
-                                            now=datetime.now(UTC) + after)
+    ran = await collection_service.run_due(settings, collection_id=collection_id,
+                                           now=datetime.now(UTC) + after)
+    await eventually(lambda: _not_processing(collection_id))
+    return ran
 
 
 async def _not_processing(collection_id: Any) -> bool:
