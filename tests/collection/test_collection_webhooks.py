@@ -16,6 +16,7 @@ from ccm_gateway.audit.models import AuditEvent
 from ccm_gateway.billing.models import Invoice, InvoiceStatus, PaymentAllocation
 from ccm_gateway.collection.models import AttemptOutcome, CollectionStatus
 from ccm_gateway.integration.models import InboundEvent, InboundStatus
+from ccm_gateway.integration.verification import verify_inbox
 
 
 async def send_succeeded(client: Any, processor: Processor, intent: dict[str, Any]) -> str:
@@ -78,6 +79,9 @@ async def test_a_webhook_while_the_status_query_is_in_flight_settles_once(
     assert [(a.kind, a.outcome) for a in await attempts(done.id)] == [
         ("charge", AttemptOutcome.UNKNOWN), ("status", AttemptOutcome.SUCCEEDED)]
     assert await settled_by(done.id) == ["integration"]  # the webhook came first
+    # verify counts the collection's payment as the event's one effect.
+    _, problems = await verify_inbox()
+    assert [p for p in problems if p.object_id in (str(event.id), str(payment.id))] == []
     assert len(stripe.fake.charges) == 1
     await assert_paid_once(invoice.id, payment.id, 3100)
 
