@@ -210,8 +210,16 @@ def test_the_export_directory_is_checked_at_start_up(tmp_path):
         Settings.from_env({"CCM_EXPORT_DIR": str(tmp_path / "file")})
 
 
-async def test_the_cron_writes_yesterdays_files_only_when_configured(settings, tmp_path):
-    assert await export_tasks.daily_export({"settings": settings}, PAST) == 0
+async def test_the_cron_writes_yesterdays_files_only_when_configured(settings, tmp_path,
+                                                                      monkeypatch):
+    # Neither a directory nor a subscriber (other tests' endpoints in the shared database
+    # may subscribe to every type): nothing is built.
+    async def nobody() -> bool:
+        return False
+
+    with monkeypatch.context() as m:
+        m.setattr(export_service, "subscribed", nobody)
+        assert await export_tasks.daily_export({"settings": settings}, PAST) == 0
     ctx = {"settings": replace(settings, export_dir=str(tmp_path))}
 
     await export_tasks.daily_export(ctx, PAST)
