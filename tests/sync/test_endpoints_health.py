@@ -124,7 +124,9 @@ async def test_integration_health_shows_its_endpoints_outbound_figures(gql):
     two = await make_delivery(second["id"], status=DeliveryStatus.FAILED)
     await make_attempt(two, succeeded=False, at=now - timedelta(minutes=2))
     await make_attempt(two, succeeded=False, at=now - timedelta(minutes=1))
-    await make_delivery(second["id"], status=DeliveryStatus.PENDING)
+    # Waiting on the enabled endpoint: the sweep skips a disabled endpoint's waiting
+    # deliveries, and the embedded worker's sweep may run during the test.
+    await make_delivery(first["id"], status=DeliveryStatus.PENDING)
     health = (await gql(INTEGRATION_HEALTH, {"i": partner.integration_id})
               ).data["integration"]["health"]
     outbound = health["outbound"]
