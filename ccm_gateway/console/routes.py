@@ -18,6 +18,7 @@ is 403 and changes nothing. /graphql never reads the cookie, so it needs no such
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import html
@@ -91,7 +92,9 @@ class ConsoleFiles(StaticFiles):
     version), and a package without the front end answers 404 rather than failing."""
 
     async def check_config(self) -> None:
-        if STATIC_DIR.is_dir():
+        # Starlette's check raises (a 500) when the directory is missing; without it
+        # every file is simply not found.
+        with contextlib.suppress(RuntimeError):
             await super().check_config()
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
