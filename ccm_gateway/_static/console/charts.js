@@ -21,11 +21,12 @@ function chartLib() {
 }
 
 function hiddenTable(title, headers, rows) {
-  return h('table', { class: 'visually-hidden' },
+  // In a hidden box: a table is never narrower than its content, whatever its width says.
+  return h('div', { class: 'visually-hidden' }, h('table', {},
     h('caption', {}, title),
     h('thead', {}, h('tr', {}, headers.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0
-      ? h('th', { scope: 'row' }, String(c)) : h('td', {}, String(c))))))));
+      ? h('th', { scope: 'row' }, String(c)) : h('td', {}, String(c)))))))));
 }
 
 function formatNumber(v) {
