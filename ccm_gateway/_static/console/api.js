@@ -53,6 +53,8 @@ async function answer(response) {
     body = null;
   }
   if (!response.ok) {
+    // GraphQL errors sent with an HTTP error status (a malformed query, a refused token).
+    if (Array.isArray(body?.errors) && body.errors.length) throw new GraphQLFailure(body.errors, response.status);
     const message = body?.error_description ?? body?.message ?? body?.error
       ?? (text && text.length < 300 ? text : `HTTP ${response.status}`);
     throw new GraphQLFailure([{ message, extensions: { code: body?.code ?? body?.error ?? null } }],
