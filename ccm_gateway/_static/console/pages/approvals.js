@@ -5,7 +5,7 @@ import { REQUEST_FIELDS, requestsTable } from './limits.js';
 
 export const route = '#/approvals';
 export const title = 'Approvals';
-export const permission = 'customer:read';
+export const permission = 'policy:read';
 export const nav = true;
 export const order = 3;
 

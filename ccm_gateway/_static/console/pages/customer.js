@@ -149,7 +149,8 @@ export async function render(root, params) {
   }
 
   await Promise.all([
-    loadRequests(),
+    can('policy:read') ? loadRequests() : replace(requests, h('p', { class: 'muted' },
+      'Reading limit change requests needs policy:read.')),
     load(gates, 'Checking gate access', () => gateAccessRows(id), (rows) => table([
       { label: 'Site', value: (r) => `${r.site.name} (${r.site.code})` },
       { label: 'Gate', value: (r) => badge(r.allowed ? 'allowed' : 'denied', r.allowed ? 'ok' : 'bad') },

@@ -1,7 +1,7 @@
 // Customers: search by name and filter by segment, status and utilisation; each row opens the
 // customer's page.
 import { gql } from '../api.js';
-import { h, replace, form, pager, table, money, percent, badge } from '../ui.js';
+import { h, replace, form, pager, table, money, percent, badge, showError } from '../ui.js';
 
 export const route = '#/customers';
 export const title = 'Customers';
@@ -71,5 +71,9 @@ export async function render(root, params) {
   search.classList.add('inline');
   replace(root, h('h1', {}, 'Customers'),
     h('search', { 'aria-label': 'Search customers' }, search), results);
-  show(initial);
+  try {
+    show(initial);
+  } catch (err) {
+    showError(results, err);
+  }
 }
