@@ -27,9 +27,8 @@ UTILISATION_LABELS = ["0-10 %", "10-20 %", "20-30 %", "30-40 %", "40-50 %", "50-
 
 _LIMIT = "query($id: ID!) { customer(id: $id) { creditAccount { limit { amount } } } }"
 _REQUEST = "query($id: ID!) { creditLimitChangeRequest(id: $id) { status } }"
-_PENDING = """query($id: ID!) {
-  creditLimitChangeRequests(filter: {customerId: $id, status: PENDING}) {
-    edges { node { id requestedLimit { amount } reason } } } }"""
+_REQUESTS = """query($id: ID!) { creditLimitChangeRequests(filter: {customerId: $id}) {
+    edges { node { id status requestedLimit { amount } reason } } } }"""
 
 
 def dataset(chart: dict[str, Any], label: str) -> list[Any]:
@@ -259,12 +258,15 @@ async def test_insights_chart_their_figures_and_propose_opens_a_limit_change_req
 
     propose = page.locator('[data-testid^="propose-"]').first
     customer_id = (await propose.get_attribute("data-testid")).removeprefix("propose-")
+    suggested = await propose.get_attribute("data-suggested")
     await propose.click()
     await page.get_by_test_id("proposed").wait_for()
-    found = await gateway.gql(_PENDING, {"id": customer_id})
+    found = await gateway.gql(_REQUESTS, {"id": customer_id})
     [made] = [e["node"] for e in found["creditLimitChangeRequests"]["edges"]
               if (e["node"]["reason"] or "").startswith("Limit optimisation")]
-    assert made["requestedLimit"]["amount"]
+    # A request like any other: an increase waits for approval, a decrease applies.
+    assert made["requestedLimit"]["amount"] == suggested
+    assert made["status"] in {"PENDING", "APPLIED"}
 
 
 async def focused(page: Any) -> dict[str, Any]:

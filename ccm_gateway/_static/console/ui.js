@@ -37,7 +37,7 @@ export function replace(el, ...children) {
   return el;
 }
 
-/** A table; ``columns``: [{label, value: row => node|string, numeric?}]. */
+/** A table; ``columns``: [{label, value: row => node|string, numeric?, wide? (prose)}]. */
 export function table(columns, rows, { caption, empty = 'Nothing to show.', testid } = {}) {
   if (!rows.length) return h('p', { class: 'empty', 'data-testid': testid }, empty);
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region',
@@ -47,7 +47,7 @@ export function table(columns, rows, { caption, empty = 'Nothing to show.', test
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', {
       scope: 'col', class: c.numeric ? 'numeric' : null }, c.label)))),
     h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => h('td', {
-      class: c.numeric ? 'numeric' : null }, c.value(row) ?? '—')))))));
+      class: [c.numeric ? 'numeric' : null, c.wide ? 'wide' : null] }, c.value(row) ?? '—')))))));
 }
 
 /** A button, or null when ``permission`` is given and the viewer lacks it. */

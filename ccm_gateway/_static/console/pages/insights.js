@@ -125,7 +125,7 @@ export async function render(root, params) {
           { label: '90-day peak exposure', value: (r) => money(r.peakExposure90d), numeric: true },
           { label: 'On time', value: (r) => percent(r.onTimeRate), numeric: true },
           { label: 'Segment cap', value: (r) => (r.segmentCap ? money(r.segmentCap) : 'none'), numeric: true },
-          { label: 'Reasoning', value: (r) => reasoningText(r.reasoning) },
+          { label: 'Reasoning', value: (r) => reasoningText(r.reasoning), wide: true },
           { label: 'Change', value: (r) => String(r.change ?? '—').toLowerCase() },
           { label: 'Propose', value: (r) => proposeCell(r) },
         ], rows, { caption: 'Suggested limits', empty: 'No suggestions in this currency.', testid: 'suggestions' }));
@@ -138,6 +138,7 @@ function proposeCell(r) {
   if (r.suggestedLimit.amount === r.currentLimit.amount) return h('span', { class: 'muted' }, 'no change');
   const cell = h('div', {});
   const btn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': `propose-${r.customer.id}`,
+    'data-suggested': r.suggestedLimit.amount,
     'aria-label': `Propose ${money(r.suggestedLimit)} for ${r.customer.name}` }, 'Propose');
   btn.addEventListener('click', async () => {
     const made = await withProgress(cell, 'Proposing', () => requestLimitChange(r.customer.id,
