@@ -193,7 +193,7 @@ async def test_an_approver_approves_a_pending_request_and_sees_the_new_limit(
     limit = page.get_by_test_id("credit-limit")
     await page.wait_for_function(
         "(el) => el.textContent === '21,000.00 USD'", arg=await limit.element_handle())
-    assert "applied" in (await page.get_by_test_id("limit-requests").inner_text()).lower()
+    await page.get_by_test_id("limit-requests").get_by_text("applied", exact=True).wait_for()
     data = await gateway.gql(_LIMIT, {"id": birch.id})
     assert data["customer"]["creditAccount"]["limit"]["amount"] == "21000.00"
 

@@ -15,12 +15,12 @@ const QUERY = `query($first: Int, $after: String, $last: Int, $before: String) {
     edges { node { ${REQUEST_FIELDS} } } } }`;
 
 export async function render(root) {
-  let queue = null;
-  queue = pager((page) => gql(QUERY, page).then((d) => d.creditLimitChangeRequests),
+  const notices = h('div', { 'aria-live': 'polite' });
+  const queue = pager((page) => gql(QUERY, page).then((d) => d.creditLimitChangeRequests),
     (requests) => requestsTable(requests, { showCustomer: true, caption: 'Pending limit change requests',
-      // A decided request leaves the queue; reload it after the notice has been read out.
-      onChange: () => setTimeout(() => queue.reload(), 1500) }));
+      // A decided request leaves the queue; the notice above it stays.
+      notices, onChange: () => queue.reload() }));
   replace(root, h('h1', {}, 'Approvals'),
     h('p', { class: 'muted' }, 'Limit changes waiting for sign-off, newest first. Increases need approvals by amount band; nobody approves their own request.'),
-    queue);
+    notices, queue);
 }

@@ -62,6 +62,7 @@ export async function render(root, params) {
   const account = customer.creditAccount;
   const gaugeBox = h('div', { 'data-testid': 'credit-gauge' });
   const requests = h('div', { 'data-testid': 'customer-requests' });
+  const requestNotices = h('div', { 'aria-live': 'polite' });
   const gates = h('div', { 'data-testid': 'gate-access' });
   const invoices = h('div', { 'data-testid': 'customer-invoices' });
   const limitFigure = h('dd', { 'data-testid': 'credit-limit' }, money(account.limit));
@@ -93,7 +94,7 @@ export async function render(root, params) {
         { label: 'Available', value: (s) => money(s.available), numeric: true },
       ], customer.siteLimits, { caption: 'Site sub-limits' }) : null),
     h('section', { class: 'card', 'aria-label': 'Limit change requests' },
-      h('h2', {}, 'Limit change requests'), requests,
+      h('h2', {}, 'Limit change requests'), requestNotices, requests,
       can('credit:limit:write') ? h('h3', {}, 'Request a change') : null,
       requestForm(customer, { onDone: () => loadRequests() })),
     section('Gate access', h('p', { class: 'muted' }, 'Whether a gate at each site lets this customer in now, and why.'), gates),
@@ -129,7 +130,8 @@ export async function render(root, params) {
 
   async function loadRequests() {
     await load(requests, 'Loading requests', () => gql(REQUESTS, { id }), (d) => requestsTable(
-      d.creditLimitChangeRequests.edges.map((e) => e.node), { onChange: () => refreshCredit() }));
+      d.creditLimitChangeRequests.edges.map((e) => e.node), { onChange: () => refreshCredit(),
+      notices: requestNotices }));
   }
   async function refreshCredit() {
     try {

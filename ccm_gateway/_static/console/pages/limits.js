@@ -31,9 +31,11 @@ function approvalsText(r) {
   return `${r.approvals.length} of ${r.requiredApprovals}${r.requiredRoles.length ? `; needs ${r.requiredRoles.join(', ')}` : ''}${done ? `; by ${done}` : ''}`;
 }
 
-/** A table of requests; ``onChange(updated)`` after an approval or rejection went through. */
-export function requestsTable(requests, { onChange, showCustomer = false, caption = 'Limit change requests' } = {}) {
-  const status = h('div', { 'aria-live': 'polite' });
+/** A table of requests; ``onChange(updated)`` after an approval or rejection went through.
+ *  ``notices``: where the outcome is said, an element that outlives a reload of the table. */
+export function requestsTable(requests, { onChange, showCustomer = false, caption = 'Limit change requests',
+  notices } = {}) {
+  const status = notices ?? h('div', { 'aria-live': 'polite' });
   const decide = (r, action) => async (event) => {
     const row = event.currentTarget.closest('td');
     const verb = action === 'approve' ? 'Approve' : 'Reject';
@@ -70,7 +72,8 @@ export function requestsTable(requests, { onChange, showCustomer = false, captio
       return buttons.length ? h('div', { class: 'actions' }, buttons) : h('span', { class: 'muted' }, 'awaiting an approver');
     } },
   ];
-  return h('div', {}, status, table(columns, requests, { caption, empty: 'No limit change requests.', testid: 'limit-requests' }));
+  return h('div', {}, notices ? null : status,
+    table(columns, requests, { caption, empty: 'No limit change requests.', testid: 'limit-requests' }));
 }
 
 /** The "Request a change" form for holders of credit:limit:write; null for everyone else. */
