@@ -172,6 +172,9 @@ UNBOUNDED: frozenset[str] = frozenset({
         "Query.invoices", "Query.collections", "Query.reconciliationRuns",
         "Query.reconciliationBreaks")),
     "AgingReport.customers.after",  # forward only: no before
+    "Query.limitSuggestions.after",  # forward only: no before
+    *(f"Query.{field}.currency" for field in (
+        "riskProfileCorrelation", "termImpactAnalysis", "limitSuggestions")),
     # Parsed into something else, which its parser bounds: amounts, codes, names from a set.
     "MoneyInput.amount", "MoneyInput.currency", "CreateCustomerInput.currency",
     "SetSegmentPolicyInput.currency", "SetCollectionRouteInput.currency",

@@ -35,6 +35,7 @@ from ccm_gateway.graphql.lean import LeanExecutionContext, lean_resolvers
 from ccm_gateway.graphql.metrics import LabelOperation
 from ccm_gateway.graphql.permissions import DocumentPermissions, without_permission_checks
 from ccm_gateway.graphql.wake import WakeOutbox
+from ccm_gateway.insights.types import InsightsQuery
 from ccm_gateway.integration.types import IntegrationMutation, IntegrationQuery
 from ccm_gateway.ledger.types import LedgerMutation, LedgerQuery
 from ccm_gateway.live.types import LiveSubscription
@@ -49,7 +50,7 @@ from ccm_gateway.sync.types import SyncMutation, SyncQuery
                              "id answers null for what the caller may not see.")
 class Query(NodeQuery, SiteQuery, CustomerQuery, LedgerQuery, AuditQuery, AuthQuery,
             IntegrationQuery, SyncQuery, AlertQuery, FxQuery, PolicyQuery, ApprovalQuery,
-            BillingQuery, ReportsQuery, ReconciliationQuery, CollectionQuery):
+            BillingQuery, ReportsQuery, InsightsQuery, ReconciliationQuery, CollectionQuery):
     pass
 
 

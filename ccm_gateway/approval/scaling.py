@@ -95,6 +95,19 @@ def behaviour(account: CreditAccount, entries: list[LedgerEntry], now: datetime)
                      on_time)
 
 
+async def recent_behaviour(accounts: list[CreditAccount], now: datetime) -> list[Behaviour]:
+    """Each account's ``behaviour`` over the WINDOW before ``now``, in the order given; the
+    entries of them all are read in one query."""
+    # Keyed by the id's text: SQLite hands foreign keys back as text, PostgreSQL as UUIDs.
+    entries: dict[str, list[LedgerEntry]] = {str(a.id): [] for a in accounts}
+    if accounts:
+        for entry in await LedgerEntry.filter(account_id__in=[a.id for a in accounts],
+                                              occurred_at__gte=now - WINDOW) \
+                .order_by("occurred_at", "recorded_at"):
+            entries[str(entry.account_id)].append(entry)
+    return [behaviour(a, entries[str(a.id)], now) for a in accounts]
+
+
 def proposal(account: CreditAccount, seen: Behaviour,
              cap_minor: int | None) -> tuple[int, dict[str, Any]] | None:
     """The limit to propose and why, or None."""
@@ -138,10 +151,8 @@ async def _propose_for(customer_id: Any, policy_id: Any, now: datetime) -> bool:
         policy = await caps.segment_policy_for(account.customer, account.currency)
         if policy is None or policy.id != policy_id or not policy.scaling_enabled:
             return False
-        entries = await LedgerEntry.filter(account_id=account.id,
-                                           occurred_at__gte=now - WINDOW) \
-            .order_by("occurred_at", "recorded_at")
-        found = proposal(account, behaviour(account, entries, now), policy.hard_cap_minor)
+        [seen] = await recent_behaviour([account], now)
+        found = proposal(account, seen, policy.hard_cap_minor)
         if found is None:
             return False
         limit, reasoning = found

@@ -52,6 +52,8 @@ from ccm_gateway.principal import SYSTEM_ACTOR, Actor, Principal, readable_by
 from ccm_gateway.site import service as site_service
 
 MAX_NET_DAYS = 365
+# The audit action of a change of terms (net days, invoicing cycle); insights read it back.
+SET_TERMS_ACTION = "credit.set_terms"
 # Far below 2**63 so sums of many entries cannot overflow a BIGINT.
 MAX_AMOUNT_MINOR = 10**15
 
@@ -576,7 +578,7 @@ async def set_credit_terms(
     _check_net_days(net_days)
     account = await get_account(customer_id, lock=True)
     _check_version(account, expected_version)
-    return await _change_account(actor, "credit.set_terms", account, net_days=net_days,
+    return await _change_account(actor, SET_TERMS_ACTION, account, net_days=net_days,
                                  invoicing_cycle=invoicing_cycle)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ccm_gateway.customer.models import Customer
 from ccm_gateway.errors import BadInput
 from ccm_gateway.kit.money import format_minor
@@ -11,12 +13,22 @@ from ccm_gateway.policy.models import SegmentPolicy
 async def segment_policy_for(customer: Customer, currency: str) -> SegmentPolicy | None:
     """The policy in force for the customer: its segment and risk profile's, else its
     segment's for any risk profile; None when the segment has none in this currency."""
-    found = await SegmentPolicy.filter(segment=customer.segment, currency=currency) \
-        .filter(risk_profile__in=[str(customer.risk_profile)]).first()
-    if found is None:
-        found = await SegmentPolicy.filter(segment=customer.segment, currency=currency,
-                                           risk_profile=None).first()
+    [found] = await segment_policies_for([customer], currency)
     return found
+
+
+async def segment_policies_for(customers: Sequence[Customer],
+                               currency: str) -> list[SegmentPolicy | None]:
+    """``segment_policy_for`` of each customer, in the order given, in one query."""
+    if not customers:
+        return []
+    rows = await SegmentPolicy.filter(segment__in={c.segment for c in customers},
+                                      currency=currency)
+    by_scope: dict[tuple[str, str | None], SegmentPolicy] = {}
+    for row in rows:
+        by_scope.setdefault((row.segment, row.risk_profile), row)
+    return [by_scope.get((c.segment, str(c.risk_profile))) or by_scope.get((c.segment, None))
+            for c in customers]
 
 
 async def check_cap(customer: Customer, currency: str, limit_minor: int, *,

@@ -50,7 +50,7 @@ class ReportFilter:
     customer_id: uuid.UUID | None = None
 
 
-async def _customer_scope(stmt: Statement, principal: Principal, flt: ReportFilter,
+async def customer_scope(stmt: Statement, principal: Principal, flt: ReportFilter,
                           *, site_column: str | None) -> str:
     """The WHERE conditions on customer ``c`` (and ``site_column``) for ``flt``, as seen by
     ``principal``. A customer it may not read is NOT_FOUND, like a missing one."""
@@ -136,7 +136,7 @@ class CustomerAging:
     buckets: AgingBuckets
 
 
-def _aging_sql(stmt: Statement, as_of: datetime, scope: str, group: str) -> str:
+def aging_sql(stmt: Statement, as_of: datetime, scope: str, group: str) -> str:
     """Owed per invoice as of ``as_of``, summed into buckets grouped by ``group``."""
     t = [stmt.arg(as_of) for _ in range(3)]
     edges = [stmt.arg(as_of - days * DAY) for days in AGING_EDGES]
@@ -186,8 +186,8 @@ def as_of_or_now(as_of: datetime | None) -> datetime:
 async def aging(principal: Principal, as_of: datetime, flt: ReportFilter) -> list[AgingBuckets]:
     """The portfolio's aging as of ``as_of``, one row per currency."""
     stmt = Statement()
-    scope = await _customer_scope(stmt, principal, flt, site_column="i.site_id")
-    rows = await stmt.rows(_aging_sql(stmt, as_of, scope, "o.currency")
+    scope = await customer_scope(stmt, principal, flt, site_column="i.site_id")
+    rows = await stmt.rows(aging_sql(stmt, as_of, scope, "o.currency")
                            + " ORDER BY o.currency")
     return [_buckets(r) for r in rows]
 
@@ -199,13 +199,13 @@ async def aging_by_customer(principal: Principal, as_of: datetime, flt: ReportFi
     (customer id, currency) order: the ``first`` rows after ``after``, and whether more
     follow."""
     stmt = Statement()
-    scope = await _customer_scope(stmt, principal, flt, site_column="i.site_id")
+    scope = await customer_scope(stmt, principal, flt, site_column="i.site_id")
     past = ""
     if after is not None:
         scope += f" AND c.id >= {stmt.arg(after[0])}"
         past = (f"WHERE a.customer_id <> {stmt.arg(after[0])} "
                 f"OR a.currency > {stmt.arg(after[1])} ")
-    sql = _aging_sql(stmt, as_of, scope, "o.customer_id, o.currency")
+    sql = aging_sql(stmt, as_of, scope, "o.customer_id, o.currency")
     sql = (f"SELECT a.*, c.name AS customer_name FROM ({sql}) a "  # noqa: S608
            f"JOIN customer c ON c.id = a.customer_id {past}"
            f"ORDER BY a.customer_id, a.currency LIMIT {stmt.arg(first + 1)}")
@@ -282,6 +282,14 @@ class DsoFigures:
         return self.simple - self.best_possible
 
 
+def credit_sales_sql(stmt: Statement, end: datetime) -> str:
+    """What invoice ``i`` counts as credit sales in a period read as of ``end``: its total,
+    less what a void before ``end`` credited on it (a cancelled invoice is no sale)."""
+    voided_before = stmt.arg(end)
+    return (f"(i.total_minor - CASE WHEN i.voided_at IS NOT NULL AND i.voided_at < "
+            f"{voided_before} THEN i.credited_minor ELSE 0 END)")
+
+
 def _windows_cte(stmt: Statement, windows: list[tuple[datetime, datetime]]) -> str:
     # k is the window's index, a literal: not a caller's value.
     values = ", ".join(f"({k}, {stmt.time(lo)}, {stmt.time(hi)})"
@@ -303,15 +311,12 @@ async def dso(principal: Principal, start: datetime, end: datetime, flt: ReportF
                                 for k in range(1, COUNT_BACK_MONTHS + 1)]
     stmt = Statement()
     cte = _windows_cte(stmt, windows)
-    scope = await _customer_scope(stmt, principal, flt, site_column="i.site_id")
-    voided_before = stmt.arg(end)
+    scope = await customer_scope(stmt, principal, flt, site_column="i.site_id")
+    sold = credit_sales_sql(stmt, end)
     only = f" AND i.currency = {stmt.arg(currency)}" if currency is not None else ""
     sales = await stmt.rows(f"""
 WITH {cte}
-SELECT w.k, i.currency,
-  SUM(i.total_minor - CASE WHEN i.voided_at IS NOT NULL AND i.voided_at < {voided_before}
-                           THEN i.credited_minor ELSE 0 END) AS sales_minor,
-  COUNT(*) AS invoices
+SELECT w.k, i.currency, SUM({sold}) AS sales_minor, COUNT(*) AS invoices
 FROM w JOIN invoice i ON i.issued_at >= w.lo AND i.issued_at < w.hi
 JOIN customer c ON c.id = i.customer_id
 WHERE {scope}{only}
@@ -372,15 +377,40 @@ class Compliance:
         return ratio(self.days_late_total, self.paid_late)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How invoice ``i`` stood as of an instant, as SQL: each condition is one of the three
+    an invoice due before the instant is in, and the days late count a started day."""
+
+    on_time: str  # paid in full by its due date
+    late: str  # paid in full after its due date, before the instant
+    unpaid: str  # not paid in full before the instant
+    days_late: str  # of a late one: from due to paid
+    days_overdue: str  # of an unpaid one: from due to the instant
+    not_voided: str  # not voided before the instant (a void takes it out of the figures)
+
+
+def outcome_sql(stmt: Statement, as_of: datetime) -> Outcome:
+    t = stmt.arg(as_of)
+
+    def days(later: str) -> str:
+        return f"(({stmt.seconds_between(later, 'i.due_at')} + 86399) / 86400)"
+
+    return Outcome(
+        on_time="i.paid_at IS NOT NULL AND i.paid_at <= i.due_at",
+        late=f"i.paid_at IS NOT NULL AND i.paid_at > i.due_at AND i.paid_at < {t}",
+        unpaid=f"(i.paid_at IS NULL OR i.paid_at >= {t})",
+        days_late=days("i.paid_at"), days_overdue=days(stmt.as_time(t)),
+        not_voided=f"(i.voided_at IS NULL OR i.voided_at >= {t})")
+
+
 async def term_compliance(principal: Principal, start: datetime, end: datetime,
                           flt: ReportFilter) -> list[Compliance]:
     start, end = check_period(start, end)
     stmt = Statement()
-    scope = await _customer_scope(stmt, principal, flt, site_column="i.site_id")
-    lo, hi, voided, paid_before, late_before = (stmt.arg(start), stmt.arg(end), stmt.arg(end),
-                                                stmt.arg(end), stmt.arg(end))
-    seconds_late = stmt.seconds_between("i.paid_at", "i.due_at")
-    late = f"i.paid_at IS NOT NULL AND i.paid_at > i.due_at AND i.paid_at < {late_before}"
+    scope = await customer_scope(stmt, principal, flt, site_column="i.site_id")
+    lo, hi = stmt.arg(start), stmt.arg(end)
+    seen = outcome_sql(stmt, end)
     rows = await stmt.rows(f"""
 WITH on_time AS (
   SELECT pa.invoice_id, SUM(pa.amount_minor) AS amount
@@ -388,18 +418,16 @@ WITH on_time AS (
   WHERE pa.created_at <= iv.due_at GROUP BY pa.invoice_id
 )
 SELECT i.currency, COUNT(*) AS invoices, COUNT(DISTINCT i.customer_id) AS customers,
-  SUM(CASE WHEN i.paid_at IS NOT NULL AND i.paid_at <= i.due_at THEN 1 ELSE 0 END)
-    AS paid_on_time,
-  SUM(CASE WHEN {late} THEN 1 ELSE 0 END) AS paid_late,
-  SUM(CASE WHEN i.paid_at IS NULL OR i.paid_at >= {paid_before} THEN 1 ELSE 0 END) AS unpaid,
+  SUM(CASE WHEN {seen.on_time} THEN 1 ELSE 0 END) AS paid_on_time,
+  SUM(CASE WHEN {seen.late} THEN 1 ELSE 0 END) AS paid_late,
+  SUM(CASE WHEN {seen.unpaid} THEN 1 ELSE 0 END) AS unpaid,
   SUM(i.total_minor) AS amount_due_minor,
   SUM(COALESCE(o.amount, 0)) AS amount_paid_on_time_minor,
-  SUM(CASE WHEN {late} THEN ({seconds_late} + 86399) / 86400 ELSE 0 END) AS days_late_total
+  SUM(CASE WHEN {seen.late} THEN {seen.days_late} ELSE 0 END) AS days_late_total
 FROM invoice i
 JOIN customer c ON c.id = i.customer_id
 LEFT JOIN on_time o ON o.invoice_id = i.id
-WHERE i.due_at >= {lo} AND i.due_at < {hi}
-  AND (i.voided_at IS NULL OR i.voided_at >= {voided}) AND {scope}
+WHERE i.due_at >= {lo} AND i.due_at < {hi} AND {seen.not_voided} AND {scope}
 GROUP BY i.currency ORDER BY i.currency""")  # noqa: S608
     return [Compliance(
         currency=r["currency"], invoices=integer(r["invoices"]),
@@ -435,11 +463,11 @@ async def utilisation(principal: Principal, flt: ReportFilter) -> Utilisation:
         source = ("site_limit s JOIN credit_account a ON a.id = s.account_id "
                   "JOIN customer c ON c.id = a.customer_id")
         exposure, limit = "(s.posted_minor + s.held_minor)", "s.limit_minor"
-        scope = await _customer_scope(stmt, principal, flt, site_column="s.site_id")
+        scope = await customer_scope(stmt, principal, flt, site_column="s.site_id")
     else:
         source = "credit_account a JOIN customer c ON c.id = a.customer_id"
         exposure, limit = "(a.posted_balance_minor + a.held_minor)", "a.credit_limit_minor"
-        scope = await _customer_scope(stmt, principal, flt, site_column=None)
+        scope = await customer_scope(stmt, principal, flt, site_column=None)
     # Integer division truncates: 10 * exposure / limit is the tenth of the limit reached.
     rows = await stmt.rows(f"""
 SELECT CASE WHEN {limit} <= 0 THEN 11
@@ -497,7 +525,7 @@ async def credit_alert_frequency(principal: Principal, start: datetime, end: dat
     stmt = Statement()
     cte = _windows_cte(stmt, windows)
     kinds = ", ".join(stmt.arg(k) for k in CREDIT_ALERT_KINDS)
-    scope = await _customer_scope(stmt, principal, flt, site_column=None)
+    scope = await customer_scope(stmt, principal, flt, site_column=None)
     # One pass over the matching alerts, counted per kind and in all.
     rows = await stmt.rows(f"""
 WITH {cte}, hits AS (

@@ -38,7 +38,10 @@ class Statement:
 
     def time(self, value: datetime) -> str:
         """A time where PostgreSQL cannot infer the parameter's type (a VALUES list)."""
-        placeholder = self.arg(value)
+        return self.as_time(self.arg(value))
+
+    def as_time(self, placeholder: str) -> str:
+        """A time parameter already added, typed for where PostgreSQL cannot infer it."""
         return f"CAST({placeholder} AS TIMESTAMPTZ)" if self.postgres else placeholder
 
     def seconds_between(self, later: str, earlier: str) -> str:
@@ -49,6 +52,13 @@ class Statement:
                     f"CAST(EXTRACT(EPOCH FROM date_trunc('second', {earlier})) AS BIGINT)")
         return (f"CAST(strftime('%s', {later}) AS INTEGER) - "
                 f"CAST(strftime('%s', {earlier}) AS INTEGER)")
+
+    def json_int(self, column: str, key: str) -> str:
+        """The integer at top-level ``key`` (a fixed name, never a caller's value) of the
+        JSON object in ``column``; NULL where it is missing."""
+        if self.postgres:
+            return f"CAST({column} ->> '{key}' AS INTEGER)"
+        return f"CAST(json_extract({column}, '$.{key}') AS INTEGER)"
 
     async def rows(self, sql: str) -> list[dict[str, Any]]:
         args = self.args

@@ -81,7 +81,7 @@ def _cursor(after: str | None) -> tuple[uuid.UUID, str] | None:
     return cursor_id(customer_id, uuid.UUID, "after"), currency
 
 
-def _filter(value: ReportFilter | None) -> reports.ReportFilter:
+def report_filter(value: ReportFilter | None) -> reports.ReportFilter:
     return value.parsed() if value else reports.ReportFilter()
 
 
@@ -283,7 +283,7 @@ class ReportsQuery:
                       description="Aging of receivables as of asOf (default now).")
     async def aging_report(self, info: CtxInfo, as_of: datetime | None = None,
                            filter: FilterArg = None) -> AgingReport:
-        principal, flt = info.context.principal, _filter(filter)
+        principal, flt = info.context.principal, report_filter(filter)
         moment = reports.as_of_or_now(as_of)
         portfolio = await reports.aging(principal, moment, flt)
         return AgingReport(as_of=moment, portfolio=[AgingBuckets.of(b) for b in portfolio],
@@ -294,7 +294,7 @@ class ReportsQuery:
                                   "average days delinquent, per currency.")
     async def dso_report(self, info: CtxInfo, from_: FromArg, to: ToArg,
                          currency: str | None = None, filter: FilterArg = None) -> DsoReport:
-        figures = await reports.dso(info.context.principal, from_, to, _filter(filter),
+        figures = await reports.dso(info.context.principal, from_, to, report_filter(filter),
                                     currency)
         start, end = reports.check_period(from_, to)
         return DsoReport(from_=start, to=end, figures=[DsoFigures.of(f) for f in figures])
@@ -304,7 +304,7 @@ class ReportsQuery:
     async def term_compliance_report(self, info: CtxInfo, from_: FromArg, to: ToArg,
                                      filter: FilterArg = None) -> TermComplianceReport:
         figures = await reports.term_compliance(info.context.principal, from_, to,
-                                                _filter(filter))
+                                                report_filter(filter))
         start, end = reports.check_period(from_, to)
         return TermComplianceReport(from_=start, to=end,
                                     figures=[TermCompliance.of(c) for c in figures])
@@ -313,7 +313,7 @@ class ReportsQuery:
                       description="How many customers are at which share of their limit.")
     async def utilisation_report(self, info: CtxInfo,
                                  filter: FilterArg = None) -> UtilisationReport:
-        found = await reports.utilisation(info.context.principal, _filter(filter))
+        found = await reports.utilisation(info.context.principal, report_filter(filter))
         return UtilisationReport(
             buckets=[UtilisationBucket(bucket=k, customers=v) for k, v in found.buckets.items()],
             customers=found.customers)
@@ -325,7 +325,7 @@ class ReportsQuery:
                                      interval: ReportInterval = ReportInterval.MONTH,
                                      filter: FilterArg = None) -> list[CreditAlertPeriod]:
         found = await reports.credit_alert_frequency(info.context.principal, from_, to,
-                                                     interval, _filter(filter))
+                                                     interval, report_filter(filter))
         return [CreditAlertPeriod(start=p.start, end=p.end,
                                   breaches=p.counts["credit.breach"],
                                   thresholds=p.counts["credit.threshold"],

@@ -340,7 +340,11 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
 
 _PERIOD = 'from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", '
 _REPORT_ARGS = {"agingReport": "", "dsoReport": _PERIOD, "termComplianceReport": _PERIOD,
-                "utilisationReport": "", "creditAlertFrequency": _PERIOD}
+                "utilisationReport": "", "creditAlertFrequency": _PERIOD,
+                # Portfolio insights: the same filter; their partner-wide figures are
+                # tests/insights/test_insights_scope.py's.
+                **dict.fromkeys(("riskProfileCorrelation", "termImpactAnalysis",
+                                 "limitSuggestions"), 'currency: "USD", ')}
 
 
 SNAPSHOT = """

@@ -914,6 +914,13 @@ ROWS: dict[str, Row] = {
     "Query.creditAlertFrequency": Row(P.REPORT_READ, """{ creditAlertFrequency(
         from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { breaches } }""",
         _no_objects),
+    # Portfolio insights (tests/insights has their figures).
+    "Query.riskProfileCorrelation": Row(P.REPORT_READ, """{ riskProfileCorrelation(
+        currency: "USD") { customers } }""", _no_objects),
+    "Query.termImpactAnalysis": Row(P.REPORT_READ, """{ termImpactAnalysis(
+        currency: "USD") { customers } }""", _no_objects),
+    "Query.limitSuggestions": Row(P.REPORT_READ, """{ limitSuggestions(currency: "USD",
+        first: 1) { edges { cursor } } }""", _no_objects),
 }
 
 ALL = set(ROLES)
@@ -1010,6 +1017,9 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Query.termComplianceReport": ALL,
     "Query.utilisationReport": ALL,
     "Query.creditAlertFrequency": ALL,
+    "Query.riskProfileCorrelation": ALL,
+    "Query.termImpactAnalysis": ALL,
+    "Query.limitSuggestions": ALL,
     # --- reconciliation (billing and receivables) ---
     "Query.reconciliationRuns": INTEGRATION_READERS,
     "Query.reconciliationRun": INTEGRATION_READERS,

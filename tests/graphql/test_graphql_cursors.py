@@ -34,6 +34,8 @@ PARENTS = {
     "Customer": 'customer(id: "{id}") {{ {field} }}',
     "AgingReport": "agingReport {{ {field} }}",
 }
+# The arguments a paginated field cannot be called without.
+REQUIRED = {"Query.limitSuggestions": 'currency: "USD", '}
 
 
 def cursor_arguments() -> list[tuple[str, str]]:
@@ -84,7 +86,8 @@ async def customer_id(gql):
 async def test_a_tampered_cursor_is_an_invalid_cursor(gql, customer_id, path, tampered,
                                                       argument):
     type_name, field_name = path.split(".")
-    selection = f"{field_name}({argument}: $cursor) {{ pageInfo {{ endCursor }} }}"
+    selection = (f"{field_name}({REQUIRED.get(path, '')}{argument}: $cursor) "
+                 "{ pageInfo { endCursor } }")
     query = ("query($cursor: String) { "
              + PARENTS[type_name].format(field=selection, id=customer_id) + " }")
     result = await gql(query, {"cursor": TAMPERED[tampered]})
@@ -103,12 +106,13 @@ async def test_a_cursor_the_server_issued_still_pages_on(gql, customer_id, path)
         return ("query($after: String) { "
                 + PARENTS[type_name].format(field=selection, id=customer_id) + " }")
 
-    first = await gql(query(f"{field_name}(first: 1, after: $after) {{ edges {{ cursor }} }}"))
+    window = f"{REQUIRED.get(path, '')}first: 1, after: $after"
+    first = await gql(query(f"{field_name}({window}) {{ edges {{ cursor }} }}"))
     node = first.data if type_name == "Query" else next(iter(first.data.values()))
     edges = node[field_name]["edges"]
     if not edges:
         pytest.skip(f"{path} has no rows to page through")
-    second = await gql(query(f"{field_name}(first: 1, after: $after) {{ edges {{ cursor }} }}"),
+    second = await gql(query(f"{field_name}({window}) {{ edges {{ cursor }} }}"),
                        {"after": edges[0]["cursor"]})
     assert not second.errors
 

@@ -47,6 +47,9 @@ WITHOUT_ID = {
     "AgingReport", "AgingBuckets", "CustomerAging", "DsoReport", "DsoFigures", "SalesMonth",
     "TermComplianceReport", "TermCompliance", "UtilisationReport", "UtilisationBucket",
     "CreditAlertPeriod",
+    # Insights: one-off answers too (a suggestion's customer has its id).
+    "RiskProfileCorrelation", "PaymentBehaviour", "TermImpactAnalysis", "TermBand",
+    "TermChangeImpact", "TermPeriodFigures", "LimitSuggestion",
 }
 
 

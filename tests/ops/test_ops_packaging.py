@@ -1,6 +1,6 @@
 """The wheel carries the data the installed package reads: both migration chains, the
 protocol profiles, GraphiQL's vendored scripts and styles (served offline) and the ops
-console's page and files (everything under ccm_gateway/_static/)."""
+console's page, modules and vendored libraries (everything under ccm_gateway/_static/)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ async def test_the_wheel_ships_migrations_profiles_and_graphiqls_files(tmp_path:
                 for path in STATIC_ROOT.rglob("*") if path.is_file()}
     assert "ccm_gateway/_static/graphiql/graphiql@3.8.3/graphiql.min.js" in vendored
     assert vendored <= names, sorted(vendored - names)
+    assert {"ccm_gateway/_static/console/index.html",
+            "ccm_gateway/_static/console/vendor/chart.js-4.5.1/chart.umd.js",
+            "ccm_gateway/_static/console/vendor/graphql-ws-6.0.6/graphql-ws.min.js"} <= vendored
     assert any(n.startswith("ccm_gateway/_data/migrations/postgres/") for n in names)
     assert any(n.startswith("ccm_gateway/_data/migrations/sqlite/") for n in names)
     assert any(n.startswith("ccm_gateway/_data/webhooks/") for n in names)
