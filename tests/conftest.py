@@ -83,7 +83,9 @@ async def settings(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Se
 async def app(settings: Settings) -> AsyncIterator[Any]:
     await migrate(settings)
     application = create_app(settings)
-    async with LifespanManager(application):
+    # The shutdown waits for the embedded worker's job in flight; on a loaded machine that
+    # took longer than asgi_lifespan's default 5 s and failed the last test's teardown.
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
         yield application
 
 
