@@ -5,8 +5,8 @@ Computed like the receivables reports (``ccm_gateway/reports``): set-based SQL w
 for both dialects, the reports' customer filter and partner narrowing, exact fractions of
 integers rounded once. Every insight is in one currency: customers whose credit account is
 in it, and their invoices in it. Risk profile, limit and net days are each customer's
-current ones (their history is not versioned, apart from the audit log of terms changes
-that ``term_impact`` reads).
+current ones, for the figures of any instant or period (their history is not versioned,
+apart from the audit log of terms changes that ``term_impact`` reads).
 
 One classification of an invoice as of an instant ``t`` serves every figure (the reports'
 ``outcome_sql``): on time (paid in full by its due date), paid late (in full, after it,
@@ -198,7 +198,7 @@ async def risk_profile_correlation(principal: Principal, currency: str,
 WITH scoped AS (
   SELECT c.id, c.risk_profile, {band} AS band
   FROM customer c JOIN credit_account a ON a.customer_id = c.id
-  WHERE a.currency = {cur} AND c.created_at < {t} AND {scope}
+  WHERE a.currency = {cur} AND {scope}
 ), judged AS (
   SELECT i.customer_id, {_judged_sql(seen)}
   FROM invoice i JOIN scoped s ON s.id = i.customer_id
@@ -304,15 +304,13 @@ class TermImpact:
     after: TermPeriod
 
 
-def _scoped_sql(stmt: Statement, scope: str, currency: str, before: datetime,
-                extra: str = "") -> str:
-    """The CTE ``scoped``: the customers covered (account in ``currency``, existing before
-    ``before``, within ``scope``), with ``extra`` columns."""
-    cur, t = stmt.arg(currency), stmt.arg(before)
+def _scoped_sql(stmt: Statement, scope: str, currency: str, extra: str = "") -> str:
+    """The CTE ``scoped``: the customers covered (account in ``currency``, within
+    ``scope``), with ``extra`` columns."""
     return f"""scoped AS (
   SELECT c.id{extra}
   FROM customer c JOIN credit_account a ON a.customer_id = c.id
-  WHERE a.currency = {cur} AND c.created_at < {t} AND {scope})"""  # noqa: S608
+  WHERE a.currency = {stmt.arg(currency)} AND {scope})"""  # noqa: S608
 
 
 async def term_impact(principal: Principal, currency: str, start: datetime | None,
@@ -340,7 +338,7 @@ async def _term_bands(principal: Principal, currency: str, start: datetime, end:
     seen = outcome_sql(stmt, end)
     owed = aging_sql(stmt, end, "c.id IN (SELECT id FROM scoped)", "o.customer_id, o.currency")
     rows = await stmt.rows(f"""
-WITH {_scoped_sql(stmt, scope, currency, end, f", {band} AS band")},
+WITH {_scoped_sql(stmt, scope, currency, f", {band} AS band")},
 ar AS (
   SELECT x.customer_id, x.current_minor + x.days_1_30_minor + x.days_31_60_minor
     + x.days_61_90_minor + x.days_over_90_minor AS owed
@@ -393,7 +391,7 @@ async def _term_changes(principal: Principal, currency: str, start: datetime, en
     action, kind = stmt.arg(SET_TERMS_ACTION), stmt.arg("credit_account")
     # The audit log names the customer by its id's text (object_id).
     rows = await stmt.rows(f"""
-WITH {_scoped_sql(stmt, scope, currency, end)},
+WITH {_scoped_sql(stmt, scope, currency)},
 changes AS (
   SELECT s.id AS customer_id, MIN(ae.created_at) AS changed_at
   FROM audit_event ae JOIN scoped s ON ae.object_id = CAST(s.id AS TEXT)
