@@ -95,10 +95,6 @@ def past_instant(value: datetime | None, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _share(numerator: int, denominator: int) -> Fraction | None:
-    return ratio(numerator, denominator)
-
-
 # --- payment behaviour by risk profile and limit band ----------------------------------------
 
 
@@ -120,15 +116,15 @@ class PaymentBehaviour:
 
     @property
     def on_time_rate(self) -> Fraction | None:
-        return _share(self.on_time, self.invoices)
+        return ratio(self.on_time, self.invoices)
 
     @property
     def overdue_rate(self) -> Fraction | None:
-        return _share(self.overdue, self.invoices)
+        return ratio(self.overdue, self.invoices)
 
     @property
     def average_days_late(self) -> Fraction | None:
-        return _share(self.days_late_total, self.overdue)
+        return ratio(self.days_late_total, self.overdue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,15 +212,15 @@ UNION ALL
 SELECT 'band', CAST(band AS TEXT), COUNT(*), SUM(invoices), SUM(on_time), SUM(late),
   SUM(unpaid), SUM(days_late)
 FROM per GROUP BY band""")  # noqa: S608
-    found = {(r["dimension"], str(r["grp"])): PaymentBehaviour(
-        group="", customers=integer(r["customers"]), invoices=integer(r["invoices"]),
-        on_time=integer(r["on_time"]), late=integer(r["late"]), unpaid=integer(r["unpaid"]),
-        days_late_total=integer(r["days_late"])) for r in rows}
+    found = {(r["dimension"], str(r["grp"])): r for r in rows}
 
     def named(key: tuple[str, str], group: str) -> PaymentBehaviour:
-        figures = found.get(key, PaymentBehaviour(group=""))
-        return PaymentBehaviour(group, figures.customers, figures.invoices, figures.on_time,
-                                figures.late, figures.unpaid, figures.days_late_total)
+        if (r := found.get(key)) is None:
+            return PaymentBehaviour(group)
+        return PaymentBehaviour(
+            group, customers=integer(r["customers"]), invoices=integer(r["invoices"]),
+            on_time=integer(r["on_time"]), late=integer(r["late"]),
+            unpaid=integer(r["unpaid"]), days_late_total=integer(r["days_late"]))
 
     profiles = [named(("risk", str(p)), p.name) for p in RiskProfile]
     bands = [named(("band", str(k)), label)
@@ -265,7 +261,7 @@ class TermBand:
 
     @property
     def overdue_rate(self) -> Fraction | None:
-        return _share(self.overdue, self.invoices_due)
+        return ratio(self.overdue, self.invoices_due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,15 +277,15 @@ class TermPeriod:
 
     @property
     def average_net_days(self) -> Fraction | None:
-        return _share(self.net_days_total, self.invoices)
+        return ratio(self.net_days_total, self.invoices)
 
     @property
     def on_time_rate(self) -> Fraction | None:
-        return _share(self.on_time, self.invoices)
+        return ratio(self.on_time, self.invoices)
 
     @property
     def average_days_late(self) -> Fraction | None:
-        return _share(self.days_late_total, self.late + self.unpaid)
+        return ratio(self.days_late_total, self.late + self.unpaid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,7 +461,7 @@ class Suggestion:
 
     @property
     def on_time_share(self) -> Fraction | None:
-        return _share(self.debts_on_time, self.debts_due)
+        return ratio(self.debts_on_time, self.debts_due)
 
 
 def headroom(share: Fraction | None) -> Fraction:
@@ -495,7 +491,7 @@ def suggest(customer: Customer, account: CreditAccount, seen: scaling.Behaviour,
     def money(minor: int) -> str:
         return f"{_grouped(minor, currency)} {currency}"
 
-    share = _share(seen.debts_on_time, seen.debts_due)
+    share = ratio(seen.debts_on_time, seen.debts_due)
     factor = headroom(share)
     peak = seen.peak_exposure_minor
     # Never below what is owed and held now (the peak includes it already) nor below 0.
