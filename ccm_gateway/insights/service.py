@@ -5,8 +5,8 @@ Computed like the receivables reports (``ccm_gateway/reports``): set-based SQL w
 for both dialects, the reports' customer filter and partner narrowing, exact fractions of
 integers rounded once. Every insight is in one currency: customers whose credit account is
 in it, and their invoices in it. Risk profile, limit and net days are each customer's
-current ones (their history is not versioned, apart from the audit log of terms changes
-that ``term_impact`` reads).
+current ones, for the figures of any instant or period (their history is not versioned,
+apart from the audit log of terms changes that ``term_impact`` reads).
 
 One classification of an invoice as of an instant ``t`` serves every figure (the reports'
 ``outcome_sql``): on time (paid in full by its due date), paid late (in full, after it,
@@ -95,10 +95,6 @@ def past_instant(value: datetime | None, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _share(numerator: int, denominator: int) -> Fraction | None:
-    return ratio(numerator, denominator)
-
-
 # --- payment behaviour by risk profile and limit band ----------------------------------------
 
 
@@ -120,15 +116,15 @@ class PaymentBehaviour:
 
     @property
     def on_time_rate(self) -> Fraction | None:
-        return _share(self.on_time, self.invoices)
+        return ratio(self.on_time, self.invoices)
 
     @property
     def overdue_rate(self) -> Fraction | None:
-        return _share(self.overdue, self.invoices)
+        return ratio(self.overdue, self.invoices)
 
     @property
     def average_days_late(self) -> Fraction | None:
-        return _share(self.days_late_total, self.overdue)
+        return ratio(self.days_late_total, self.overdue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +194,7 @@ async def risk_profile_correlation(principal: Principal, currency: str,
 WITH scoped AS (
   SELECT c.id, c.risk_profile, {band} AS band
   FROM customer c JOIN credit_account a ON a.customer_id = c.id
-  WHERE a.currency = {cur} AND c.created_at < {t} AND {scope}
+  WHERE a.currency = {cur} AND {scope}
 ), judged AS (
   SELECT i.customer_id, {_judged_sql(seen)}
   FROM invoice i JOIN scoped s ON s.id = i.customer_id
@@ -216,15 +212,15 @@ UNION ALL
 SELECT 'band', CAST(band AS TEXT), COUNT(*), SUM(invoices), SUM(on_time), SUM(late),
   SUM(unpaid), SUM(days_late)
 FROM per GROUP BY band""")  # noqa: S608
-    found = {(r["dimension"], str(r["grp"])): PaymentBehaviour(
-        group="", customers=integer(r["customers"]), invoices=integer(r["invoices"]),
-        on_time=integer(r["on_time"]), late=integer(r["late"]), unpaid=integer(r["unpaid"]),
-        days_late_total=integer(r["days_late"])) for r in rows}
+    found = {(r["dimension"], str(r["grp"])): r for r in rows}
 
     def named(key: tuple[str, str], group: str) -> PaymentBehaviour:
-        figures = found.get(key, PaymentBehaviour(group=""))
-        return PaymentBehaviour(group, figures.customers, figures.invoices, figures.on_time,
-                                figures.late, figures.unpaid, figures.days_late_total)
+        if (r := found.get(key)) is None:
+            return PaymentBehaviour(group)
+        return PaymentBehaviour(
+            group, customers=integer(r["customers"]), invoices=integer(r["invoices"]),
+            on_time=integer(r["on_time"]), late=integer(r["late"]),
+            unpaid=integer(r["unpaid"]), days_late_total=integer(r["days_late"]))
 
     profiles = [named(("risk", str(p)), p.name) for p in RiskProfile]
     bands = [named(("band", str(k)), label)
@@ -265,7 +261,7 @@ class TermBand:
 
     @property
     def overdue_rate(self) -> Fraction | None:
-        return _share(self.overdue, self.invoices_due)
+        return ratio(self.overdue, self.invoices_due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,15 +277,15 @@ class TermPeriod:
 
     @property
     def average_net_days(self) -> Fraction | None:
-        return _share(self.net_days_total, self.invoices)
+        return ratio(self.net_days_total, self.invoices)
 
     @property
     def on_time_rate(self) -> Fraction | None:
-        return _share(self.on_time, self.invoices)
+        return ratio(self.on_time, self.invoices)
 
     @property
     def average_days_late(self) -> Fraction | None:
-        return _share(self.days_late_total, self.late + self.unpaid)
+        return ratio(self.days_late_total, self.late + self.unpaid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,15 +300,13 @@ class TermImpact:
     after: TermPeriod
 
 
-def _scoped_sql(stmt: Statement, scope: str, currency: str, before: datetime,
-                extra: str = "") -> str:
-    """The CTE ``scoped``: the customers covered (account in ``currency``, existing before
-    ``before``, within ``scope``), with ``extra`` columns."""
-    cur, t = stmt.arg(currency), stmt.arg(before)
+def _scoped_sql(stmt: Statement, scope: str, currency: str, extra: str = "") -> str:
+    """The CTE ``scoped``: the customers covered (account in ``currency``, within
+    ``scope``), with ``extra`` columns."""
     return f"""scoped AS (
   SELECT c.id{extra}
   FROM customer c JOIN credit_account a ON a.customer_id = c.id
-  WHERE a.currency = {cur} AND c.created_at < {t} AND {scope})"""  # noqa: S608
+  WHERE a.currency = {stmt.arg(currency)} AND {scope})"""  # noqa: S608
 
 
 async def term_impact(principal: Principal, currency: str, start: datetime | None,
@@ -340,7 +334,7 @@ async def _term_bands(principal: Principal, currency: str, start: datetime, end:
     seen = outcome_sql(stmt, end)
     owed = aging_sql(stmt, end, "c.id IN (SELECT id FROM scoped)", "o.customer_id, o.currency")
     rows = await stmt.rows(f"""
-WITH {_scoped_sql(stmt, scope, currency, end, f", {band} AS band")},
+WITH {_scoped_sql(stmt, scope, currency, f", {band} AS band")},
 ar AS (
   SELECT x.customer_id, x.current_minor + x.days_1_30_minor + x.days_31_60_minor
     + x.days_61_90_minor + x.days_over_90_minor AS owed
@@ -393,7 +387,7 @@ async def _term_changes(principal: Principal, currency: str, start: datetime, en
     action, kind = stmt.arg(SET_TERMS_ACTION), stmt.arg("credit_account")
     # The audit log names the customer by its id's text (object_id).
     rows = await stmt.rows(f"""
-WITH {_scoped_sql(stmt, scope, currency, end)},
+WITH {_scoped_sql(stmt, scope, currency)},
 changes AS (
   SELECT s.id AS customer_id, MIN(ae.created_at) AS changed_at
   FROM audit_event ae JOIN scoped s ON ae.object_id = CAST(s.id AS TEXT)
@@ -467,7 +461,7 @@ class Suggestion:
 
     @property
     def on_time_share(self) -> Fraction | None:
-        return _share(self.debts_on_time, self.debts_due)
+        return ratio(self.debts_on_time, self.debts_due)
 
 
 def headroom(share: Fraction | None) -> Fraction:
@@ -497,7 +491,7 @@ def suggest(customer: Customer, account: CreditAccount, seen: scaling.Behaviour,
     def money(minor: int) -> str:
         return f"{_grouped(minor, currency)} {currency}"
 
-    share = _share(seen.debts_on_time, seen.debts_due)
+    share = ratio(seen.debts_on_time, seen.debts_due)
     factor = headroom(share)
     peak = seen.peak_exposure_minor
     # Never below what is owed and held now (the peak includes it already) nor below 0.

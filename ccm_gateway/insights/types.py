@@ -78,8 +78,7 @@ class RiskProfileCorrelation:
     as_of: datetime = strawberry.field(description="The instant the figures are as of.")
     method: str = strawberry.field(description="How the figures are computed.")
     customers: int = strawberry.field(
-        description="Customers covered: their credit account is in the currency and they "
-                    "existed at asOf.")
+        description="Customers covered: those whose credit account is in the currency.")
     by_risk_profile: list[PaymentBehaviour] = strawberry.field(
         description="LOW, MEDIUM, HIGH, each listed even when empty.")
     by_limit_band: list[PaymentBehaviour] = strawberry.field(
@@ -155,8 +154,7 @@ class TermImpactAnalysis:
     to: datetime = strawberry.field(description="The period's end, excluded.")
     method: str = strawberry.field(description="How the figures are computed.")
     customers: int = strawberry.field(
-        description="Customers covered: their credit account is in the currency and they "
-                    "existed at to.")
+        description="Customers covered: those whose credit account is in the currency.")
     by_net_days: list[TermBand] = strawberry.field(
         description="Each band, shortest terms first, listed even when empty.")
     term_changes: TermChangeImpact = strawberry.field(

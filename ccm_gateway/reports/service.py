@@ -51,7 +51,7 @@ class ReportFilter:
 
 
 async def customer_scope(stmt: Statement, principal: Principal, flt: ReportFilter,
-                          *, site_column: str | None) -> str:
+                         *, site_column: str | None) -> str:
     """The WHERE conditions on customer ``c`` (and ``site_column``) for ``flt``, as seen by
     ``principal``. A customer it may not read is NOT_FOUND, like a missing one."""
     conditions = ["1 = 1"]
@@ -391,6 +391,7 @@ class Outcome:
 
 
 def outcome_sql(stmt: Statement, as_of: datetime) -> Outcome:
+    """The outcome conditions of invoice ``i`` as of ``as_of`` (one parameter for all)."""
     t = stmt.arg(as_of)
 
     def days(later: str) -> str:

@@ -342,7 +342,7 @@ _PERIOD = 'from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", '
 _REPORT_ARGS = {"agingReport": "", "dsoReport": _PERIOD, "termComplianceReport": _PERIOD,
                 "utilisationReport": "", "creditAlertFrequency": _PERIOD,
                 # Portfolio insights: the same filter; their partner-wide figures are
-                # tests/insights/test_insights_scope.py's.
+                # tests/insights' (each file's partner test).
                 **dict.fromkeys(("riskProfileCorrelation", "termImpactAnalysis",
                                  "limitSuggestions"), 'currency: "USD", ')}
 
