@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,6 +20,9 @@ from ccm_gateway.graphql.common import (
     window,
 )
 from ccm_gateway.principal import Permission as P
+
+# A tampered log can break thousands of links; the console needs the first few to point at.
+MAX_BREAKS_SHOWN = 100
 
 
 @strawberry.type(description="One recorded change: who, what, when, before and after. "
@@ -62,6 +65,27 @@ class AuditFilter:
     until: datetime | None = None
 
 
+@strawberry.type(description="One link of an audit stream that does not hold.")
+class AuditChainBreak:
+    stream: str = strawberry.field(description="The hash chain the link belongs to.")
+    seq: int = strawberry.field(description="The position in the stream where it was found.")
+    problem: str = strawberry.field(
+        description="What does not hold: a sequence gap, a previous hash that does not match, "
+                    "or content that does not match its hash.")
+
+
+@strawberry.type(description="Every audit stream's hash chain, recomputed from its events as "
+                             "`ccm-gateway verify` does.")
+class AuditChainStatus:
+    intact: bool = strawberry.field(description="True when no link is broken.")
+    events_checked: int = strawberry.field(description="How many events were recomputed.")
+    break_count: int = strawberry.field(description="How many broken links were found.")
+    breaks: list[AuditChainBreak] = strawberry.field(
+        description=f"The first {MAX_BREAKS_SHOWN} broken links found; "
+                    "`ccm-gateway verify` lists them all.")
+    checked_at: datetime = strawberry.field(description="When the check ran.")
+
+
 @strawberry.type
 class AuditQuery:
     @strawberry.field(extensions=requires(P.AUDIT_READ),
@@ -78,3 +102,16 @@ class AuditQuery:
             window=window(info, first, after, last, before),
             max_page_size=info.context.settings.max_page_size)
         return Connection.of(page, AuditEvent.of)
+
+    @strawberry.field(extensions=requires(P.AUDIT_READ),
+                      description="Recompute every audit stream's hash chain now (the check of "
+                                  "`ccm-gateway verify`); it reads the whole log, so it takes "
+                                  "as long as the log is big. Not for partner principals.")
+    async def audit_chain_status(self, info: CtxInfo) -> AuditChainStatus:
+        info.context.principal.require_unscoped("check the audit chain")
+        checked, problems = await audit_service.verify_chains()
+        return AuditChainStatus(
+            intact=not problems, events_checked=checked, break_count=len(problems),
+            breaks=[AuditChainBreak(stream=p.stream, seq=p.seq, problem=p.problem)
+                    for p in problems[:MAX_BREAKS_SHOWN]],
+            checked_at=datetime.now(UTC))

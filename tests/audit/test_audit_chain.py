@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -650,6 +650,71 @@ async def test_tampering_is_reported_by_verify_all(gql, make_customer):
     assert {"stream": stream, "seq": 1, "problem": "content does not match hash"} \
         in report["audit_chain_breaks"]
     assert (await verify_all())["ok"]
+
+
+CHAIN_STATUS = """{ auditChainStatus { intact eventsChecked breakCount checkedAt
+                                        breaks { stream seq problem } } }"""
+
+
+async def test_the_chain_status_field_reports_intact_chains(gql, make_customer):
+    await _three_events(gql, make_customer)
+    checked, _ = await audit_service.verify_chains()
+
+    status = (await gql(CHAIN_STATUS, role="auditor")).data["auditChainStatus"]
+
+    assert (status["intact"], status["breakCount"], status["breaks"]) == (True, 0, [])
+    assert status["eventsChecked"] >= checked >= 3
+    assert datetime.fromisoformat(status["checkedAt"]) > datetime.now(UTC) - timedelta(
+        minutes=1)
+
+
+async def test_the_chain_status_field_reports_the_breaks_verify_finds(gql, make_customer):
+    customer_id, _ = await _three_events(gql, make_customer)
+    stream = f"customer:{customer_id}"
+
+    async with tampering() as conn:
+        # The request runs in this task's context, so it reads inside the tampering.
+        await conn.execute_query(
+            f"DELETE FROM audit_event WHERE stream = {_p(conn, 1)} AND seq = 2", [stream])
+        status = (await gql(CHAIN_STATUS, role="auditor")).data["auditChainStatus"]
+
+    assert status["intact"] is False
+    assert status["breakCount"] == len(status["breaks"]) == 2
+    assert status["breaks"] == [{"stream": stream, "seq": 3, "problem": problem} for problem in
+                                ("sequence gap: expected 2", "previous hash does not match")]
+    assert (await gql(CHAIN_STATUS, role="auditor")).data["auditChainStatus"]["intact"]
+
+
+async def test_the_chain_status_field_lists_at_most_a_hundred_breaks(gql, make_customer,
+                                                                     monkeypatch):
+    problems = [ChainProblem("system", seq, "content does not match hash")
+                for seq in range(1, 151)]
+
+    async def many_breaks() -> tuple[int, list[ChainProblem]]:
+        return 150, problems
+
+    monkeypatch.setattr(audit_service, "verify_chains", many_breaks)
+    status = (await gql(CHAIN_STATUS, role="auditor")).data["auditChainStatus"]
+
+    assert (status["intact"], status["eventsChecked"], status["breakCount"]) == (False, 150, 150)
+    assert [b["seq"] for b in status["breaks"]] == list(range(1, 101))
+
+
+@pytest.mark.parametrize("role", ["viewer", "finance", "credit_manager"])
+async def test_roles_without_audit_read_cannot_check_the_chain(gql, role):
+    result = await gql(CHAIN_STATUS, role=role)
+
+    assert result.error_code == "FORBIDDEN"
+    assert result.body["data"] is None
+
+
+async def test_a_partner_principal_cannot_check_the_chain(gql):
+    token = gql.token("auditor", partner_id=f"P-{uuid.uuid4().hex[:8]}")
+
+    result = await gql(CHAIN_STATUS, token=token)
+
+    assert result.error_code == "FORBIDDEN"
+    assert "partner principals cannot check the audit chain" in result.errors[0]["message"]
 
 
 @pytest.mark.parametrize("statement", [

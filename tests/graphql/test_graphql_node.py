@@ -47,6 +47,8 @@ WITHOUT_ID = {
     "AgingReport", "AgingBuckets", "CustomerAging", "DsoReport", "DsoFigures", "SalesMonth",
     "TermComplianceReport", "TermCompliance", "UtilisationReport", "UtilisationBucket",
     "CreditAlertPeriod",
+    # The audit chain check: a one-off answer and the broken links inside it.
+    "AuditChainStatus", "AuditChainBreak",
 }
 
 
