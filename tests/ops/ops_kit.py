@@ -146,9 +146,11 @@ class Processes:
                                      f"{self.log(proc)}")
             await asyncio.sleep(0.1)
 
-    async def serve(self, name: str, env: dict[str, str], *args: str) -> str:
-        """Start `ccm-gateway serve` on a free port; its base URL once /healthz answers."""
-        port = free_port()
+    async def serve(self, name: str, env: dict[str, str], *args: str,
+                    port: int | None = None) -> str:
+        """Start `ccm-gateway serve` on ``port`` (default: a free one); its base URL once
+        /healthz answers."""
+        port = port or free_port()
         proc = self.start(name, env, "serve", "--host", "127.0.0.1", "--port", str(port), *args)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + START_TIMEOUT
