@@ -1,5 +1,6 @@
 """The wheel carries the data the installed package reads: both migration chains, the
-protocol profiles and GraphiQL's vendored scripts and styles (served offline)."""
+protocol profiles, GraphiQL's vendored scripts and styles (served offline) and the ops
+console's page, modules and vendored libraries."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from ccm_gateway.graphiql import STATIC_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_DIR = ROOT / "ccm_gateway" / "_static" / "console"
 
 
 async def test_the_wheel_ships_migrations_profiles_and_graphiqls_files(tmp_path: Path) -> None:
@@ -28,6 +30,12 @@ async def test_the_wheel_ships_migrations_profiles_and_graphiqls_files(tmp_path:
                 for path in STATIC_DIR.rglob("*") if path.is_file()}
     assert "ccm_gateway/_static/graphiql/graphiql@3.8.3/graphiql.min.js" in vendored
     assert vendored <= names, sorted(vendored - names)
+    console = {f"ccm_gateway/_static/console/{path.relative_to(CONSOLE_DIR).as_posix()}"
+               for path in CONSOLE_DIR.rglob("*") if path.is_file()}
+    assert {"ccm_gateway/_static/console/index.html",
+            "ccm_gateway/_static/console/vendor/chart.js-4.5.1/chart.umd.js",
+            "ccm_gateway/_static/console/vendor/graphql-ws-6.0.6/graphql-ws.min.js"} <= console
+    assert console <= names, sorted(console - names)
     assert any(n.startswith("ccm_gateway/_data/migrations/postgres/") for n in names)
     assert any(n.startswith("ccm_gateway/_data/migrations/sqlite/") for n in names)
     assert any(n.startswith("ccm_gateway/_data/webhooks/") for n in names)

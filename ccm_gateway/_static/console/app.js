@@ -18,6 +18,19 @@ const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let cleanup = null;
 let rendering = 0;
+// Focus moves to a new page's heading after navigation, not on the first load (where the
+// skip link must stay the first stop).
+let navigated = false;
+
+function focusHeading() {
+  const heading = main.querySelector('h1');
+  if (!heading || !navigated) return;
+  // Not when the user has already moved on into the page while it loaded.
+  const at = document.activeElement;
+  if (at && at !== main && main.contains(at) && at !== heading) return;
+  heading.setAttribute('tabindex', '-1');
+  heading.focus();
+}
 
 function compile(route) {
   const names = [];
@@ -108,7 +121,7 @@ function signInScreen() {
       'No sign-in method is configured on this gateway: set an OpenID Connect issuer (prod) or run it with CCM_ENV=dev.'));
   }
   replace(main, h('div', { class: 'sign-in' }, parts));
-  main.querySelector('h1').focus();
+  focusHeading();
 }
 
 async function route() {
@@ -132,7 +145,7 @@ async function route() {
     document.title = 'Not found · CCM Gateway console';
     replace(main, h('h1', { tabindex: '-1' }, 'Page not found'),
       h('p', {}, 'There is no console page at this address. '), h('a', { href: DEFAULT_ROUTE }, 'Go to the overview'));
-    main.querySelector('h1').focus();
+    focusHeading();
     return;
   }
   const { page, params } = found;
@@ -141,7 +154,7 @@ async function route() {
     replace(main, h('h1', { tabindex: '-1' }, page.title),
       h('p', { class: 'error', role: 'alert' },
         `Your roles (${(session.roles ?? []).join(', ') || 'none'}) do not grant ${page.permission}, which this page needs.`));
-    main.querySelector('h1').focus();
+    focusHeading();
     return;
   }
   // The page draws into a root that is already in the document, so its charts can measure
@@ -149,6 +162,8 @@ async function route() {
   const progress = loading(`Loading ${page.title}`);
   const root = h('div', { class: 'page', 'data-page': page.route });
   replace(main, progress, root);
+  // Until the heading is there, focus waits on <main> (not on the link just left behind).
+  if (navigated) main.focus();
   try {
     const result = await page.render(root, params);
     if (ticket !== rendering) {
@@ -165,12 +180,8 @@ async function route() {
   } finally {
     progress.remove();
   }
-  // Move focus to the new page's heading so keyboard and screen-reader users start there.
-  const heading = main.querySelector('h1');
-  if (heading) {
-    heading.setAttribute('tabindex', '-1');
-    heading.focus({ preventScroll: false });
-  }
+  // Keyboard and screen-reader users start on the new page's heading.
+  focusHeading();
 }
 
 async function boot() {
@@ -183,8 +194,8 @@ async function boot() {
     showError(box, err);
     return;
   }
-  onSessionChange(() => route());
-  window.addEventListener('hashchange', () => route());
+  onSessionChange(() => { navigated = true; route(); });
+  window.addEventListener('hashchange', () => { navigated = true; route(); });
   route();
 }
 

@@ -23,7 +23,7 @@ const TERMS = `query($currency: String!, $from: DateTime, $to: DateTime) { termI
     before { averageNetDays onTimeRate averageDaysLate invoices }
     after { averageNetDays onTimeRate averageDaysLate invoices } } } }`;
 const SUGGESTIONS = `query($currency: String!, $first: Int, $after: String) { limitSuggestions(currency: $currency, first: $first, after: $after) {
-  pageInfo { hasNextPage endCursor }
+  method customers pageInfo { hasNextPage endCursor }
   edges { node { customer { id name } currentLimit ${M} suggestedLimit ${M} peakExposure90d ${M}
     onTimeRate segmentCap ${M} reasoning change } } } }`;
 const TERMS_MONTHS = 12;
@@ -35,7 +35,7 @@ function method(text, customers) {
   return h('p', { class: 'method', 'data-testid': 'method' }, `${text} (${customers} customers)`);
 }
 
-/** The reasoning of a suggestion as a sentence (it is JSON: a string, or an object of facts). */
+/** The reasoning of a suggestion as a sentence (a string; a JSON object of facts is listed). */
 export function reasoningText(reasoning) {
   if (reasoning === null || reasoning === undefined) return '';
   if (typeof reasoning === 'string') return reasoning;
@@ -116,8 +116,8 @@ export async function render(root, params) {
     load(suggestions, 'Computing suggested limits', () => gql(SUGGESTIONS, { currency, first: 50 }), ({ limitSuggestions: s }) => {
       const rows = s.edges.map((e) => e.node);
       return h('div', {},
-        h('p', { class: 'method', 'data-testid': 'method' },
-          `A ceiling per customer from its 90-day peak exposure and its on-time payment rate, within its segment's cap; ${rows.length} customers${s.pageInfo.hasNextPage ? ' (first page)' : ''}.`),
+        method(s.method, s.customers),
+        s.pageInfo.hasNextPage ? h('p', { class: 'muted' }, `The first ${rows.length} are listed.`) : null,
         table([
           { label: 'Customer', value: (r) => h('a', { href: `#/customers/${r.customer.id}` }, r.customer.name) },
           { label: 'Current limit', value: (r) => money(r.currentLimit), numeric: true },

@@ -12,13 +12,13 @@ export const order = 1;
 
 // utilisationReport's bucket names, in order, and how the chart labels them.
 export const UTILISATION_LABELS = {
-  FROM_0_TO_10: '0–10 %', FROM_10_TO_20: '10–20 %', FROM_20_TO_30: '20–30 %',
-  FROM_30_TO_40: '30–40 %', FROM_40_TO_50: '40–50 %', FROM_50_TO_60: '50–60 %',
-  FROM_60_TO_70: '60–70 %', FROM_70_TO_80: '70–80 %', FROM_80_TO_90: '80–90 %',
-  FROM_90_TO_100: '90–100 %', OVER_100: 'over 100 %', NO_LIMIT: 'no limit',
+  FROM_0_TO_10: '0-10 %', FROM_10_TO_20: '10-20 %', FROM_20_TO_30: '20-30 %',
+  FROM_30_TO_40: '30-40 %', FROM_40_TO_50: '40-50 %', FROM_50_TO_60: '50-60 %',
+  FROM_60_TO_70: '60-70 %', FROM_70_TO_80: '70-80 %', FROM_80_TO_90: '80-90 %',
+  FROM_90_TO_100: '90-100 %', OVER_100: 'over 100 %', NO_LIMIT: 'no limit',
 };
-const AGING_BUCKETS = [['current', 'Current'], ['days1To30', '1–30 days'], ['days31To60', '31–60 days'],
-  ['days61To90', '61–90 days'], ['daysOver90', 'Over 90 days']];
+const AGING_BUCKETS = [['current', 'Current'], ['days1To30', '1-30 days'], ['days31To60', '31-60 days'],
+  ['days61To90', '61-90 days'], ['daysOver90', 'Over 90 days']];
 const DSO_MONTHS = 6;
 const ALERT_WEEKS = 12;
 // Exposure by segment reads customers page by page, up to this many.
