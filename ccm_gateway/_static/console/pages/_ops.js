@@ -72,7 +72,7 @@ export function noteDialog(message, { label = 'Note', confirmLabel = 'Save', opt
       'aria-describedby': `${id}-message` });
     const problem = h('p', { class: 'error', role: 'alert', hidden: true });
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': `${id}-message`, 'data-testid': testid },
-      h('form', { method: 'dialog', class: 'form', onSubmit: (event) => {
+      h('form', { method: 'dialog', class: 'form', novalidate: true, onSubmit: (event) => {
         event.preventDefault();
         const note = input.value.trim();
         if (!note && !optional) {

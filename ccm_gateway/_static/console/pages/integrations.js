@@ -118,7 +118,8 @@ function profileCard(profile, { secrets, added, announce }) {
   // One click adds with these defaults; they can be changed first.
   const slug = h('input', { name: 'slug', value: `${profile.name}-${suffix()}`.slice(0, 40),
     'data-testid': `slug-${profile.name}`, autocomplete: 'off' });
-  const name = h('input', { name: 'name', value: profile.description, autocomplete: 'off' });
+  const name = h('input', { name: 'name', value: profile.description.replace(/\s*\(.*\)\s*$/, ''),
+    autocomplete: 'off' });
   const kind = h('select', { name: 'kind' }, KINDS.map((k) => h('option', {
     value: k.value, selected: k.value === kindOf(profile) }, k.label)));
   const segments = h('input', { name: 'segments', value: '*', autocomplete: 'off' });
