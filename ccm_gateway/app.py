@@ -37,6 +37,7 @@ from ccm_gateway.auth.endpoints import jwks_endpoint, metadata_endpoint, token_e
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.auth.tokens import TokenService
 from ccm_gateway.config import SERVE_DEV_TOKEN_VARIABLE, Settings
+from ccm_gateway.console.routes import console_routes
 from ccm_gateway.db import (
     UNAVAILABLE_ERRORS,
     database_unavailable,
@@ -513,6 +514,8 @@ def create_app(settings: Settings, *, graphiql_token: str | None = None,
             Route("/reports/{report}.csv", report_csv_endpoint, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
             Route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"]),
+            # The ops console's page, its files and its sign-in (console/routes.py).
+            *console_routes(settings, tokens),
             # GraphiQL's scripts and styles, from the package (no CDN: works offline).
             *([Mount(STATIC_ROUTE, app=static_files())] if settings.graphiql_enabled else []),
         ],

@@ -53,8 +53,6 @@ class TrustedIssuer:
     def check(self, where: str) -> None:
         """Raise ``InvalidIssuer`` (a ``ConfigError``) naming ``where`` (the variable and
         entry) and the offending attribute on a bad entry."""
-        from ccm_gateway.principal import Role
-
         def bad(attribute: str, problem: str) -> InvalidIssuer:
             return InvalidIssuer(where, attribute, problem)
 
@@ -62,19 +60,15 @@ class TrustedIssuer:
             raise bad("issuer", "'issuer' is required")
         if not isinstance(self.audience, str) or not self.audience:
             raise bad("audience", "'audience' is required")
-        if not self.issuer.startswith("https://") and not _is_loopback_http(self.issuer):
-            raise bad("issuer", "issuer must be an https:// URL (http:// only on loopback), "
-                                f"not {self.issuer!r}")
+        problem = _issuer_problem(self.issuer)
+        if problem:
+            raise bad("issuer", problem)
         for name in ("role_claim", "partner_claim"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise bad(name, f"{name!r} must be a non-empty string")
-        if not isinstance(self.role_map, Mapping) or not self.role_map:
-            raise bad("role_map", "'role_map' must map claim values to roles")
-        roles = {r.value for r in Role}
-        for value, role in self.role_map.items():
-            if role not in roles:
-                raise bad("role_map", f"role_map[{value!r}] = {role!r} is not a role; "
-                                      f"roles are {', '.join(sorted(roles))}")
+        problem = _role_map_problem(self.role_map)
+        if problem:
+            raise bad("role_map", problem)
         if not self.algorithms:
             raise bad("algorithms", "'algorithms' must not be empty")
         for alg in self.algorithms:
@@ -91,6 +85,27 @@ class InvalidIssuer(ConfigError):
         super().__init__(f"{where}: {problem}")
         self.attribute = attribute
         self.problem = problem
+
+
+def _issuer_problem(issuer: str) -> str | None:
+    """What is wrong with an OIDC issuer URL we are to trust, or None."""
+    if not issuer.startswith("https://") and not _is_loopback_http(issuer):
+        return f"issuer must be an https:// URL (http:// only on loopback), not {issuer!r}"
+    return None
+
+
+def _role_map_problem(role_map: object) -> str | None:
+    """What is wrong with a ``role_map`` (claim value -> our role), or None."""
+    from ccm_gateway.principal import Role
+
+    if not isinstance(role_map, Mapping) or not role_map:
+        return "'role_map' must map claim values to roles"
+    roles = {r.value for r in Role}
+    for value, role in role_map.items():
+        if role not in roles:
+            return (f"role_map[{value!r}] = {role!r} is not a role; "
+                    f"roles are {', '.join(sorted(roles))}")
+    return None
 
 
 def _is_loopback_http(url: str) -> bool:
@@ -146,6 +161,62 @@ def parse_trusted_issuers(raw: str) -> tuple[TrustedIssuer, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConsoleOidc:
+    """``CCM_CONSOLE_OIDC``: the OpenID Connect provider the ops console signs people in
+    with (authorization code with PKCE, console/oidc.py). A person whose ID token carries
+    ``partner_claim`` signs in as that partner's portal user; without it, as staff. Either
+    way their roles are ``role_claim``'s values mapped through ``role_map``."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str = "openid profile"
+    role_claim: str = "roles"
+    # Claim value -> our role; values not listed grant nothing.
+    role_map: Mapping[str, str] = field(default_factory=dict)
+    partner_claim: str = "partner"
+
+    def check(self, where: str) -> None:
+        """Raise ``ConfigError`` naming ``where`` and the bad key (never the secret)."""
+        for name in ("issuer", "client_id", "client_secret", "scope", "role_claim",
+                     "partner_claim"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise ConfigError(f"{where}: {name!r} must be a non-empty string")
+        problem = _issuer_problem(self.issuer)
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
+        if "openid" not in self.scope.split():
+            raise ConfigError(f"{where}: 'scope' must include openid (an OpenID Connect "
+                              f"sign-in needs its ID token), not {self.scope!r}")
+        problem = _role_map_problem(self.role_map)
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
+
+
+def parse_console_oidc(raw: str) -> ConsoleOidc:
+    """``CCM_CONSOLE_OIDC``: one JSON object, checked as ``CCM_TRUSTED_ISSUERS``' entries."""
+    name = "CCM_CONSOLE_OIDC"
+    try:
+        entry = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{name} must be a JSON object with issuer, client_id, "
+                          "client_secret and role_map")
+    for key in ("issuer", "client_id", "client_secret", "role_map"):
+        if not entry.get(key):
+            raise ConfigError(f"{name}: {key!r} is required")
+    unknown = set(entry) - {f.name for f in fields(ConsoleOidc)}
+    if unknown:
+        raise ConfigError(f"{name}: unknown keys {', '.join(sorted(unknown))}")
+    if not isinstance(entry["role_map"], dict):
+        raise ConfigError(f"{name}: 'role_map' must be an object")
+    config = ConsoleOidc(**entry)
+    config.check(name)
+    return config
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     env: str = "dev"
     database_url: str = DEFAULT_DATABASE_URL
@@ -190,6 +261,12 @@ class Settings:
     # Partner portals' OIDC providers whose access tokens /graphql accepts
     # (auth/issuers.py); CCM_TRUSTED_ISSUERS is a JSON list, see README.
     trusted_issuers: tuple[TrustedIssuer, ...] = ()
+    # The ops console (console/): how long a sign-in lasts, and the /graphql access tokens
+    # its page mints from it (short: the page asks for another before one expires).
+    console_session_seconds: int = 8 * 3600
+    console_token_seconds: int = 300
+    # The console's OpenID Connect sign-in; unset: none (in dev the page's dev sign-in).
+    console_oidc: ConsoleOidc | None = None
     # Webhook ingestion (POST /webhooks/{integration}): the largest body read.
     webhook_max_body_bytes: int = 1024 * 1024
     # Seconds to wait before each retry of an inbound event that failed
@@ -333,6 +410,9 @@ class Settings:
             if f.name == "trusted_issuers":
                 values[f.name] = parse_trusted_issuers(raw)
                 continue
+            if f.name == "console_oidc":
+                values[f.name] = parse_console_oidc(raw)
+                continue
             values[f.name] = _parse(name, raw, f.type)
         values.update(overrides)
         settings = cls(**values)
@@ -375,6 +455,8 @@ class Settings:
             raise ConfigError("CCM_OUTBOUND_STUCK_MARGIN_SECONDS must be between 0 and 86400")
         for i, issuer in enumerate(self.trusted_issuers, 1):
             issuer.check(f"CCM_TRUSTED_ISSUERS entry {i} ({issuer.issuer})")
+        if self.console_oidc is not None:
+            self.console_oidc.check("CCM_CONSOLE_OIDC")
         # Messages name the variable and the entry's position, never the secret.
         for i, old in enumerate(self.previous_secret_keys, 1):
             if old == self.secret_key:
@@ -428,6 +510,8 @@ class Settings:
              "more than the 14 days recoverOutboundEndpoint reaches back, up to ten years"),
             ("webhook_sweep_after_seconds", 1, 86400, "a day"),
             ("max_query_cost", 1, 10_000_000, None),
+            ("console_session_seconds", 60, 7 * 86400, "a week"),
+            ("console_token_seconds", 10, 3600, "an hour"),
             # GCRA keeps burst x interval in microseconds exact in Lua's doubles.
             ("rate_limit_burst", 0 if self.rate_limit_per_second == 0 else 1, 1_000_000, None),
         )
@@ -675,9 +759,11 @@ def _parse(name: str, raw: str, type_: Any) -> Any:
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEV_SECRET_KEY",
+    "ConsoleOidc",
     "Settings",
     "SmtpTarget",
     "TrustedIssuer",
+    "parse_console_oidc",
     "parse_smtp_url",
     "parse_trusted_issuers",
     "redact_url",

@@ -33,6 +33,7 @@ MODEL_MODULES = [
     "ccm_gateway.billing.models",
     "ccm_gateway.collection.models",
     "ccm_gateway.reconciliation.models",
+    "ccm_gateway.console.models",
 ]
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

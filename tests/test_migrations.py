@@ -133,8 +133,14 @@ async def connected(
         _give_models_back_to_outer_context()
 
 
+def chain_of(dialect: str) -> list[Path]:
+    """The dialect's migrations in the order they apply: by number (10 after 9)."""
+    return sorted((migrations_dir(dialect) / "models").glob("[0-9]*_*.py"),
+                  key=lambda p: int(p.name.split("_", 1)[0]))
+
+
 async def migrated_database(database_url: str, dialect: str) -> None:
-    chain = sorted(p.name for p in (migrations_dir(dialect) / "models").glob("[0-9]*_*.py"))
+    chain = [p.name for p in chain_of(dialect)]
     assert chain, f"no {dialect} migrations under {migrations_dir(dialect)}"
     settings = Settings(database_url=database_url)
     assert await migrate(settings) == chain
@@ -387,13 +393,12 @@ async def test_key_owners_migration_keeps_old_records_and_links_old_refunds(
 
     import ccm_gateway.db as db_module
 
-    chain = sorted((migrations_dir(dialect) / "models").glob("[0-9]*_*.py"))
+    chain = chain_of(dialect)
     key_owners = next(p for p in chain if "key_owners_refund_links" in p.name)
     before = tmp_path / "chain" / dialect
     (before / "models").mkdir(parents=True)
-    for path in chain:
-        if path.name < key_owners.name:
-            shutil.copy(path, before / "models" / path.name)
+    for path in chain[:chain.index(key_owners)]:
+        shutil.copy(path, before / "models" / path.name)
     ids = {name: str(uuid.uuid4()) for name in ("customer", "account", "payment", "refund",
                                                 "manual")}
     now = "2026-11-30 10:00:00+00:00"
@@ -424,7 +429,7 @@ async def test_key_owners_migration_keeps_old_records_and_links_old_refunds(
                             'integration', '{source}', 'pi_old', FALSE, '{now}', '{now}');""")
         monkeypatch.undo()
         assert await migrate(Settings(database_url=url)) == [
-            p.name for p in chain if p.name >= key_owners.name]
+            p.name for p in chain[chain.index(key_owners):]]
         async with connected(url) as conn:
             records = await conn.execute_query_dict("SELECT scope, owner, key "
                                                     "FROM idempotency_record")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -304,11 +304,15 @@ class TrustedIssuers:
         return _principal(config, decoded.claims)
 
 
+def mapped_roles(claim: Any, role_map: Mapping[str, str]) -> frozenset[Role]:
+    """Our roles for a role claim's value (one string or a list of them), through
+    ``role_map``; values it does not list grant nothing."""
+    values = [claim] if isinstance(claim, str) else claim if isinstance(claim, list) else []
+    return frozenset(Role(role_map[v]) for v in values if isinstance(v, str) and v in role_map)
+
+
 def _principal(config: TrustedIssuer, claims: dict[str, Any]) -> Principal:
-    raw = claims.get(config.role_claim)
-    values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-    roles = frozenset(Role(config.role_map[v]) for v in values
-                      if isinstance(v, str) and v in config.role_map)
+    roles = mapped_roles(claims.get(config.role_claim), config.role_map)
     if not roles:
         raise Unauthenticated("invalid token: no role granted", reason="no_role")
     partner = claims.get(config.partner_claim)

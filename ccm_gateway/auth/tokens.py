@@ -6,6 +6,10 @@ Access tokens from ``POST /oauth/token`` are signed with an asymmetric key
 algorithm, and ``none`` is never accepted. Tokens of the partner portals' own
 OIDC providers (``CCM_TRUSTED_ISSUERS`` and those added through the API) are
 verified by ``auth/issuers.py``.
+
+The ops console's tokens are development-shaped tokens that name the console session
+they were minted from (``sid``, console/sessions.py): they stop working when that
+session ends, like an API client's tokens when the client is revoked.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ccm_gateway.auth.clients import is_active
 from ccm_gateway.auth.issuers import TrustedIssuers, jose_refusal
 from ccm_gateway.auth.keys import KeyRing
 from ccm_gateway.config import Settings
+from ccm_gateway.console.sessions import is_active as session_is_active
 from ccm_gateway.errors import BadInput, Unauthenticated
 from ccm_gateway.principal import Principal, Role
 
@@ -45,6 +50,7 @@ class _Verified:
     principal: Principal
     kid: str | None
     until: float  # epoch seconds: exp plus the leeway the claims check allows
+    session_id: str | None = None  # a console token's sid
 
 
 class TokenService:
@@ -67,7 +73,10 @@ class TokenService:
         self._verified: dict[str, _Verified] = {}
 
     def issue(self, subject: str, roles: list[str], *, kind: str = "user",
-              ttl_seconds: int | None = None, partner_id: str | None = None) -> str:
+              ttl_seconds: int | None = None, partner_id: str | None = None,
+              session_id: str | None = None) -> str:
+        """A development-shaped token (HS256); ``session_id``: the console session it is
+        minted from, which ``authenticate`` then requires to be active."""
         if not subject.strip():
             raise BadInput("subject must not be empty", field="subject")
         parsed = _parse_roles(roles)
@@ -81,6 +90,8 @@ class TokenService:
         }
         if partner_id:
             claims["partner"] = partner_id
+        if session_id:
+            claims["sid"] = session_id
         return jwt.encode({"alg": "HS256"}, claims, self._key, algorithms=ALGORITHMS)
 
     def key_ring(self) -> KeyRing:
@@ -115,14 +126,16 @@ class TokenService:
 
     async def authenticate(self, token: str) -> Principal:
         """``verify`` plus what needs the database: keys rotated by another process,
-        and API clients revoked (or expired) since their token was issued.
+        API clients revoked (or expired) since their token was issued, and console
+        sessions ended since.
 
         A token whose (unverified) ``iss`` is not ours goes to the trusted issuers,
         which verify it in full and refuse an issuer they do not trust.
 
         A token of ours verified before is not verified again until it expires; what can
-        end it earlier is still asked every time: the client's revocation (the database)
-        and its key's retirement (the key ring)."""
+        end it earlier is still asked every time: the client's revocation or the console
+        session's end (one indexed lookup in the database) and its key's retirement (the
+        key ring)."""
         known = self._known(token)
         if known is not None:
             kid = known.kid
@@ -138,10 +151,15 @@ class TokenService:
             kid = _kid(token)
             if kid is not None and self.keys is not None:
                 await self.keys.ensure(kid)
-        principal = known.principal if known is not None else self.verify(token)
+        verified = known if known is not None else self._verify(token)
+        principal = verified.principal
         if kid is not None and not await is_active(principal.subject):
             raise Unauthenticated("invalid token: client revoked or expired",
                                   reason="client_revoked")
+        if verified.session_id is not None and not await session_is_active(
+                verified.session_id):
+            raise Unauthenticated("invalid token: its console session has ended (signed "
+                                  "out or expired)", reason="session_ended")
         return principal
 
     def _known(self, token: str) -> _Verified | None:
@@ -157,12 +175,10 @@ class TokenService:
             return None
         return known
 
-    def _remember(self, token: str, principal: Principal, kid: str | None, exp: Any) -> None:
-        if not isinstance(exp, int | float):
-            return
+    def _remember(self, token: str, verified: _Verified) -> None:
         while len(self._verified) >= VERIFIED_CACHE_SIZE:
             del self._verified[next(iter(self._verified))]
-        self._verified[token] = _Verified(principal, kid, float(exp) + LEEWAY_SECONDS)
+        self._verified[token] = verified
 
     def _refuse_other_issuer(self, token: str, issuer: str) -> NoReturn:
         """A development token under our key that names another issuer: most likely made
@@ -177,6 +193,11 @@ class TokenService:
             "and CCM_PORT)", reason="untrusted_issuer")
 
     def verify(self, token: str) -> Principal:
+        """The token's principal, checked offline (signature and claims); ``authenticate``
+        adds what needs the database."""
+        return self._verify(token).principal
+
+    def _verify(self, token: str) -> _Verified:
         try:
             kid = _kid(token)
             if kid is None:
@@ -202,9 +223,13 @@ class TokenService:
             scope = claims.get("scope")
             granted = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
             principal = principal.narrowed_to(granted)
-        self._remember(token, principal, kid, claims.get("exp"))
-        return principal
-
+        sid, exp = claims.get("sid"), claims.get("exp")
+        verified = _Verified(principal, kid,
+                             float(exp) + LEEWAY_SECONDS if isinstance(exp, int | float) else 0.0,
+                             sid if isinstance(sid, str) and sid else None)
+        if isinstance(exp, int | float):
+            self._remember(token, verified)
+        return verified
 
     async def aclose(self) -> None:
         await self.issuers.aclose()

@@ -1,12 +1,19 @@
-// A real OIDC provider (panva/oidc-provider 9) for tests/auth/test_auth_oidc.py.
+// A real OIDC provider (panva/oidc-provider 9) for tests/auth/test_auth_oidc.py and
+// tests/console/test_console_oidc.py.
 //
 //   node provider.mjs <port> [clock-offset-seconds]
+//   OIDC_CONSOLE_REDIRECT_URI=http://127.0.0.1:<p>/console/callback node provider.mjs <port>
 //
 // Listens on 127.0.0.1:<port> with issuer http://127.0.0.1:<port>. Clients use
 // client_credentials; resource indicators make the access tokens RS256 JWTs whose
 // audience is the requested resource (default urn:ccm:gateway). Each client's
 // extra claims (roles, partner) come from CLIENTS below. A clock offset makes
 // every time the provider stamps (iat, exp) that many seconds off.
+//
+// With OIDC_CONSOLE_REDIRECT_URI set there is also the ops console's client,
+// ccm-console: authorization code with PKCE (required) to that redirect URI, people
+// signing in through the development login and consent forms (any password); their ID
+// tokens carry the roles and partner claims of ACCOUNTS below.
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
@@ -28,6 +35,22 @@ const CLIENTS = {
   'no-role': { roles: ['portal-unknown'], partner: 'oidc-partner-a' },
 };
 const DEFAULT_RESOURCE = 'urn:ccm:gateway';
+const CONSOLE_CLIENT = 'ccm-console';
+const CONSOLE_REDIRECT_URI = process.env.OIDC_CONSOLE_REDIRECT_URI;
+const ACCOUNTS = {
+  'staff-finance': { roles: ['ccm-finance', 'ccm-unknown'] },
+  'staff-it': { roles: 'ccm-it' },
+  'partner-viewer': { roles: ['ccm-viewer'], partner: 'oidc-partner-a' },
+  'no-role': { roles: ['ccm-unknown'] },
+};
+const consoleClients = CONSOLE_REDIRECT_URI ? [{
+  client_id: CONSOLE_CLIENT,
+  client_secret: SECRET,
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  redirect_uris: [CONSOLE_REDIRECT_URI],
+  token_endpoint_auth_method: 'client_secret_basic',
+}] : [];
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `rsa-${port}`, use: 'sig', alg: 'RS256' };
@@ -40,14 +63,24 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_post',
-  })),
+  })).concat(consoleClients),
   jwks: { keys: [jwk] },
+  // The console's people: their claims go into the ID token (not only userinfo).
+  findAccount: async (ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ sub: id, ...(ACCOUNTS[id] || {}) }),
+  }),
+  claims: { openid: ['sub', 'roles', 'partner'], profile: ['name'] },
+  conformIdTokenClaims: false,
+  pkce: { required: () => true },
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: Boolean(CONSOLE_REDIRECT_URI) },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async () => DEFAULT_RESOURCE,
+      // The console's access tokens are for userinfo, not for a resource server.
+      defaultResource: async (ctx, client) => (
+        client?.clientId === CONSOLE_CLIENT ? undefined : DEFAULT_RESOURCE),
       useGrantedResource: async () => true,
       getResourceServerInfo: async (ctx, resource) => ({
         scope: 'api',

@@ -1,6 +1,6 @@
 """The wheel carries the data the installed package reads: both migration chains, the
 protocol profiles, GraphiQL's vendored scripts and styles (served offline) and the ops
-console's page, modules and vendored libraries."""
+console's page and files (everything under ccm_gateway/_static/)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 from ccm_gateway.graphiql import STATIC_DIR
+
+STATIC_ROOT = STATIC_DIR.parent  # ccm_gateway/_static: graphiql/, console/
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_DIR = ROOT / "ccm_gateway" / "_static" / "console"
@@ -26,8 +28,8 @@ async def test_the_wheel_ships_migrations_profiles_and_graphiqls_files(tmp_path:
 
     names = set(zipfile.ZipFile(wheel).namelist())
 
-    vendored = {f"ccm_gateway/_static/graphiql/{path.relative_to(STATIC_DIR).as_posix()}"
-                for path in STATIC_DIR.rglob("*") if path.is_file()}
+    vendored = {f"ccm_gateway/_static/{path.relative_to(STATIC_ROOT).as_posix()}"
+                for path in STATIC_ROOT.rglob("*") if path.is_file()}
     assert "ccm_gateway/_static/graphiql/graphiql@3.8.3/graphiql.min.js" in vendored
     assert vendored <= names, sorted(vendored - names)
     console = {f"ccm_gateway/_static/console/{path.relative_to(CONSOLE_DIR).as_posix()}"
