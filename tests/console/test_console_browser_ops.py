@@ -207,6 +207,11 @@ async def test_a_new_alert_appears_live_and_is_acknowledged_with_a_note(
     await page.get_by_test_id("ack-note-note").fill("Called the customer")
     await page.get_by_test_id("ack-note-save").click()
     await live.get_by_test_id("acknowledged").first.wait_for()
+    # The list below shows it acknowledged too.
+    acknowledged_message = (await live.locator("tr", has=page.get_by_test_id(
+        "acknowledged")).get_by_test_id("alert-message").all_inner_texts())[0]
+    await page.get_by_test_id("alerts-table").locator("tr", has_text=acknowledged_message) \
+        .get_by_test_id("acknowledged").wait_for()
 
     async def acknowledged() -> bool:
         for customer_id in raised:

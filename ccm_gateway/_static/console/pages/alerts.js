@@ -103,6 +103,7 @@ export async function render(root) {
           if (at >= 0) arrived[at] = done;
           announcer.say(`Acknowledged: ${done.message}`);
           drawLive();
+          list.reload();
         } })
       : h('p', { class: 'empty' }, 'New alerts appear here as they are raised.'));
   }
@@ -112,6 +113,11 @@ export async function render(root) {
       (nodes) => alertsTable(nodes, { caption: 'Alerts, newest first', empty: 'No alert matches these filters.',
         testid: 'alerts-table', acknowledged: (done) => {
           announcer.say(`Acknowledged: ${done.message}`);
+          const at = arrived.findIndex((a) => a.id === done.id);
+          if (at >= 0) {
+            arrived[at] = done;
+            drawLive();
+          }
           list.reload();
         } }), { pageSize: PAGE_SIZE });
     replace(listBox, list);
