@@ -106,7 +106,9 @@ export async function render(root, params) {
         { label: 'Action', value: (e) => h('code', { 'data-testid': 'audit-action' }, e.action) },
         { label: 'Object', value: (e) => h('span', {}, `${e.objectType} `, h('code', {}, e.objectId)) },
         { label: 'Change', value: change },
-        { label: 'Request', value: (e) => (e.requestId ? h('code', {}, e.requestId) : '—') },
+        // Shortened, with the whole id as its title: enough to tell requests apart here.
+        { label: 'Request', value: (e) => (e.requestId
+          ? h('code', { title: e.requestId, 'aria-label': `request ${e.requestId}` }, e.requestId.slice(0, 8)) : '—') },
         { label: 'Chain', value: (e) => h('span', { title: e.hash }, `${e.stream} #${e.seq}`) },
       ], nodes, { caption: 'Audit events, newest first', empty: 'No audit event matches these filters.',
         testid: 'audit-table' }), { pageSize: PAGE_SIZE }));
