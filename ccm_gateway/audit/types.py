@@ -79,8 +79,9 @@ class AuditChainBreak:
 
 
 @strawberry.type(description="Audit streams' hash chains recomputed from their events, as "
-                             "`ccm-gateway verify` does: every stream after `after`, as many as "
-                             "fit in a few seconds; go on from resumeAfter until it is null.")
+                             "`ccm-gateway verify` does: every stream after `afterStream`, as "
+                             "many as fit in a few seconds; go on from resumeAfterStream until "
+                             "it is null.")
 class AuditChainStatus:
     intact: bool = strawberry.field(
         description="True when no link of the streams checked here is broken.")
@@ -88,8 +89,9 @@ class AuditChainStatus:
     streams_checked: int = strawberry.field(description="How many streams were recomputed.")
     streams_left: int = strawberry.field(
         description="Streams after the last one checked, still to check.")
-    resume_after: str | None = strawberry.field(
-        description="Pass it as `after` to check the streams left; null: none is left.")
+    resume_after_stream: str | None = strawberry.field(
+        description="The last stream checked: pass it as `afterStream` to check the streams "
+                    "left; null: none is left.")
     break_count: int = strawberry.field(description="How many broken links were found.")
     breaks: list[AuditChainBreak] = strawberry.field(
         description=f"The first {MAX_BREAKS_SHOWN} broken links found; "
@@ -117,20 +119,20 @@ class AuditQuery:
     @strawberry.field(extensions=requires(P.AUDIT_READ),
                       description="Recompute the audit streams' hash chains (the check of "
                                   "`ccm-gateway verify`), in stream name order from after "
-                                  "`after`, for at most a few seconds. Not for partner "
-                                  "principals.")
+                                  "`afterStream`, for at most a few seconds. Not for "
+                                  "partner principals.")
     async def audit_chain_status(
             self, info: CtxInfo,
-            after: Annotated[str | None, strawberry.argument(
-                description="The resumeAfter of the previous step; null: from the first "
-                            "stream.")] = None) -> AuditChainStatus:
+            after_stream: Annotated[str | None, strawberry.argument(
+                description="The resumeAfterStream of the previous step; null: from the "
+                            "first stream.")] = None) -> AuditChainStatus:
         info.context.principal.require_unscoped("check the audit chain")
-        check = await audit_service.check_chains(after=after,
+        check = await audit_service.check_chains(after=after_stream,
                                                  time_budget_seconds=CHAIN_CHECK_SECONDS)
         return AuditChainStatus(
             intact=not check.problems, events_checked=check.events_checked,
             streams_checked=check.streams_checked, streams_left=check.streams_left,
-            resume_after=check.resume_after, break_count=len(check.problems),
+            resume_after_stream=check.resume_after, break_count=len(check.problems),
             breaks=[AuditChainBreak(stream=p.stream, seq=p.seq, problem=p.problem)
                     for p in check.problems[:MAX_BREAKS_SHOWN]],
             checked_at=datetime.now(UTC))

@@ -652,8 +652,8 @@ async def test_tampering_is_reported_by_verify_all(gql, make_customer):
     assert (await verify_all())["ok"]
 
 
-CHAIN_STATUS = """query($after: String) { auditChainStatus(after: $after) { intact
-  eventsChecked streamsChecked streamsLeft resumeAfter breakCount checkedAt
+CHAIN_STATUS = """query($after: String) { auditChainStatus(afterStream: $after) { intact
+  eventsChecked streamsChecked streamsLeft resumeAfterStream breakCount checkedAt
   breaks { stream seq problem } } }"""
 
 
@@ -665,7 +665,7 @@ async def _whole_chain_check(gql: Any) -> list[dict[str, Any]]:
         step = (await gql(CHAIN_STATUS, {"after": after}, role="auditor")).data[
             "auditChainStatus"]
         steps.append(step)
-        after = step["resumeAfter"]
+        after = step["resumeAfterStream"]
         if after is None:
             assert step["streamsLeft"] == 0
             return steps

@@ -16,8 +16,8 @@ const LOG = `query($filter: AuditFilter, $first: Int, $after: String, $last: Int
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { node { id stream seq actorType actorId action objectType objectId before after
       requestId createdAt prevHash hash } } } }`;
-const CHAIN = `query($after: String) { auditChainStatus(after: $after) { intact eventsChecked
-  streamsChecked streamsLeft resumeAfter breakCount checkedAt breaks { stream seq problem } } }`;
+const CHAIN = `query($after: String) { auditChainStatus(afterStream: $after) { intact eventsChecked
+  streamsChecked streamsLeft resumeAfterStream breakCount checkedAt breaks { stream seq problem } } }`;
 // The server checks the chains in steps of a few seconds; the page keeps at most this many
 // broken links to show (the server lists 100 per step).
 const BREAKS_SHOWN = 100;
@@ -62,7 +62,7 @@ async function checkWholeChain(progress) {
     total.breakCount += step.breakCount;
     total.breaks.push(...step.breaks.slice(0, BREAKS_SHOWN - total.breaks.length));
     total.checkedAt = step.checkedAt;
-    after = step.resumeAfter;
+    after = step.resumeAfterStream;
     progress(`${total.eventsChecked} events in ${total.streamsChecked} streams checked, ${step.streamsLeft} streams left`);
   } while (after);
   return total;
