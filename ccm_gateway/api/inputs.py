@@ -155,6 +155,7 @@ _NO_LIMIT = sys.maxsize
 UNBOUNDED: frozenset[str] = frozenset({
     # Compared with stored values, never written: too long only matches nothing.
     "AuditFilter.action", "AuditFilter.actorId", "AuditFilter.objectId",
+    "Query.auditChainStatus.afterStream",
     "CustomerFilter.nameContains", "CustomerFilter.segment", "OutboundDeliveryFilter.eventType",
     "Query.alerts.kind", "Query.fxRates.base", "Query.fxRates.quote",
     "Query.segmentPolicies.segment",

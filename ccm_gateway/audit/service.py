@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -130,13 +131,39 @@ class ChainProblem:
     problem: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    """What one pass of ``check_chains`` found, and where a pass that ran out of time stops."""
+
+    events_checked: int
+    streams_checked: int
+    streams_left: int
+    problems: list[ChainProblem]
+    # The last stream checked when ``streams_left`` > 0: pass it as ``after`` to go on.
+    resume_after: str | None
+
+
 async def verify_chains() -> tuple[int, list[ChainProblem]]:
     """Recompute every stream's chain; return the number of events checked and the breaks."""
+    check = await check_chains()
+    return check.events_checked, check.problems
+
+
+async def check_chains(*, after: str | None = None,
+                       time_budget_seconds: float | None = None) -> ChainCheck:
+    """Recompute the chains of the streams named after ``after`` (every stream without it),
+    in name order. With a time budget, stop after the stream during which it ran out; the
+    caller goes on from ``resume_after``, so a log of any size is checked in bounded steps."""
     problems: list[ChainProblem] = []
     checked = 0
+    deadline = None if time_budget_seconds is None else monotonic() + time_budget_seconds
     async with in_transaction() as conn:
-        streams = await AuditEvent.all().using_db(conn).distinct().values_list("stream")
-        for (stream,) in streams:
+        query = AuditEvent.all().using_db(conn)
+        if after is not None:
+            query = query.filter(stream__gt=after)
+        streams = [s for (s,) in await query.distinct().order_by("stream").values_list("stream")]
+        done = 0
+        for stream in streams:
             prev_hash, expected_seq = GENESIS_HASH, 1
             async for event in _iter_stream(stream, conn):
                 checked += 1
@@ -148,7 +175,11 @@ async def verify_chains() -> tuple[int, list[ChainProblem]]:
                 if compute_hash(event) != event.hash:
                     problems.append(ChainProblem(stream, event.seq, "content does not match hash"))
                 prev_hash, expected_seq = event.hash, event.seq + 1
-    return checked, problems
+            done += 1
+            if deadline is not None and monotonic() > deadline:
+                break
+    left = len(streams) - done
+    return ChainCheck(checked, done, left, problems, streams[done - 1] if left else None)
 
 
 async def _iter_stream(stream: str, conn: Any, batch: int = 1000) -> AsyncIterator[AuditEvent]:

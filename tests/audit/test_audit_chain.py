@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -650,6 +650,105 @@ async def test_tampering_is_reported_by_verify_all(gql, make_customer):
     assert {"stream": stream, "seq": 1, "problem": "content does not match hash"} \
         in report["audit_chain_breaks"]
     assert (await verify_all())["ok"]
+
+
+CHAIN_STATUS = """query($after: String) { auditChainStatus(afterStream: $after) { intact
+  eventsChecked streamsChecked streamsLeft resumeAfterStream breakCount checkedAt
+  breaks { stream seq problem } } }"""
+
+
+async def _whole_chain_check(gql: Any) -> list[dict[str, Any]]:
+    """Every step of the chain check through GraphQL, from the first stream to the last."""
+    steps: list[dict[str, Any]] = []
+    after = None
+    while True:
+        step = (await gql(CHAIN_STATUS, {"after": after}, role="auditor")).data[
+            "auditChainStatus"]
+        steps.append(step)
+        after = step["resumeAfterStream"]
+        if after is None:
+            assert step["streamsLeft"] == 0
+            return steps
+
+
+async def test_the_chain_status_field_reports_intact_chains(gql, make_customer):
+    await _three_events(gql, make_customer)
+
+    steps = await _whole_chain_check(gql)
+
+    assert all(s["intact"] and s["breakCount"] == 0 and s["breaks"] == [] for s in steps)
+    checked, _ = await audit_service.verify_chains()
+    assert sum(s["eventsChecked"] for s in steps) >= 3
+    assert sum(s["eventsChecked"] for s in steps) <= checked  # later appends are not counted
+    assert datetime.fromisoformat(steps[-1]["checkedAt"]) > datetime.now(UTC) - timedelta(
+        minutes=1)
+
+
+async def test_the_chain_status_field_reports_the_breaks_verify_finds(gql, make_customer):
+    customer_id, _ = await _three_events(gql, make_customer)
+    stream = f"customer:{customer_id}"
+
+    async with tampering() as conn:
+        # The requests run in this task's context, so they read inside the tampering.
+        await conn.execute_query(
+            f"DELETE FROM audit_event WHERE stream = {_p(conn, 1)} AND seq = 2", [stream])
+        steps = await _whole_chain_check(gql)
+
+    broken = [s for s in steps if not s["intact"]]
+    assert [s["breakCount"] for s in broken] == [2]
+    assert broken[0]["breaks"] == [{"stream": stream, "seq": 3, "problem": problem} for problem in
+                                   ("sequence gap: expected 2", "previous hash does not match")]
+    assert all(s["intact"] for s in await _whole_chain_check(gql))
+
+
+async def test_a_chain_check_out_of_time_resumes_after_the_last_stream_it_checked(
+        gql, make_customer):
+    for _ in range(3):
+        await _three_events(gql, make_customer)
+    everything = await audit_service.check_chains()
+    assert (everything.streams_left, everything.resume_after) == (0, None)
+
+    # No time at all: each step still checks one whole stream, and the steps add up.
+    steps = [await audit_service.check_chains(time_budget_seconds=0)]
+    while steps[-1].resume_after is not None:
+        steps.append(await audit_service.check_chains(after=steps[-1].resume_after,
+                                                      time_budget_seconds=0))
+
+    assert {s.streams_checked for s in steps} == {1}
+    assert len(steps) >= everything.streams_checked
+    assert steps[0].streams_left == len(steps) - 1
+    assert sum(s.events_checked for s in steps) >= everything.events_checked
+
+
+async def test_the_chain_status_field_lists_at_most_a_hundred_breaks(gql, monkeypatch):
+    problems = [ChainProblem("system", seq, "content does not match hash")
+                for seq in range(1, 151)]
+
+    async def many_breaks(**_: Any) -> audit_service.ChainCheck:
+        return audit_service.ChainCheck(150, 1, 0, problems, None)
+
+    monkeypatch.setattr(audit_service, "check_chains", many_breaks)
+    status = (await gql(CHAIN_STATUS, role="auditor")).data["auditChainStatus"]
+
+    assert (status["intact"], status["eventsChecked"], status["breakCount"]) == (False, 150, 150)
+    assert [b["seq"] for b in status["breaks"]] == list(range(1, 101))
+
+
+@pytest.mark.parametrize("role", ["viewer", "finance", "credit_manager"])
+async def test_roles_without_audit_read_cannot_check_the_chain(gql, role):
+    result = await gql(CHAIN_STATUS, role=role)
+
+    assert result.error_code == "FORBIDDEN"
+    assert result.body["data"] is None
+
+
+async def test_a_partner_principal_cannot_check_the_chain(gql):
+    token = gql.token("auditor", partner_id=f"P-{uuid.uuid4().hex[:8]}")
+
+    result = await gql(CHAIN_STATUS, token=token)
+
+    assert result.error_code == "FORBIDDEN"
+    assert "partner principals cannot check the audit chain" in result.errors[0]["message"]
 
 
 @pytest.mark.parametrize("statement", [

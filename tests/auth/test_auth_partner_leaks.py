@@ -92,6 +92,7 @@ def _attempts(t: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
             ("query($o: String) { auditLog(first: 5, filter: {objectId: $o}) "
              "{ edges { node { objectId } } } }", {"o": cid}),
         ],
+        "Query.auditChainStatus": [("{ auditChainStatus { breaks { stream } } }", {})],
         "Query.apiClients": [("{ apiClients(first: 5) { edges { node { clientId } } } }", {})],
         "Mutation.createSite": [],  # global, not partner data: see test_sites_are_global
         "Mutation.createCustomer": [(

@@ -673,6 +673,8 @@ ROWS: dict[str, Row] = {
                       _hold_query),
     "Query.auditLog": Row(P.AUDIT_READ, """{
         auditLog(first: 1) { edges { node { id } } } }""", _no_objects),
+    "Query.auditChainStatus": Row(P.AUDIT_READ, "{ auditChainStatus { intact } }",
+                                  _no_objects),
     "Customer.ledger": Row(P.LEDGER_READ, """query($id: ID!) {
         customer(id: $id) { ledger(first: 1) { edges { node { id } } } } }""",
                            _customer_case),
@@ -937,6 +939,7 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "Query.hold": ALL,
     "Customer.ledger": ALL,
     "Query.auditLog": {"admin", "auditor", "it_admin"},
+    "Query.auditChainStatus": {"admin", "auditor", "it_admin"},
     "Mutation.createSite": {"admin", "it_admin"},
     "Mutation.createCustomer": WRITERS,
     "Mutation.updateCustomer": WRITERS,

@@ -50,6 +50,8 @@ WITHOUT_ID = {
     # Insights: one-off answers too (a suggestion's customer has its id).
     "RiskProfileCorrelation", "PaymentBehaviour", "TermImpactAnalysis", "TermBand",
     "TermChangeImpact", "TermPeriodFigures", "LimitSuggestion",
+    # The audit chain check: a one-off answer and the broken links inside it.
+    "AuditChainStatus", "AuditChainBreak",
 }
 
 

@@ -5,3 +5,8 @@ export * as customers from './customers.js';
 export * as customer from './customer.js';
 export * as approvals from './approvals.js';
 export * as insights from './insights.js';
+export * as integrations from './integrations.js';
+export * as integration from './integration.js';
+export * as reconciliation from './reconciliation.js';
+export * as alerts from './alerts.js';
+export * as audit from './audit.js';
